@@ -1,0 +1,30 @@
+// The classic policies: LRU and FIFO, each one list.
+#pragma once
+
+#include "policy.h"
+
+namespace unicache {
+
+class LruPolicy final : public EvictionPolicy {
+public:
+    void on_insert(Entry *e) override { list_.push_front(e); }
+    void on_hit(Entry *e) override { list_.move_to_front(e); }
+    void on_remove(Entry *e) override { list_.remove(e); }
+    Entry *victim() override { return list_.back(); }
+
+private:
+    EntryList list_;
+};
+
+class FifoPolicy final : public EvictionPolicy {
+public:
+    void on_insert(Entry *e) override { list_.push_front(e); }
+    void on_hit(Entry *) override {}
+    void on_remove(Entry *e) override { list_.remove(e); }
+    Entry *victim() override { return list_.back(); }
+
+private:
+    EntryList list_;
+};
+
+} // namespace unicache

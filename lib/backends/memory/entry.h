@@ -1,0 +1,100 @@
+// Entry: one cached item in one allocation (header, key bytes, value bytes).
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string_view>
+
+namespace unicache {
+
+struct Entry {
+    // Policy links. An entry is either in no list (both null) or in a
+    // circular list whose head is a sentinel Entry, so the shard can move an
+    // entry to a new allocation by patching its neighbours.
+    Entry *prev = nullptr;
+    Entry *next = nullptr;
+    uint64_t hash = 0;
+    int64_t expire_at = 0; // monotonic ms; 0 = never
+    uint64_t tag_id = 0;   // non-zero: set by set_tagged with this id
+    uint32_t key_len = 0;
+    uint32_t value_cap = 0;
+    uint32_t value_len = 0;
+    uint8_t queue = 0;     // which policy queue holds the entry
+    uint8_t freq = 0;      // small per-entry counter for policies
+    uint16_t spare = 0;
+    uint32_t charge = 0;   // bytes counted against max_memory
+
+    char *key_data() { return reinterpret_cast<char *>(this + 1); }
+    const char *key_data() const { return reinterpret_cast<const char *>(this + 1); }
+    char *value_data() { return key_data() + key_len; }
+    std::string_view key() const { return std::string_view(key_data(), key_len); }
+    std::string_view value() const
+    {
+        return std::string_view(key_data() + key_len, value_len);
+    }
+
+    static Entry *create(std::string_view key, std::string_view value, uint64_t hash)
+    {
+        void *mem = ::operator new(sizeof(Entry) + key.size() + value.size());
+        Entry *e = new (mem) Entry();
+        e->hash = hash;
+        e->key_len = uint32_t(key.size());
+        e->value_cap = e->value_len = uint32_t(value.size());
+        std::memcpy(e->key_data(), key.data(), key.size());
+        if (!value.empty())
+            std::memcpy(e->value_data(), value.data(), value.size());
+        return e;
+    }
+    static void destroy(Entry *e)
+    {
+        e->~Entry();
+        ::operator delete(e);
+    }
+};
+
+// Intrusive circular list with a sentinel head, shared by the policies.
+class EntryList {
+public:
+    EntryList() { head_.prev = head_.next = &head_; }
+    EntryList(const EntryList &) = delete;
+    EntryList &operator=(const EntryList &) = delete;
+
+    bool empty() const { return head_.next == &head_; }
+    size_t size() const { return size_; }
+    Entry *front() { return empty() ? nullptr : head_.next; } // most recent
+    Entry *back() { return empty() ? nullptr : head_.prev; }  // least recent
+
+    void push_front(Entry *e)
+    {
+        e->next = head_.next;
+        e->prev = &head_;
+        head_.next->prev = e;
+        head_.next = e;
+        size_++;
+    }
+    void remove(Entry *e)
+    {
+        e->prev->next = e->next;
+        e->next->prev = e->prev;
+        e->prev = e->next = nullptr;
+        size_--;
+    }
+    void move_to_front(Entry *e)
+    {
+        if (head_.next == e)
+            return;
+        e->prev->next = e->next;
+        e->next->prev = e->prev;
+        e->next = head_.next;
+        e->prev = &head_;
+        head_.next->prev = e;
+        head_.next = e;
+    }
+
+private:
+    Entry head_;
+    size_t size_ = 0;
+};
+
+} // namespace unicache

@@ -1,0 +1,249 @@
+#include "memory_backend.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "backends/factories.h"
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/hash.h"
+
+namespace unicache {
+
+namespace {
+
+size_t choose_shards(const MemoryOptions &o)
+{
+    if (o.shards)
+        return o.shards;
+    // Enough shards that two cores rarely meet on one lock, but each shard
+    // keeps >= 1024 items so per-shard eviction still sees a real history.
+    size_t n = 16;
+    if (o.max_items)
+        while (n > 1 && o.max_items / n < 1024)
+            n /= 2;
+    return n;
+}
+
+} // namespace
+
+MemoryBackend::MemoryBackend(const MemoryOptions &opts) : opts_(opts)
+{
+    size_t n = choose_shards(opts_);
+    shard_mask_ = n - 1;
+    ShardLimits limits;
+    // Round up so the shards together hold at least max_items.
+    limits.max_items = opts_.max_items ? (opts_.max_items + n - 1) / n : 0;
+    limits.max_bytes = opts_.max_memory ? std::max<size_t>(opts_.max_memory / n, 1) : 0;
+    for (size_t i = 0; i < n; i++)
+        shards_.push_back(
+            std::make_unique<MemoryShard>(limits, make_policy(opts_.policy, limits.max_items)));
+    if (opts_.expiry_interval_ms > 0)
+        reaper_ = std::thread([this] { reaper_loop(); });
+}
+
+MemoryBackend::~MemoryBackend()
+{
+    if (reaper_.joinable()) {
+        {
+            std::lock_guard<std::mutex> lock(reaper_mu_);
+            stopping_ = true;
+        }
+        reaper_cv_.notify_all();
+        reaper_.join();
+    }
+}
+
+void MemoryBackend::reaper_loop()
+{
+    std::unique_lock<std::mutex> lock(reaper_mu_);
+    while (!stopping_) {
+        reaper_cv_.wait_for(lock, std::chrono::milliseconds(opts_.expiry_interval_ms));
+        if (stopping_)
+            break;
+        lock.unlock();
+        int64_t now = monotonic_ms();
+        for (auto &s : shards_)
+            s->reap(now);
+        lock.lock();
+    }
+}
+
+int64_t MemoryBackend::expire_at(int64_t ttl_ms)
+{
+    return ttl_ms > 0 ? monotonic_ms() + ttl_ms : 0;
+}
+
+void MemoryBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    shard_for(h).set(key, h, value, expire_at(ttl_ms), 0);
+}
+
+bool MemoryBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    return shard_for(h).add(key, h, value, expire_at(ttl_ms), monotonic_ms());
+}
+
+bool MemoryBackend::get(Bytes key, OwnedBuffer *out)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    return shard_for(h).get(key, h, out);
+}
+
+bool MemoryBackend::del(Bytes key)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    return shard_for(h).del(key, h);
+}
+
+bool MemoryBackend::exists(Bytes key)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    return shard_for(h).exists(key, h);
+}
+
+int64_t MemoryBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    return shard_for(h).incr(key, h, delta, expire_at(ttl_ms_if_new));
+}
+
+bool MemoryBackend::touch(Bytes key, int64_t ttl_ms)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    return shard_for(h).touch(key, h, expire_at(ttl_ms));
+}
+
+bool MemoryBackend::ttl(Bytes key, int64_t *remaining_ms)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    return shard_for(h).ttl(key, h, monotonic_ms(), remaining_ms);
+}
+
+void MemoryBackend::clear(Bytes prefix)
+{
+    for (auto &s : shards_)
+        s->remove_if_prefix(prefix);
+    std::lock_guard<std::mutex> lock(tags_mu_);
+    for (auto it = tags_.begin(); it != tags_.end();) {
+        if (Bytes(it->first).substr(0, prefix.size()) == prefix)
+            it = tags_.erase(it);
+        else
+            ++it;
+    }
+}
+
+void MemoryBackend::keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out)
+{
+    for (auto &s : shards_) {
+        if (limit && out->size() >= limit)
+            break;
+        s->collect_matching(pattern, limit, out);
+    }
+}
+
+size_t MemoryBackend::delete_pattern(const GlobPattern &pattern)
+{
+    size_t removed = 0;
+    for (auto &s : shards_)
+        removed += s->remove_matching(pattern);
+    return removed;
+}
+
+void MemoryBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                               size_t ntags)
+{
+    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t id = ntags ? next_tag_id_.fetch_add(1, std::memory_order_relaxed) : 0;
+    if (ntags) {
+        // Index first: an invalidation racing with this set then finds the
+        // member and removes the entry, instead of missing it.
+        std::lock_guard<std::mutex> lock(tags_mu_);
+        for (size_t i = 0; i < ntags; i++) {
+            TagMembers &t = tags_[std::string(tags[i])];
+            t.members.emplace_back(std::string(key), id);
+            if (t.members.size() >= t.prune_at) {
+                // Drop members whose entry no longer carries this id.
+                auto &m = t.members;
+                m.erase(std::remove_if(m.begin(), m.end(),
+                                       [&](const std::pair<std::string, uint64_t> &p) {
+                                           uint64_t hh = hash_bytes(p.first.data(), p.first.size());
+                                           return !shard_for(hh).exists(p.first, hh) ||
+                                                  p.second + 0 == 0;
+                                       }),
+                        m.end());
+                t.prune_at = std::max<size_t>(64, m.size() * 2);
+            }
+        }
+    }
+    shard_for(h).set(key, h, value, expire_at(ttl_ms), id);
+}
+
+size_t MemoryBackend::invalidate_tags(const Bytes *tags, size_t n)
+{
+    std::vector<std::pair<std::string, uint64_t>> victims;
+    {
+        std::lock_guard<std::mutex> lock(tags_mu_);
+        for (size_t i = 0; i < n; i++) {
+            auto it = tags_.find(std::string(tags[i]));
+            if (it == tags_.end())
+                continue;
+            for (auto &m : it->second.members)
+                victims.push_back(std::move(m));
+            tags_.erase(it);
+        }
+    }
+    size_t removed = 0;
+    for (auto &v : victims) {
+        uint64_t h = hash_bytes(v.first.data(), v.first.size());
+        removed += shard_for(h).del_if_tagged(v.first, h, v.second) ? 1 : 0;
+    }
+    return removed;
+}
+
+std::string MemoryBackend::info()
+{
+    return "memory backend: shards=" + std::to_string(shards_.size()) +
+           " policy=" + opts_.policy + " max_items=" + std::to_string(opts_.max_items) +
+           " max_memory_bytes=" + std::to_string(opts_.max_memory) +
+           " expiry_interval_ms=" + std::to_string(opts_.expiry_interval_ms);
+}
+
+BackendStats MemoryBackend::stats(Bytes prefix)
+{
+    BackendStats b;
+    b.size = 0;
+    b.memory_bytes = 0;
+    for (auto &s : shards_) {
+        ShardCounts c = s->counts(prefix);
+        b.size += c.size;
+        b.memory_bytes += c.bytes;
+        b.evictions += c.evictions;
+        b.expirations += c.expirations;
+    }
+    return b;
+}
+
+std::unique_ptr<Backend> make_memory_backend(Config &config)
+{
+    if (!config.location.empty() || config.has_password)
+        fail(CACHE_EINVAL, "memory:// takes no host or path, only parameters (got '" +
+                               config.display + "')");
+    MemoryOptions o;
+    Params &p = config.params;
+    o.max_items = size_t(p.take_int("max_items", 0, 0, INT32_MAX));
+    int64_t mb = p.take_int("max_memory_mb", 0, 0, int64_t(1) << 40);
+    o.max_memory = size_t(mb) << 20;
+    o.policy = p.take_choice("policy", policy_names().front(), policy_names());
+    int64_t shards = p.take_int("shards", 0, 0, 1024);
+    if (shards & (shards - 1))
+        fail(CACHE_EINVAL, "parameter 'shards' must be a power of two, got " +
+                               std::to_string(shards));
+    o.shards = size_t(shards);
+    o.expiry_interval_ms = p.take_int("expiry_interval_ms", 1000, 0, 3600 * 1000);
+    return std::make_unique<MemoryBackend>(o);
+}
+
+} // namespace unicache

@@ -1,0 +1,78 @@
+// MemoryBackend: the embedded default. Keys are spread over independently
+// locked shards; a background reaper drops expired entries.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/backend.h"
+#include "memory_shard.h"
+
+namespace unicache {
+
+struct MemoryOptions {
+    size_t max_items = 0;      // 0: unbounded
+    size_t max_memory = 0;     // bytes; 0: unbounded
+    std::string policy;        // one of policy_names()
+    size_t shards = 0;         // 0: chosen from max_items
+    int64_t expiry_interval_ms = 1000; // 0: no background reaper
+};
+
+class MemoryBackend final : public Backend {
+public:
+    explicit MemoryBackend(const MemoryOptions &opts);
+    ~MemoryBackend() override;
+
+    const char *name() const override { return "memory"; }
+    void set(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool add(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool get(Bytes key, OwnedBuffer *out) override;
+    bool del(Bytes key) override;
+    bool exists(Bytes key) override;
+    int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;
+    bool touch(Bytes key, int64_t ttl_ms) override;
+    bool ttl(Bytes key, int64_t *remaining_ms) override;
+    void clear(Bytes prefix) override;
+    void keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out) override;
+    size_t delete_pattern(const GlobPattern &pattern) override;
+    void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                    size_t ntags) override;
+    size_t invalidate_tags(const Bytes *tags, size_t n) override;
+    std::string info() override;
+    BackendStats stats(Bytes prefix) override;
+
+    const MemoryOptions &options() const { return opts_; }
+
+private:
+    MemoryShard &shard_for(uint64_t hash) { return *shards_[(hash >> 40) & shard_mask_]; }
+    static int64_t expire_at(int64_t ttl_ms);
+    void reaper_loop();
+
+    MemoryOptions opts_;
+    std::vector<std::unique_ptr<MemoryShard>> shards_;
+    size_t shard_mask_ = 0;
+
+    // Tag index: tag -> (key, tag_id) of entries written with it. An entry
+    // is removed by a tag only while it still carries that tag_id, so a later
+    // plain set of the same key is safe. Stale members are pruned on
+    // invalidation and whenever a tag's list doubles.
+    struct TagMembers {
+        std::vector<std::pair<std::string, uint64_t>> members;
+        size_t prune_at = 64;
+    };
+    std::mutex tags_mu_;
+    std::unordered_map<std::string, TagMembers> tags_;
+    std::atomic<uint64_t> next_tag_id_{1};
+
+    std::mutex reaper_mu_;
+    std::condition_variable reaper_cv_;
+    bool stopping_ = false;
+    std::thread reaper_;
+};
+
+} // namespace unicache

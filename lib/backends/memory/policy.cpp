@@ -1,0 +1,24 @@
+#include "policy.h"
+
+#include "basic_policies.h"
+#include "core/error.h"
+
+namespace unicache {
+
+const std::vector<std::string> &policy_names()
+{
+    static const std::vector<std::string> names = {"lru", "fifo"};
+    return names;
+}
+
+std::unique_ptr<EvictionPolicy> make_policy(const std::string &name, size_t capacity_hint)
+{
+    (void)capacity_hint;
+    if (name == "lru")
+        return std::make_unique<LruPolicy>();
+    if (name == "fifo")
+        return std::make_unique<FifoPolicy>();
+    fail(CACHE_EINVAL, "unknown eviction policy '" + name + "'");
+}
+
+} // namespace unicache

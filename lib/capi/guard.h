@@ -1,0 +1,46 @@
+// The one place where C++ exceptions become status codes. Every extern "C"
+// function runs its body through guard(), which records the message for
+// cache_last_error() and never lets an exception cross the C boundary.
+#pragma once
+
+#include <new>
+#include <string>
+
+#include "core/cache.h"
+#include "core/error.h"
+
+struct cache {
+    std::unique_ptr<unicache::Cache> impl;
+};
+
+namespace unicache {
+
+void set_last_error(int status, const char *message);
+void clear_last_error();
+
+template <typename Body>
+int guard(cache_t *handle, Body &&body) noexcept
+{
+    int status;
+    try {
+        status = body();
+        return status;
+    } catch (const std::bad_alloc &) {
+        status = CACHE_ENOMEM;
+        set_last_error(status, "out of memory");
+    } catch (const Error &e) {
+        status = e.status();
+        set_last_error(status, e.what());
+    } catch (const std::exception &e) {
+        status = CACHE_EINTERNAL;
+        set_last_error(status, (std::string("internal error: ") + e.what()).c_str());
+    } catch (...) {
+        status = CACHE_EINTERNAL;
+        set_last_error(status, "internal error: unknown exception");
+    }
+    if (handle && handle->impl)
+        handle->impl->count_error();
+    return status;
+}
+
+} // namespace unicache

@@ -1,0 +1,50 @@
+#include "backend.h"
+
+#include "error.h"
+
+namespace unicache {
+
+void Backend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
+{
+    for (size_t i = 0; i < n; i++)
+        statuses[i] = get(keys[i], &values[i]) ? CACHE_OK : CACHE_MISS;
+}
+
+void Backend::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
+{
+    for (size_t i = 0; i < n; i++)
+        set(keys[i], values[i], ttl_ms);
+}
+
+size_t Backend::del_many(const Bytes *keys, size_t n)
+{
+    size_t removed = 0;
+    for (size_t i = 0; i < n; i++)
+        removed += del(keys[i]) ? 1 : 0;
+    return removed;
+}
+
+void Backend::keys(const GlobPattern &, size_t, std::vector<std::string> *)
+{
+    fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend cannot list keys");
+}
+
+size_t Backend::delete_pattern(const GlobPattern &pattern)
+{
+    std::vector<std::string> found;
+    keys(pattern, 0, &found);
+    std::vector<Bytes> views(found.begin(), found.end());
+    return del_many(views.data(), views.size());
+}
+
+void Backend::set_tagged(Bytes, Bytes, int64_t, const Bytes *, size_t)
+{
+    fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend does not support tags");
+}
+
+size_t Backend::invalidate_tags(const Bytes *, size_t)
+{
+    fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend does not support tags");
+}
+
+} // namespace unicache

@@ -1,0 +1,81 @@
+// Backend: the one interface every storage engine implements.
+//
+// The core (cache.h) has already validated arguments, prepended the prefix to
+// every key, tag and pattern, and resolved CACHE_TTL_DEFAULT, so a backend
+// sees full keys and concrete TTLs: ttl_ms == 0 means "never expires",
+// ttl_ms > 0 is a lifetime in milliseconds. Backends report failures by
+// throwing unicache::Error with a status and a message that never contains a
+// password. Every method may be called from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bytes.h"
+#include "config.h"
+#include "glob.h"
+
+namespace unicache {
+
+// Counters only the backend knows. -1 means "cannot tell" (JSON null).
+struct BackendStats {
+    int64_t size = -1;         // entries currently stored under this cache
+    int64_t memory_bytes = -1; // bytes they occupy, overhead included
+    int64_t evictions = 0;
+    int64_t expirations = 0;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    virtual const char *name() const = 0;
+
+    virtual void set(Bytes key, Bytes value, int64_t ttl_ms) = 0;
+    // Store only when absent or expired; returns true when stored.
+    virtual bool add(Bytes key, Bytes value, int64_t ttl_ms) = 0;
+    // Returns false on a miss (out untouched).
+    virtual bool get(Bytes key, OwnedBuffer *out) = 0;
+    virtual bool del(Bytes key) = 0;
+    virtual bool exists(Bytes key) = 0;
+    // Signed 64-bit add on an ASCII decimal value; a missing key starts at 0
+    // and gets ttl_ms_if_new. Throws CACHE_ENAN / CACHE_ERANGE.
+    virtual int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) = 0;
+    // New TTL from now (0: never expires). Returns false when absent.
+    virtual bool touch(Bytes key, int64_t ttl_ms) = 0;
+    // Remaining ms (>= 1) or -1 for "never". Returns false when absent.
+    virtual bool ttl(Bytes key, int64_t *remaining_ms) = 0;
+
+    // Remove every key that starts with prefix ("" = all of this store).
+    virtual void clear(Bytes prefix) = 0;
+
+    // Batches. Defaults loop over the single-key calls; backends override
+    // them when they can do one round trip / one transaction.
+    virtual void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses);
+    virtual void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms);
+    virtual size_t del_many(const Bytes *keys, size_t n);
+
+    // Keys matching the pattern (full keys, prefix included), at most limit
+    // (0 = all). Default: CACHE_ENOTSUP.
+    virtual void keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out);
+    // Default: keys() then del_many().
+    virtual size_t delete_pattern(const GlobPattern &pattern);
+
+    // Tags arrive prefixed like keys. Default: CACHE_ENOTSUP.
+    virtual void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                            size_t ntags);
+    virtual size_t invalidate_tags(const Bytes *tags, size_t n);
+
+    virtual void ping() {}
+    virtual std::string info() { return std::string(name()); }
+    // prefix: this cache's prefix, for backends that count per prefix.
+    virtual BackendStats stats(Bytes prefix) = 0;
+};
+
+// A backend constructor registered by scheme. It takes its parameters from
+// config.params with take_*; the core calls finish() afterwards.
+using BackendFactory = std::unique_ptr<Backend> (*)(Config &config);
+
+} // namespace unicache

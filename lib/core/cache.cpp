@@ -1,0 +1,285 @@
+#include "core/cache.h"
+
+#include <cjson/cJSON.h>
+#include <climits>
+#include <cstdlib>
+
+#include "backends/registry.h"
+#include "core/clock.h"
+#include "core/error.h"
+
+namespace unicache {
+
+namespace {
+
+struct JsonDeleter {
+    void operator()(cJSON *j) const { cJSON_Delete(j); }
+};
+
+void add_count(cJSON *obj, const char *name, int64_t v)
+{
+    if (v < 0)
+        cJSON_AddNullToObject(obj, name);
+    else
+        cJSON_AddNumberToObject(obj, name, double(v));
+}
+
+} // namespace
+
+void check_key(Bytes key, const char *what)
+{
+    if (key.empty())
+        fail(CACHE_EINVAL, std::string("empty ") + what + ": a " + what +
+                               " must be 1 to 65536 bytes long");
+    if (key.size() > CACHE_KEY_MAX)
+        fail(CACHE_ETOOBIG, std::string(what) + " is " + std::to_string(key.size()) +
+                                " bytes; the limit is " + std::to_string(CACHE_KEY_MAX));
+}
+
+std::unique_ptr<Cache> Cache::open(const std::string &uri, const cache_options *opts)
+{
+    Config config = Config::parse(uri);
+    BackendFactory factory = find_backend(config.scheme);
+
+    std::unique_ptr<Cache> c(new Cache());
+    c->prefix_ = config.params.take_string("prefix", "");
+    c->default_ttl_ms_ = config.params.take_int("default_ttl", 0, 0, INT64_MAX / 2);
+    if (opts) {
+        if (opts->prefix)
+            c->prefix_.assign(opts->prefix, opts->prefix_len);
+        if (opts->default_ttl_ms != CACHE_TTL_DEFAULT) {
+            if (opts->default_ttl_ms < 0)
+                fail(CACHE_EINVAL, "options.default_ttl_ms must be >= 0 or CACHE_TTL_DEFAULT");
+            c->default_ttl_ms_ = opts->default_ttl_ms;
+        }
+    }
+    if (c->prefix_.size() > CACHE_KEY_MAX)
+        fail(CACHE_ETOOBIG, "prefix is longer than " + std::to_string(CACHE_KEY_MAX) + " bytes");
+    c->display_uri_ = config.display;
+    // Backends see the prefix too (some count or clear per prefix).
+    config.prefix = c->prefix_;
+    c->backend_ = factory(config);
+    config.params.finish(config.scheme);
+    return c;
+}
+
+int64_t Cache::resolve_ttl(int64_t ttl_ms) const
+{
+    if (ttl_ms == CACHE_TTL_DEFAULT)
+        return default_ttl_ms_;
+    if (ttl_ms < 0)
+        fail(CACHE_EINVAL, "TTL " + std::to_string(ttl_ms) +
+                               " ms is negative; use CACHE_TTL_DEFAULT (-1) or "
+                               "CACHE_TTL_NONE (0)");
+    if (ttl_ms > INT64_MAX / 4)
+        fail(CACHE_EINVAL, "TTL " + std::to_string(ttl_ms) + " ms is too large");
+    return ttl_ms;
+}
+
+Bytes Cache::full_key(Bytes key) const
+{
+    check_key(key);
+    if (prefix_.empty())
+        return key;
+    thread_local std::string scratch;
+    scratch.assign(prefix_);
+    scratch.append(key.data(), key.size());
+    return scratch;
+}
+
+std::vector<std::string> Cache::full_keys(const Bytes *keys, size_t n) const
+{
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        check_key(keys[i]);
+        out.emplace_back(prefix_);
+        out.back().append(keys[i].data(), keys[i].size());
+    }
+    return out;
+}
+
+GlobPattern Cache::full_pattern(Bytes pattern) const
+{
+    GlobPattern user{std::string(pattern)}; // validates the user's part alone
+    (void)user;
+    return GlobPattern(GlobPattern::escape(prefix_) + std::string(pattern));
+}
+
+void Cache::set(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    int64_t ttl = resolve_ttl(ttl_ms);
+    backend_->set(full_key(key), value, ttl);
+    counters_.add(Counter::sets);
+}
+
+bool Cache::add(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    int64_t ttl = resolve_ttl(ttl_ms);
+    bool stored = backend_->add(full_key(key), value, ttl);
+    if (stored)
+        counters_.add(Counter::sets);
+    return stored;
+}
+
+bool Cache::get(Bytes key, OwnedBuffer *out)
+{
+    bool hit = backend_->get(full_key(key), out);
+    counters_.add(hit ? Counter::hits : Counter::misses);
+    return hit;
+}
+
+bool Cache::del(Bytes key)
+{
+    bool removed = backend_->del(full_key(key));
+    if (removed)
+        counters_.add(Counter::deletes);
+    return removed;
+}
+
+bool Cache::exists(Bytes key) { return backend_->exists(full_key(key)); }
+
+int64_t Cache::incr(Bytes key, int64_t delta)
+{
+    int64_t v = backend_->incr(full_key(key), delta, default_ttl_ms_);
+    counters_.add(Counter::sets);
+    return v;
+}
+
+bool Cache::touch(Bytes key, int64_t ttl_ms)
+{
+    int64_t ttl = resolve_ttl(ttl_ms);
+    return backend_->touch(full_key(key), ttl);
+}
+
+bool Cache::expire_at(Bytes key, int64_t unix_ms)
+{
+    int64_t remaining = unix_ms - wall_ms();
+    if (remaining <= 0) {
+        bool removed = backend_->del(full_key(key));
+        if (removed)
+            counters_.add(Counter::deletes);
+        return removed;
+    }
+    return backend_->touch(full_key(key), remaining);
+}
+
+bool Cache::ttl(Bytes key, int64_t *remaining_ms)
+{
+    return backend_->ttl(full_key(key), remaining_ms);
+}
+
+void Cache::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
+{
+    std::vector<std::string> full = full_keys(keys, n);
+    std::vector<Bytes> views(full.begin(), full.end());
+    backend_->get_many(views.data(), n, values, statuses);
+    int64_t hits = 0;
+    for (size_t i = 0; i < n; i++)
+        hits += statuses[i] == CACHE_OK;
+    counters_.add(Counter::hits, hits);
+    counters_.add(Counter::misses, int64_t(n) - hits);
+}
+
+void Cache::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
+{
+    int64_t ttl = resolve_ttl(ttl_ms);
+    std::vector<std::string> full = full_keys(keys, n);
+    std::vector<Bytes> views(full.begin(), full.end());
+    backend_->set_many(views.data(), values, n, ttl);
+    counters_.add(Counter::sets, int64_t(n));
+}
+
+size_t Cache::del_many(const Bytes *keys, size_t n)
+{
+    std::vector<std::string> full = full_keys(keys, n);
+    std::vector<Bytes> views(full.begin(), full.end());
+    size_t removed = backend_->del_many(views.data(), n);
+    counters_.add(Counter::deletes, int64_t(removed));
+    return removed;
+}
+
+void Cache::keys(Bytes pattern, size_t limit, std::vector<std::string> *out)
+{
+    GlobPattern full = full_pattern(pattern);
+    backend_->keys(full, limit, out);
+    if (!prefix_.empty())
+        for (auto &k : *out)
+            k.erase(0, prefix_.size());
+}
+
+size_t Cache::delete_pattern(Bytes pattern)
+{
+    size_t removed = backend_->delete_pattern(full_pattern(pattern));
+    counters_.add(Counter::deletes, int64_t(removed));
+    return removed;
+}
+
+void Cache::clear() { backend_->clear(prefix_); }
+
+void Cache::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags, size_t ntags)
+{
+    int64_t ttl = resolve_ttl(ttl_ms);
+    std::string k(full_key(key));
+    std::vector<std::string> full_tags;
+    full_tags.reserve(ntags);
+    for (size_t i = 0; i < ntags; i++) {
+        check_key(tags[i], "tag");
+        full_tags.emplace_back(prefix_);
+        full_tags.back().append(tags[i].data(), tags[i].size());
+    }
+    std::vector<Bytes> views(full_tags.begin(), full_tags.end());
+    backend_->set_tagged(k, value, ttl, views.data(), views.size());
+    counters_.add(Counter::sets);
+}
+
+size_t Cache::invalidate_tags(const Bytes *tags, size_t n)
+{
+    std::vector<std::string> full;
+    full.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        check_key(tags[i], "tag");
+        full.emplace_back(prefix_);
+        full.back().append(tags[i].data(), tags[i].size());
+    }
+    std::vector<Bytes> views(full.begin(), full.end());
+    size_t removed = backend_->invalidate_tags(views.data(), n);
+    counters_.add(Counter::deletes, int64_t(removed));
+    return removed;
+}
+
+void Cache::ping() { backend_->ping(); }
+
+std::string Cache::info() { return backend_->info(); }
+
+std::string Cache::stats_json()
+{
+    BackendStats b = backend_->stats(prefix_);
+    int64_t hits = counters_.sum(Counter::hits);
+    int64_t misses = counters_.sum(Counter::misses);
+    std::unique_ptr<cJSON, JsonDeleter> root(cJSON_CreateObject());
+    if (!root)
+        throw std::bad_alloc();
+    cJSON_AddStringToObject(root.get(), "backend", backend_->name());
+    cJSON_AddStringToObject(root.get(), "uri", display_uri_.c_str());
+    add_count(root.get(), "hits", hits);
+    add_count(root.get(), "misses", misses);
+    cJSON_AddNumberToObject(root.get(), "hit_ratio",
+                            hits + misses ? double(hits) / double(hits + misses) : 0.0);
+    add_count(root.get(), "sets", counters_.sum(Counter::sets));
+    add_count(root.get(), "deletes", counters_.sum(Counter::deletes));
+    add_count(root.get(), "evictions", b.evictions);
+    add_count(root.get(), "expirations", b.expirations);
+    add_count(root.get(), "size", b.size);
+    add_count(root.get(), "memory_bytes", b.memory_bytes);
+    add_count(root.get(), "errors", counters_.sum(Counter::errors));
+    add_count(root.get(), "default_ttl_ms", default_ttl_ms_);
+    char *text = cJSON_PrintUnformatted(root.get());
+    if (!text)
+        throw std::bad_alloc();
+    std::string out(text);
+    cJSON_free(text);
+    return out;
+}
+
+} // namespace unicache

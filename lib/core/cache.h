@@ -1,0 +1,69 @@
+// Cache: what every backend gets once, above the Backend interface: argument
+// rules, key prefix, default TTL and operation statistics.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "counters.h"
+#include "unicache.h"
+
+namespace unicache {
+
+class Cache {
+public:
+    // Parses uri (or JSON), applies opts (may be NULL), opens the backend.
+    static std::unique_ptr<Cache> open(const std::string &uri, const cache_options *opts);
+
+    void set(Bytes key, Bytes value, int64_t ttl_ms);
+    bool add(Bytes key, Bytes value, int64_t ttl_ms);
+    bool get(Bytes key, OwnedBuffer *out);
+    bool del(Bytes key);
+    bool exists(Bytes key);
+    int64_t incr(Bytes key, int64_t delta);
+    bool touch(Bytes key, int64_t ttl_ms);
+    bool expire_at(Bytes key, int64_t unix_ms);
+    bool ttl(Bytes key, int64_t *remaining_ms);
+
+    void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses);
+    void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms);
+    size_t del_many(const Bytes *keys, size_t n);
+
+    void keys(Bytes pattern, size_t limit, std::vector<std::string> *out);
+    size_t delete_pattern(Bytes pattern);
+    void clear();
+
+    void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags, size_t ntags);
+    size_t invalidate_tags(const Bytes *tags, size_t n);
+
+    void ping();
+    std::string info();
+    std::string stats_json();
+
+    void count_error() { counters_.add(Counter::errors); }
+
+    const std::string &prefix() const { return prefix_; }
+    Backend &backend() { return *backend_; }
+
+private:
+    Cache() = default;
+    int64_t resolve_ttl(int64_t ttl_ms) const;
+    // Returns key with the prefix prepended, in a thread-local scratch buffer
+    // (valid until the next call on this thread) when there is a prefix.
+    Bytes full_key(Bytes key) const;
+    std::vector<std::string> full_keys(const Bytes *keys, size_t n) const;
+    GlobPattern full_pattern(Bytes pattern) const;
+
+    std::unique_ptr<Backend> backend_;
+    std::string prefix_;
+    int64_t default_ttl_ms_ = 0;
+    std::string display_uri_;
+    mutable OpCounters counters_;
+};
+
+// Throws CACHE_EINVAL / CACHE_ETOOBIG for keys the contract rejects.
+void check_key(Bytes key, const char *what = "key");
+
+} // namespace unicache

@@ -1,0 +1,43 @@
+/* Compiled with -std=c89 -pedantic -Werror: the header must stay C89 clean.
+ * Also exercises the API from plain C. */
+#include <stdio.h>
+#include <string.h>
+
+#include "unicache.h"
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, \
+                    cache_last_error());                                   \
+            return 1;                                                      \
+        }                                                                  \
+    } while (0)
+
+int main(void)
+{
+    cache_t *c = NULL;
+    cache_buf b;
+    cache_options opts = CACHE_OPTIONS_INIT;
+    cache_int64 n = 0;
+    b.data = NULL;
+    b.size = 0;
+
+    opts.prefix = "c89:";
+    opts.prefix_len = 4;
+    CHECK(cache_open_ext("memory://", &opts, &c) == CACHE_OK);
+    CHECK(cache_set(c, "k", 1, "v\0w", 3, CACHE_TTL_NONE) == CACHE_OK);
+    CHECK(cache_get(c, "k", 1, &b) == CACHE_OK);
+    CHECK(b.size == 3 && memcmp(b.data, "v\0w", 3) == 0);
+    cache_buf_free(&b);
+    CHECK(b.data == NULL);
+    CHECK(cache_incr(c, "n", 1, -2, &n) == CACHE_OK && n == -2);
+    CHECK(cache_get(c, "zz", 2, &b) == CACHE_MISS);
+    CHECK(cache_set(c, "", 0, "v", 1, 0) == CACHE_EINVAL);
+    CHECK(strlen(cache_last_error()) > 0);
+    CHECK(CACHE_VERSION_NUMBER == CACHE_VERSION_MAJOR * 10000 + CACHE_VERSION_MINOR * 100 +
+                                      CACHE_VERSION_PATCH);
+    cache_close(c);
+    printf("c89 ok\n");
+    return 0;
+}

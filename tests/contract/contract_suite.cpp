@@ -1,0 +1,418 @@
+#include "contract_suite.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace unicache_test {
+
+namespace {
+
+std::atomic<int> g_seq{0};
+
+std::string get_str(cache_t *c, const std::string &k, int *rc_out = nullptr)
+{
+    cache_buf b = {nullptr, 0};
+    int rc = cache_get(c, k.data(), k.size(), &b);
+    if (rc_out)
+        *rc_out = rc;
+    std::string out = rc == CACHE_OK ? std::string(static_cast<char *>(b.data), b.size) : "";
+    cache_buf_free(&b);
+    return out;
+}
+
+int set_str(cache_t *c, const std::string &k, const std::string &v, int64_t ttl = CACHE_TTL_NONE)
+{
+    return cache_set(c, k.data(), k.size(), v.data(), v.size(), ttl);
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::set<std::string> list_keys(cache_t *c, const std::string &pattern, int *rc_out)
+{
+    cache_buf_array arr = {nullptr, 0};
+    *rc_out = cache_keys(c, pattern.data(), pattern.size(), 0, &arr);
+    std::set<std::string> out;
+    for (size_t i = 0; i < arr.count; i++)
+        out.insert(std::string(static_cast<char *>(arr.items[i].data), arr.items[i].size));
+    cache_buf_array_free(&arr);
+    return out;
+}
+
+} // namespace
+
+std::string contract_name(const ::testing::TestParamInfo<ContractTarget> &info)
+{
+    return info.param.name;
+}
+
+cache_t *Contract::open_with_prefix(const std::string &p)
+{
+    cache_options opts = CACHE_OPTIONS_INIT;
+    opts.prefix = p.data();
+    opts.prefix_len = p.size();
+    cache_t *h = nullptr;
+    int rc = cache_open_ext(GetParam().uri().c_str(), &opts, &h);
+    EXPECT_EQ(rc, CACHE_OK) << cache_last_error();
+    return h;
+}
+
+void Contract::SetUp()
+{
+    prefix = "ct" + std::to_string(getpid()) + "-" + std::to_string(g_seq++) + ":";
+    c = open_with_prefix(prefix);
+    ASSERT_NE(c, nullptr);
+}
+
+void Contract::TearDown()
+{
+    if (c)
+        EXPECT_EQ(cache_clear(c), CACHE_OK) << cache_last_error();
+    cache_close(c);
+}
+
+TEST_P(Contract, SetThenGetReturnsTheSameBytes)
+{
+    ASSERT_EQ(set_str(c, "alpha", "one"), CACHE_OK) << cache_last_error();
+    int rc;
+    EXPECT_EQ(get_str(c, "alpha", &rc), "one");
+    EXPECT_EQ(rc, CACHE_OK);
+    ASSERT_EQ(set_str(c, "alpha", "two, longer than before"), CACHE_OK);
+    EXPECT_EQ(get_str(c, "alpha"), "two, longer than before");
+}
+
+TEST_P(Contract, MissingKeyIsAMissWithEmptyBuffer)
+{
+    cache_buf b = {reinterpret_cast<void *>(1), 7};
+    EXPECT_EQ(cache_get(c, "absent", 6, &b), CACHE_MISS);
+    EXPECT_EQ(b.data, nullptr);
+    EXPECT_EQ(b.size, 0u);
+}
+
+TEST_P(Contract, BinaryKeysAndValuesRoundTrip)
+{
+    const std::string keys[] = {std::string("a b", 3), std::string("line\r\nbreak"),
+                                std::string("nul\0inside", 10), std::string("\xff\xfe\x00", 3),
+                                std::string("*?[x]\\")};
+    for (const auto &k : keys) {
+        std::string v = std::string("v\0\r\n ", 5) + k;
+        ASSERT_EQ(set_str(c, k, v), CACHE_OK) << cache_last_error();
+    }
+    for (const auto &k : keys) {
+        int rc;
+        EXPECT_EQ(get_str(c, k, &rc), std::string("v\0\r\n ", 5) + k);
+        EXPECT_EQ(rc, CACHE_OK);
+    }
+    // Keys differing only after a NUL are different keys.
+    EXPECT_EQ(cache_exists(c, "nul", 3), CACHE_MISS);
+}
+
+TEST_P(Contract, EmptyValueIsAHit)
+{
+    ASSERT_EQ(cache_set(c, "empty", 5, "", 0, CACHE_TTL_NONE), CACHE_OK) << cache_last_error();
+    cache_buf b = {nullptr, 0};
+    ASSERT_EQ(cache_get(c, "empty", 5, &b), CACHE_OK);
+    EXPECT_EQ(b.size, 0u);
+    cache_buf_free(&b);
+}
+
+TEST_P(Contract, KeysUpToTheLimitWorkAndLongerAreTooBig)
+{
+    std::string big(CACHE_KEY_MAX, 'k');
+    big[100] = '\0';
+    ASSERT_EQ(set_str(c, big, "v"), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(c, big), "v");
+    std::string other = big;
+    other[CACHE_KEY_MAX - 1] = 'j'; // differs only in the last byte
+    EXPECT_EQ(cache_exists(c, other.data(), other.size()), CACHE_MISS);
+    std::string over(CACHE_KEY_MAX + 1, 'k');
+    EXPECT_EQ(set_str(c, over, "v"), CACHE_ETOOBIG);
+    EXPECT_NE(std::string(cache_last_error()).find("65536"), std::string::npos);
+    EXPECT_EQ(cache_set(c, "", 0, "v", 1, 0), CACHE_EINVAL);
+    EXPECT_EQ(cache_get(c, "", 0, nullptr), CACHE_EINVAL);
+}
+
+TEST_P(Contract, OneMegabyteValueRoundTrips)
+{
+    std::string v(1 << 20, '\0');
+    for (size_t i = 0; i < v.size(); i++)
+        v[i] = char(i * 7 + 3);
+    ASSERT_EQ(set_str(c, "big", v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(c, "big"), v);
+}
+
+TEST_P(Contract, DeleteAndExists)
+{
+    ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);
+    EXPECT_EQ(cache_exists(c, "k", 1), CACHE_OK);
+    EXPECT_EQ(cache_delete(c, "k", 1), CACHE_OK);
+    EXPECT_EQ(cache_exists(c, "k", 1), CACHE_MISS);
+    EXPECT_EQ(cache_delete(c, "k", 1), CACHE_MISS);
+}
+
+TEST_P(Contract, AddStoresOnlyWhenAbsent)
+{
+    EXPECT_EQ(cache_add(c, "lock", 4, "a", 1, CACHE_TTL_NONE), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(cache_add(c, "lock", 4, "b", 1, CACHE_TTL_NONE), CACHE_MISS);
+    EXPECT_EQ(get_str(c, "lock"), "a");
+}
+
+TEST_P(Contract, CountersAreSigned64BitDecimal)
+{
+    int64_t v = 99;
+    ASSERT_EQ(cache_incr(c, "n", 1, 5, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(v, 5);
+    ASSERT_EQ(cache_incr(c, "n", 1, -7, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(v, -2);
+    EXPECT_EQ(get_str(c, "n"), "-2");
+    ASSERT_EQ(cache_decr(c, "n", 1, 3, &v), CACHE_OK);
+    EXPECT_EQ(v, -5);
+    ASSERT_EQ(set_str(c, "m", "40"), CACHE_OK);
+    ASSERT_EQ(cache_incr(c, "m", 1, 2, &v), CACHE_OK);
+    EXPECT_EQ(v, 42);
+    ASSERT_EQ(set_str(c, "max", "9223372036854775807"), CACHE_OK);
+    EXPECT_EQ(cache_incr(c, "max", 3, 1, &v), CACHE_ERANGE);
+    EXPECT_EQ(get_str(c, "max"), "9223372036854775807");
+    ASSERT_EQ(set_str(c, "min", "-9223372036854775808"), CACHE_OK);
+    EXPECT_EQ(cache_decr(c, "min", 3, 1, &v), CACHE_ERANGE);
+    ASSERT_EQ(cache_incr(c, "min", 3, 0, &v), CACHE_OK);
+    EXPECT_EQ(v, INT64_MIN);
+}
+
+TEST_P(Contract, IncrOnANonNumberFailsAndKeepsTheValue)
+{
+    const char *bad[] = {"abc", "12a", " 12", "1.5", "", "--1", "99999999999999999999"};
+    for (const char *b : bad) {
+        ASSERT_EQ(set_str(c, "s", b), CACHE_OK);
+        int64_t v = 7;
+        EXPECT_EQ(cache_incr(c, "s", 1, 1, &v), CACHE_ENAN) << "value '" << b << "'";
+        EXPECT_EQ(v, 7);
+        EXPECT_STRNE(cache_last_error(), "");
+        EXPECT_EQ(get_str(c, "s"), b);
+    }
+}
+
+TEST_P(Contract, TtlExpiresEntries)
+{
+    int64_t res = GetParam().ttl_resolution_ms;
+    ASSERT_EQ(set_str(c, "short", "v", 300), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(set_str(c, "long", "v", 600000), CACHE_OK);
+    ASSERT_EQ(set_str(c, "forever", "v", CACHE_TTL_NONE), CACHE_OK);
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(c, "long", 4, &ttl), CACHE_OK) << cache_last_error();
+    EXPECT_GT(ttl, 600000 - 5000);
+    EXPECT_LE(ttl, 600000 + res);
+    ASSERT_EQ(cache_ttl(c, "forever", 7, &ttl), CACHE_OK);
+    EXPECT_EQ(ttl, -1);
+    EXPECT_EQ(cache_ttl(c, "nobody", 6, &ttl), CACHE_MISS);
+    EXPECT_EQ(cache_exists(c, "short", 5), CACHE_OK);
+    sleep_ms(int(300 + res + 1100));
+    EXPECT_EQ(cache_exists(c, "short", 5), CACHE_MISS);
+    int rc;
+    get_str(c, "short", &rc);
+    EXPECT_EQ(rc, CACHE_MISS);
+    EXPECT_EQ(cache_exists(c, "long", 4), CACHE_OK);
+    EXPECT_EQ(cache_set(c, "neg", 3, "v", 1, -5), CACHE_EINVAL);
+}
+
+TEST_P(Contract, TouchAndExpireAtChangeLifetime)
+{
+    ASSERT_EQ(set_str(c, "k", "v", 600000), CACHE_OK);
+    EXPECT_EQ(cache_touch(c, "k", 1, CACHE_TTL_NONE), CACHE_OK) << cache_last_error();
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(c, "k", 1, &ttl), CACHE_OK);
+    EXPECT_EQ(ttl, -1);
+    EXPECT_EQ(cache_touch(c, "k", 1, 300000), CACHE_OK);
+    ASSERT_EQ(cache_ttl(c, "k", 1, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 290000);
+    EXPECT_LE(ttl, 300000 + GetParam().ttl_resolution_ms);
+    EXPECT_EQ(cache_touch(c, "absent", 6, 1000), CACHE_MISS);
+    EXPECT_EQ(cache_expire_at(c, "k", 1, 1000), CACHE_OK); // 1970: gone now
+    EXPECT_EQ(cache_exists(c, "k", 1), CACHE_MISS);
+}
+
+TEST_P(Contract, DefaultTtlApplies)
+{
+    cache_options opts = CACHE_OPTIONS_INIT;
+    std::string p = prefix + "dt:";
+    opts.prefix = p.data();
+    opts.prefix_len = p.size();
+    opts.default_ttl_ms = 400000;
+    cache_t *h = nullptr;
+    ASSERT_EQ(cache_open_ext(GetParam().uri().c_str(), &opts, &h), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(set_str(h, "k", "v", CACHE_TTL_DEFAULT), CACHE_OK);
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(h, "k", 1, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 390000);
+    EXPECT_LE(ttl, 400000 + GetParam().ttl_resolution_ms);
+    ASSERT_EQ(set_str(h, "n", "v", CACHE_TTL_NONE), CACHE_OK);
+    ASSERT_EQ(cache_ttl(h, "n", 1, &ttl), CACHE_OK);
+    EXPECT_EQ(ttl, -1);
+    EXPECT_EQ(cache_clear(h), CACHE_OK);
+    cache_close(h);
+}
+
+TEST_P(Contract, BatchOperations)
+{
+    std::vector<std::string> ks = {"b1", "b2", std::string("b\0 3", 4)};
+    std::vector<std::string> vs = {"one", "", "three\r\n"};
+    std::vector<cache_slice> k, v;
+    for (size_t i = 0; i < ks.size(); i++) {
+        k.push_back({ks[i].data(), ks[i].size()});
+        v.push_back({vs[i].data(), vs[i].size()});
+    }
+    ASSERT_EQ(cache_set_many(c, k.data(), v.data(), k.size(), CACHE_TTL_NONE), CACHE_OK)
+        << cache_last_error();
+    k.push_back({"missing", 7});
+    std::vector<cache_buf> out(k.size());
+    std::vector<int> st(k.size());
+    ASSERT_EQ(cache_get_many(c, k.data(), k.size(), out.data(), st.data()), CACHE_OK)
+        << cache_last_error();
+    for (size_t i = 0; i < ks.size(); i++) {
+        EXPECT_EQ(st[i], CACHE_OK);
+        EXPECT_EQ(std::string(static_cast<char *>(out[i].data), out[i].size), vs[i]);
+    }
+    EXPECT_EQ(st[3], CACHE_MISS);
+    EXPECT_EQ(out[3].data, nullptr);
+    for (auto &b : out)
+        cache_buf_free(&b);
+    size_t deleted = 99;
+    ASSERT_EQ(cache_delete_many(c, k.data(), k.size(), &deleted), CACHE_OK);
+    EXPECT_EQ(deleted, 3u);
+    EXPECT_EQ(cache_exists(c, "b1", 2), CACHE_MISS);
+    // An invalid key anywhere in a batch fails the whole call up front.
+    cache_slice bad[] = {{"ok", 2}, {"", 0}};
+    cache_slice vals[] = {{"x", 1}, {"y", 1}};
+    EXPECT_EQ(cache_set_many(c, bad, vals, 2, CACHE_TTL_NONE), CACHE_EINVAL);
+    EXPECT_EQ(cache_exists(c, "ok", 2), CACHE_MISS);
+}
+
+TEST_P(Contract, GlobPatternsMeanTheSameEverywhere)
+{
+    const char *names[] = {"user:1", "user:2", "user:10", "user:x", "u*ser", "other"};
+    for (const char *n : names)
+        ASSERT_EQ(set_str(c, n, "v"), CACHE_OK);
+    int rc;
+    auto got = list_keys(c, "user:?", &rc);
+    if (!GetParam().lists_keys) {
+        EXPECT_EQ(rc, CACHE_ENOTSUP);
+        EXPECT_NE(std::string(cache_last_error()).find("keys"), std::string::npos);
+        size_t d;
+        EXPECT_EQ(cache_delete_pattern(c, "*", 1, &d), CACHE_ENOTSUP);
+        return;
+    }
+    ASSERT_EQ(rc, CACHE_OK) << cache_last_error();
+    EXPECT_EQ(got, (std::set<std::string>{"user:1", "user:2", "user:x"}));
+    EXPECT_EQ(list_keys(c, "user:[12]*", &rc), (std::set<std::string>{"user:1", "user:2", "user:10"}));
+    EXPECT_EQ(list_keys(c, "user:[!0-9]", &rc), (std::set<std::string>{"user:x"}));
+    EXPECT_EQ(list_keys(c, "u\\*ser", &rc), (std::set<std::string>{"u*ser"}));
+    EXPECT_EQ(list_keys(c, "*", &rc).size(), 6u);
+    EXPECT_EQ(list_keys(c, "user:[", &rc).size(), 0u);
+    EXPECT_EQ(rc, CACHE_EINVAL);
+    size_t deleted = 0;
+    ASSERT_EQ(cache_delete_pattern(c, "user:*", 6, &deleted), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(deleted, 4u);
+    EXPECT_EQ(list_keys(c, "*", &rc), (std::set<std::string>{"u*ser", "other"}));
+}
+
+TEST_P(Contract, ClearRemovesOnlyThisPrefix)
+{
+    cache_t *other = open_with_prefix(prefix + "other:");
+    ASSERT_NE(other, nullptr);
+    ASSERT_EQ(set_str(c, "mine", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(other, "theirs", "v"), CACHE_OK);
+    // "other:" handle's keys start with this prefix too; clearing the
+    // longer prefix must leave the shorter one's own keys alone.
+    ASSERT_EQ(cache_clear(other), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(cache_exists(c, "mine", 4), CACHE_OK);
+    EXPECT_EQ(cache_exists(other, "theirs", 6), CACHE_MISS);
+    ASSERT_EQ(set_str(other, "theirs", "v"), CACHE_OK);
+    cache_t *sibling = open_with_prefix(prefix + "sib:");
+    ASSERT_EQ(set_str(sibling, "x", "v"), CACHE_OK);
+    ASSERT_EQ(cache_clear(other), CACHE_OK);
+    EXPECT_EQ(cache_exists(sibling, "x", 1), CACHE_OK);
+    EXPECT_EQ(cache_clear(sibling), CACHE_OK);
+    cache_close(sibling);
+    cache_close(other);
+}
+
+TEST_P(Contract, TagsInvalidateTheirEntries)
+{
+    cache_slice t1[] = {{"t1", 2}};
+    cache_slice t12[] = {{"t1", 2}, {"t2", 2}};
+    cache_slice t2[] = {{"t2", 2}};
+    ASSERT_EQ(cache_set_tagged(c, "k1", 2, "a", 1, CACHE_TTL_NONE, t1, 1), CACHE_OK)
+        << cache_last_error();
+    ASSERT_EQ(cache_set_tagged(c, "k2", 2, "b", 1, CACHE_TTL_NONE, t12, 2), CACHE_OK);
+    ASSERT_EQ(cache_set_tagged(c, "k3", 2, "c", 1, CACHE_TTL_NONE, t2, 1), CACHE_OK);
+    ASSERT_EQ(cache_set_tagged(c, "k4", 2, "d", 1, CACHE_TTL_NONE, t1, 1), CACHE_OK);
+    ASSERT_EQ(set_str(c, "k4", "plain"), CACHE_OK); // no longer tagged
+    EXPECT_EQ(get_str(c, "k1"), "a");
+    size_t n = 0;
+    ASSERT_EQ(cache_invalidate_tags(c, t1, 1, &n), CACHE_OK) << cache_last_error();
+    if (GetParam().counts_invalidations)
+        EXPECT_EQ(n, 2u);
+    EXPECT_EQ(cache_exists(c, "k1", 2), CACHE_MISS);
+    EXPECT_EQ(cache_exists(c, "k2", 2), CACHE_MISS);
+    EXPECT_EQ(get_str(c, "k3"), "c");
+    EXPECT_EQ(get_str(c, "k4"), "plain");
+    // A tag can be used again after invalidation.
+    ASSERT_EQ(cache_set_tagged(c, "k1", 2, "again", 5, CACHE_TTL_NONE, t1, 1), CACHE_OK);
+    EXPECT_EQ(get_str(c, "k1"), "again");
+    cache_slice empty_tag[] = {{"", 0}};
+    EXPECT_EQ(cache_set_tagged(c, "k5", 2, "e", 1, CACHE_TTL_NONE, empty_tag, 1), CACHE_EINVAL);
+}
+
+TEST_P(Contract, StatisticsCountOperations)
+{
+    set_str(c, "s", "v");
+    get_str(c, "s");
+    get_str(c, "nope");
+    cache_delete(c, "s", 1);
+    cache_buf j = {nullptr, 0};
+    ASSERT_EQ(cache_stats_json(c, &j), CACHE_OK);
+    std::string s(static_cast<char *>(j.data), j.size);
+    cache_buf_free(&j);
+    for (const char *field : {"\"backend\"", "\"hits\":1", "\"misses\":1", "\"hit_ratio\":0.5",
+                              "\"sets\":1", "\"deletes\":1", "\"evictions\"", "\"expirations\"",
+                              "\"size\"", "\"memory_bytes\"", "\"errors\":0"})
+        EXPECT_NE(s.find(field), std::string::npos) << field << " not in " << s;
+    EXPECT_EQ(cache_ping(c), CACHE_OK) << cache_last_error();
+    cache_buf info = {nullptr, 0};
+    EXPECT_EQ(cache_backend_info(c, &info), CACHE_OK);
+    EXPECT_GT(info.size, 0u);
+    cache_buf_free(&info);
+}
+
+TEST_P(Contract, ManyThreadsShareOneHandle)
+{
+    const int threads = 4, per = 500;
+    std::vector<std::thread> ts;
+    std::atomic<int> failures{0};
+    for (int t = 0; t < threads; t++) {
+        ts.emplace_back([&, t] {
+            for (int i = 0; i < per; i++) {
+                std::string k = "t" + std::to_string(t) + ":" + std::to_string(i % 50);
+                std::string v = "value-" + std::to_string(i);
+                if (set_str(c, k, v) != CACHE_OK)
+                    failures++;
+                int rc;
+                get_str(c, k, &rc);
+                if (rc != CACHE_OK && rc != CACHE_MISS)
+                    failures++;
+                if (cache_incr(c, "shared", 6, 1, nullptr) != CACHE_OK)
+                    failures++;
+            }
+        });
+    }
+    for (auto &t : ts)
+        t.join();
+    EXPECT_EQ(failures.load(), 0) << cache_last_error();
+    EXPECT_EQ(get_str(c, "shared"), std::to_string(threads * per));
+}
+
+} // namespace unicache_test
