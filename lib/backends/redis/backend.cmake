@@ -1,5 +1,24 @@
 # The redis backend's build fragment, included by the top-level CMakeLists.txt
-# when UNICACHE_WITH_REDIS is ON. It appends its sources to unicache_objects,
-# defines UNICACHE_BACKEND_REDIS=1 and adds its libraries to UNICACHE_DEP_LIBS
-# and its pkg-config name to UNICACHE_PC_REQUIRES_PRIVATE.
-# (Not written yet: the registry reports "not built" for redis://.)
+# when UNICACHE_WITH_REDIS is ON. hiredis (libhiredis-dev, 0.14 or later) is
+# required: a missing library stops the configure step instead of silently
+# building without Redis.
+pkg_check_modules(HIREDIS REQUIRED hiredis)
+
+target_sources(unicache_objects PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/redis_backend.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_connection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_glob.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_options.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_pool.cpp
+)
+target_compile_definitions(unicache_objects PRIVATE UNICACHE_BACKEND_REDIS=1)
+# The sources include <hiredis.h> from the directory pkg-config names (as a
+# system directory: its headers are not -Wpedantic clean), so a
+# hiredis installed under any prefix works.
+target_include_directories(unicache_objects SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
+
+# Names, not paths: the exported package and unicache.pc must work outside
+# this build tree.
+list(APPEND UNICACHE_DEP_LIBS ${HIREDIS_LIBRARIES})
+link_directories(${HIREDIS_LIBRARY_DIRS})
+list(APPEND UNICACHE_PC_REQUIRES_PRIVATE hiredis)

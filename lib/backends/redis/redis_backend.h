@@ -1,0 +1,96 @@
+// RedisBackend: a cache in one Redis database, shared by every process that
+// opens it with the same prefix.
+//
+// Entries are plain Redis strings under prefix + key (readable by any Redis
+// client), with native expiry (SET ... PX, PEXPIRE, PTTL). Counters use
+// INCRBY. keys/delete_pattern/clear walk the keyspace with SCAN ... MATCH in
+// batches and delete what matches; KEYS, FLUSHDB and FLUSHALL are never sent.
+//
+// Tags: each tag is a Redis hash at prefix + kTagMark + tag whose fields are
+// the entry keys written with it and whose values are the SHA-1 of the value
+// written (computed by the server in a Lua script that also stores the
+// entry, so both happen atomically). Invalidation (another script) deletes a
+// member only while its current value still has that fingerprint, so an
+// entry overwritten by a plain set is left alone. Stale fields (entries that
+// expired, were deleted or overwritten) are dropped when the tag is
+// invalidated, and the hash's own expiry is pushed out to its longest-lived
+// entry, so a tag whose entries have all expired disappears with them. A
+// field is overwritten when its key is tagged again, so a tag never holds
+// more fields than distinct keys written with it.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "core/backend.h"
+#include "redis_options.h"
+#include "redis_pool.h"
+
+namespace unicache {
+
+class RedisBackend final : public Backend {
+public:
+    explicit RedisBackend(RedisOptions opts);
+
+    const char *name() const override { return "redis"; }
+    void set(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool add(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool get(Bytes key, OwnedBuffer *out) override;
+    bool del(Bytes key) override;
+    bool exists(Bytes key) override;
+    int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;
+    bool touch(Bytes key, int64_t ttl_ms) override;
+    bool ttl(Bytes key, int64_t *remaining_ms) override;
+    void clear(Bytes prefix) override;
+
+    void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses) override;
+    void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms) override;
+    size_t del_many(const Bytes *keys, size_t n) override;
+
+    void keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out) override;
+    size_t delete_pattern(const GlobPattern &pattern) override;
+
+    void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                    size_t ntags) override;
+    size_t invalidate_tags(const Bytes *tags, size_t n) override;
+
+    void ping() override;
+    std::string info() override;
+    BackendStats stats(Bytes prefix) override;
+
+    const RedisOptions &options() const { return opts_; }
+
+    // Inserted between the prefix and a tag name to form the tag's hash key.
+    // Keys containing it are never listed or deleted by pattern.
+    static const std::string kTagMark;
+
+private:
+    struct Script {
+        Script(const char *n, const char *src) : name(n), source(src) {}
+        const char *name;
+        const char *source;
+        std::mutex mu;
+        std::string sha; // learned with SCRIPT LOAD on first use
+    };
+
+    // Runs op on a pooled connection, retrying (with exponential backoff)
+    // failures that cannot have had an effect, or any lost connection when
+    // replay_safe. Defined in the .cpp; op is a lambda, never std::function.
+    template <typename Op>
+    auto run(bool replay_safe, Op &&op)
+        -> decltype(op(std::declval<RedisConnection &>()));
+    int64_t incr_strict(RedisConnection &c, Bytes key, int64_t delta, int64_t ttl_ms_if_new);
+    std::string tag_key(Bytes full_tag) const;
+    const std::string &script_sha(RedisConnection &c, Script &s);
+    // EVALSHA (EVAL if the server lost its script cache); returns the reply.
+    int64_t eval(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys,
+                 const Bytes *args, size_t nargs);
+    size_t scan_delete(RedisConnection &c, const GlobPattern &glob, bool skip_tags);
+
+    RedisOptions opts_;
+    RedisPool pool_;
+    Script tag_set_;
+    Script tag_invalidate_;
+};
+
+} // namespace unicache

@@ -1,0 +1,328 @@
+#include "redis_connection.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <new>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <hiredis.h>
+
+#include "core/clock.h"
+#include "core/counter_text.h"
+
+namespace unicache {
+
+namespace {
+
+// Arguments at least this long are sent from the caller's memory.
+constexpr size_t kReferenceAtLeast = 16 * 1024;
+// A scratch buffer grown past this by one large request is given back.
+constexpr size_t kScratchKeep = 256 * 1024;
+
+timeval to_timeval(int64_t ms)
+{
+    timeval tv;
+    tv.tv_sec = time_t(ms / 1000);
+    tv.tv_usec = suseconds_t((ms % 1000) * 1000);
+    return tv;
+}
+
+bool starts_with(const char *text, size_t len, const char *prefix)
+{
+    size_t n = std::strlen(prefix);
+    return len >= n && std::memcmp(text, prefix, n) == 0;
+}
+
+} // namespace
+
+void RedisReplyDeleter::operator()(redisReply *r) const { freeReplyObject(r); }
+
+std::unique_ptr<RedisConnection> RedisConnection::open(const RedisOptions &opts)
+{
+    std::unique_ptr<RedisConnection> conn(new RedisConnection(opts));
+    timeval tv = to_timeval(opts.connect_timeout_ms);
+    errno = 0;
+    redisContext *c = opts.unix_socket
+                          ? redisConnectUnixWithTimeout(opts.socket_path.c_str(), tv)
+                          : redisConnectWithTimeout(opts.host.c_str(), opts.port, tv);
+    int err = errno;
+    if (!c)
+        throw std::bad_alloc();
+    conn->ctx_ = c;
+    if (c->err) {
+        std::string why = c->errstr;
+        if (c->err == REDIS_ERR_OOM)
+            throw std::bad_alloc();
+        if (c->err == REDIS_ERR_IO && (err == ETIMEDOUT || err == EINPROGRESS))
+            throw RedisIoError(CACHE_ETIMEOUT,
+                               opts.where + ": could not connect within " +
+                                   std::to_string(opts.connect_timeout_ms) +
+                                   " ms (connect_timeout_ms)",
+                               false);
+        throw RedisIoError(CACHE_EUNAVAILABLE, opts.where + ": cannot connect: " + why, false);
+    }
+    if (redisSetTimeout(c, to_timeval(opts.timeout_ms)) != REDIS_OK)
+        throw RedisIoError(CACHE_EIO, opts.where + ": cannot set the socket timeout: " + c->errstr,
+                           false);
+    if (!opts.unix_socket)
+        redisEnableKeepAlive(c); // best effort: finds dead peers of idle connections
+    conn->handshake();
+    conn->last_used_ms = monotonic_ms();
+    return conn;
+}
+
+RedisConnection::~RedisConnection()
+{
+    if (ctx_)
+        redisFree(ctx_);
+}
+
+void RedisConnection::handshake()
+{
+    // AUTH and SELECT travel together: one round trip per new connection.
+    if (opts_.auth) {
+        if (opts_.user.empty())
+            command({"AUTH", opts_.password});
+        else
+            command({"AUTH", opts_.user, opts_.password});
+    }
+    if (opts_.db) {
+        command(2);
+        arg("SELECT");
+        arg(opts_.db);
+    }
+    if (opts_.auth) {
+        RedisReply r = reply("AUTH");
+        if (r->type == REDIS_REPLY_ERROR) {
+            std::string who = opts_.user.empty() ? "" : " for user '" + opts_.user + "'";
+            std::string text = redact(std::string(r->str, r->len));
+            mark_broken();
+            fail(CACHE_EAUTH, opts_.where + ": the server refused the password" + who + " (" +
+                                  text + ")");
+        }
+    }
+    if (opts_.db) {
+        RedisReply r = reply("SELECT");
+        if (r->type == REDIS_REPLY_ERROR) {
+            std::string text = redact(std::string(r->str, r->len));
+            mark_broken();
+            if (starts_with(r->str, r->len, "ERR DB index"))
+                fail(CACHE_EINVAL, opts_.where + ": database " + std::to_string(opts_.db) +
+                                       " does not exist on this server (" + text +
+                                       "; see 'databases' in redis.conf)");
+            fail_reply(r.get(), "SELECT");
+        }
+    }
+}
+
+// ------------------------------------------------------------- encoding
+
+void RedisConnection::put(const char *p, size_t n) { scratch_.append(p, n); }
+
+void RedisConnection::put_header(char type, uint64_t n)
+{
+    char buf[24];
+    buf[0] = type;
+    size_t len = 1 + format_counter(int64_t(n), buf + 1);
+    buf[len++] = '\r';
+    buf[len++] = '\n';
+    put(buf, len);
+}
+
+void RedisConnection::command(size_t argc)
+{
+    put_header('*', argc);
+    pending_++;
+    unsent_++;
+}
+
+void RedisConnection::arg(Bytes a)
+{
+    put_header('$', a.size());
+    if (a.size() >= kReferenceAtLeast) {
+        if (scratch_.size() > run_start_)
+            segments_.push_back({nullptr, run_start_, scratch_.size() - run_start_});
+        segments_.push_back({a.data(), 0, a.size()});
+        run_start_ = scratch_.size();
+    } else {
+        put(a.data(), a.size());
+    }
+    put("\r\n", 2);
+}
+
+void RedisConnection::arg(int64_t v)
+{
+    char digits[24];
+    size_t n = format_counter(v, digits);
+    arg(Bytes(digits, n));
+}
+
+void RedisConnection::command(std::initializer_list<Bytes> args)
+{
+    command(args.size());
+    for (Bytes a : args)
+        arg(a);
+}
+
+// ------------------------------------------------------------- I/O
+
+void RedisConnection::flush(const char *what)
+{
+    if (scratch_.size() > run_start_)
+        segments_.push_back({nullptr, run_start_, scratch_.size() - run_start_});
+    std::vector<iovec> iov;
+    iov.reserve(segments_.size());
+    for (const Segment &s : segments_) {
+        const char *base = s.ext ? s.ext : scratch_.data() + s.offset;
+        iov.push_back({const_cast<char *>(base), s.len});
+    }
+    size_t first = 0;
+    bool wrote_any = false;
+    while (first < iov.size()) {
+        msghdr msg{};
+        msg.msg_iov = iov.data() + first;
+        msg.msg_iovlen = std::min<size_t>(iov.size() - first, IOV_MAX);
+        ssize_t n = sendmsg(ctx_->fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fail_io(what, errno, wrote_any);
+        }
+        wrote_any = true;
+        size_t left = size_t(n);
+        while (left && left >= iov[first].iov_len)
+            left -= iov[first++].iov_len;
+        if (left) {
+            iov[first].iov_base = static_cast<char *>(iov[first].iov_base) + left;
+            iov[first].iov_len -= left;
+        }
+        while (first < iov.size() && iov[first].iov_len == 0)
+            first++;
+    }
+    segments_.clear();
+    run_start_ = 0;
+    if (scratch_.capacity() > kScratchKeep)
+        std::string().swap(scratch_);
+    else
+        scratch_.clear();
+    unsent_ = 0;
+}
+
+RedisReply RedisConnection::reply(const char *what)
+{
+    if (unsent_)
+        flush(what);
+    void *raw = nullptr;
+    errno = 0;
+    if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw)
+        fail_io(what, errno, true);
+    pending_--;
+    return RedisReply(static_cast<redisReply *>(raw));
+}
+
+RedisReply RedisConnection::checked(const char *what)
+{
+    RedisReply r = reply(what);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_reply(r.get(), what);
+    return r;
+}
+
+int64_t RedisConnection::integer(const char *what)
+{
+    RedisReply r = checked(what);
+    if (r->type != REDIS_REPLY_INTEGER)
+        throw RedisIoError(CACHE_EIO,
+                           opts_.where + ": " + what + ": unexpected reply type " +
+                               std::to_string(r->type) + " (expected an integer)",
+                           true);
+    return r->integer;
+}
+
+void RedisConnection::status(const char *what)
+{
+    RedisReply r = checked(what);
+    if (r->type != REDIS_REPLY_STATUS)
+        throw RedisIoError(CACHE_EIO,
+                           opts_.where + ": " + what + ": unexpected reply type " +
+                               std::to_string(r->type) + " (expected a status)",
+                           true);
+}
+
+bool RedisConnection::stale() const
+{
+    char byte;
+    ssize_t n = recv(ctx_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0)
+        return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+    return true; // 0: closed by the server; > 0: bytes nobody asked for
+}
+
+void RedisConnection::fail_io(const char *what, int err, bool maybe_executed)
+{
+    mark_broken();
+    std::string head = opts_.where + ": " + what + ": ";
+    if (ctx_->err == REDIS_ERR_OOM)
+        throw std::bad_alloc();
+    if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
+        throw RedisIoError(CACHE_ETIMEOUT,
+                           head + "no answer within " + std::to_string(opts_.timeout_ms) +
+                               " ms (timeout_ms); the server is stalled or overloaded",
+                           maybe_executed);
+    if (ctx_->err == REDIS_ERR_PROTOCOL)
+        throw RedisIoError(CACHE_EIO, head + "protocol error: " + ctx_->errstr, maybe_executed);
+    if (ctx_->err == REDIS_ERR_EOF || err == ECONNRESET || err == EPIPE || err == ECONNABORTED ||
+        err == ENOTCONN)
+        throw RedisIoError(CACHE_EUNAVAILABLE, head + "the server closed the connection",
+                           maybe_executed);
+    std::string why = ctx_->err ? std::string(ctx_->errstr) : std::string(std::strerror(err));
+    throw RedisIoError(CACHE_EUNAVAILABLE, head + "connection failed: " + why, maybe_executed);
+}
+
+// ------------------------------------------------------------- errors
+
+std::string RedisConnection::redact(std::string text) const
+{
+    // Redis never echoes a password, but a proxy in between might.
+    if (opts_.password.size() >= 3) {
+        for (size_t p = text.find(opts_.password); p != std::string::npos;
+             p = text.find(opts_.password, p + 3))
+            text.replace(p, opts_.password.size(), "***");
+    }
+    return text;
+}
+
+void RedisConnection::fail_reply(const redisReply *r, const char *what) const
+{
+    const char *s = r->str ? r->str : "";
+    size_t n = r->str ? r->len : 0;
+    std::string text = redact(std::string(s, std::min<size_t>(n, 300)));
+    std::string head = opts_.where + ": " + what + ": ";
+    if (starts_with(s, n, "NOAUTH"))
+        fail(CACHE_EAUTH, head + "the server requires a password (" + text +
+                              "); give it as redis://:password@host");
+    if (starts_with(s, n, "WRONGPASS") || starts_with(s, n, "NOPERM") ||
+        starts_with(s, n, "ERR invalid password") || starts_with(s, n, "ERR AUTH"))
+        fail(CACHE_EAUTH, head + "refused: " + text);
+    if (starts_with(s, n, "WRONGTYPE"))
+        fail(CACHE_ECORRUPT, head + "the key holds a Redis list, set, hash or other type, "
+                                    "not a string that unicache stored (" +
+                                    text + ")");
+    if (starts_with(s, n, "LOADING") || starts_with(s, n, "BUSY") ||
+        starts_with(s, n, "MASTERDOWN") || starts_with(s, n, "TRYAGAIN"))
+        fail(CACHE_EUNAVAILABLE, head + "the server cannot serve requests now (" + text + ")");
+    if (starts_with(s, n, "MOVED") || starts_with(s, n, "ASK ") ||
+        starts_with(s, n, "CLUSTERDOWN"))
+        fail(CACHE_ENOTSUP, head + "the server is part of a Redis Cluster, which this backend "
+                                   "does not support (" +
+                                   text + ")");
+    if (starts_with(s, n, "ERR unknown command"))
+        fail(CACHE_ENOTSUP, head + "the server does not know this command (" + text +
+                                "); unicache needs Redis 2.8 or later");
+    fail(CACHE_EIO, head + text);
+}
+
+} // namespace unicache

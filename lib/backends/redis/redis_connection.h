@@ -1,0 +1,127 @@
+// RedisConnection: one blocking connection to a Redis server.
+//
+// hiredis connects (with connect_timeout_ms), applies the per-command socket
+// timeout (redisSetTimeout, timeout_ms) and parses replies. Commands are
+// encoded here, from argument/length pairs, and written with
+// sendmsg(MSG_NOSIGNAL): binary-safe, no format strings, large values sent
+// from the caller's memory without a copy, and a server that closed the
+// socket can never raise SIGPIPE in the host process (hiredis 0.14 writes
+// with write(2), which would).
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/error.h"
+#include "redis_options.h"
+
+struct redisContext;
+struct redisReply;
+
+namespace unicache {
+
+// A failure of the connection itself (refused, lost, timed out, garbled
+// protocol), as opposed to an error reply. The connection is unusable after
+// it. Status: CACHE_EUNAVAILABLE, CACHE_ETIMEOUT or CACHE_EIO.
+class RedisIoError : public Error {
+public:
+    RedisIoError(int status, const std::string &message, bool maybe_executed)
+        : Error(status, message), maybe_executed_(maybe_executed)
+    {
+    }
+    // False when the request cannot have reached the server (the connection
+    // failed, or not one byte was written), so that sending it again is safe
+    // even for a command that must not run twice.
+    bool maybe_executed() const { return maybe_executed_; }
+
+private:
+    bool maybe_executed_;
+};
+
+struct RedisReplyDeleter {
+    void operator()(redisReply *r) const;
+};
+using RedisReply = std::unique_ptr<redisReply, RedisReplyDeleter>;
+
+class RedisConnection {
+public:
+    // Connects, authenticates (AUTH) and selects the database (SELECT).
+    // Throws RedisIoError, Error(CACHE_EAUTH) when the password is refused,
+    // Error(CACHE_EINVAL) when the database does not exist.
+    static std::unique_ptr<RedisConnection> open(const RedisOptions &opts);
+    ~RedisConnection();
+    RedisConnection(const RedisConnection &) = delete;
+    RedisConnection &operator=(const RedisConnection &) = delete;
+
+    // Queue a command of argc arguments, then give each with arg(). The
+    // bytes of large arguments are referenced, not copied: they must stay
+    // valid until the next reply() call.
+    void command(size_t argc);
+    void arg(Bytes a);
+    void arg(int64_t v);
+    void command(std::initializer_list<Bytes> args);
+
+    // Writes whatever is queued, then returns the next reply. `what` names
+    // the command in messages. Error replies are returned, not thrown; I/O
+    // failures throw RedisIoError.
+    RedisReply reply(const char *what);
+    // reply(), throwing Error for an error reply (see fail_reply()).
+    RedisReply checked(const char *what);
+    // checked(), expecting an integer reply.
+    int64_t integer(const char *what);
+    // checked(), expecting a status reply such as +OK.
+    void status(const char *what);
+
+    // Throws the Error that an error reply stands for: CACHE_EAUTH for
+    // NOAUTH/WRONGPASS/NOPERM, CACHE_ECORRUPT for WRONGTYPE,
+    // CACHE_EUNAVAILABLE while the server is loading or busy, CACHE_ENOTSUP
+    // for unknown commands and cluster redirections, else CACHE_EIO. The
+    // server's text is quoted with the password removed.
+    [[noreturn]] void fail_reply(const redisReply *r, const char *what) const;
+
+    // Replies still owed by the server; a connection returned with some is
+    // closed rather than reused.
+    size_t pending() const { return pending_; }
+    bool broken() const { return broken_; }
+    void mark_broken() { broken_ = true; }
+    // Checked without blocking: true when the server closed the connection
+    // or sent bytes nobody asked for.
+    bool stale() const;
+
+    const RedisOptions &options() const { return opts_; }
+
+    int64_t last_used_ms = 0; // monotonic; for the health check
+    uint64_t epoch = 0;       // the pool's failure epoch when last verified
+
+private:
+    explicit RedisConnection(const RedisOptions &opts) : opts_(opts) {}
+    void handshake();
+    void flush(const char *what);
+    void put(const char *p, size_t n);
+    void put_header(char type, uint64_t n);
+    [[noreturn]] void fail_io(const char *what, int err, bool maybe_executed);
+    std::string redact(std::string text) const;
+
+    const RedisOptions &opts_;
+    redisContext *ctx_ = nullptr;
+
+    // The queued request: bytes copied into scratch_ plus references to
+    // large caller-owned arguments, in order.
+    struct Segment {
+        const char *ext; // nullptr: scratch_[offset, offset + len)
+        size_t offset;
+        size_t len;
+    };
+    std::string scratch_;
+    size_t run_start_ = 0;
+    std::vector<Segment> segments_;
+    size_t pending_ = 0;  // commands sent or queued whose reply is unread
+    size_t unsent_ = 0;   // of those, queued but not written yet
+    bool broken_ = false;
+};
+
+} // namespace unicache
