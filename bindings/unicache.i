@@ -1,0 +1,1454 @@
+/*
+ * unicache.i: the one SWIG interface for every language binding.
+ *
+ * It wraps one class, Handle, around a cache_t. Both languages share the
+ * methods and the shape of every typemap; the code that touches a
+ * language's objects lives under #ifdef SWIGPYTHON / SWIGRUBY. The raw
+ * modules it generates stay private (Python: unicache._unicache, Ruby:
+ * Unicache::Native); bindings/python and bindings/ruby give each language
+ * its idioms on top.
+ *
+ * Why a small struct around cache_t instead of %extend on cache_t itself:
+ * the wrapper must know (1) whether calls may block, because releasing the
+ * GIL/GVL costs as much as a whole memory-backend get and buys nothing
+ * there, and (2) how many calls are in flight without the GIL, so that
+ * close() from one thread never frees a handle another thread is using.
+ */
+#if defined(SWIGPYTHON)
+%module(package="unicache") unicache
+#elif defined(SWIGRUBY)
+%module "unicache::native"
+#else
+#error "unicache.i supports Python and Ruby"
+#endif
+
+%feature("compactdefaultargs");
+
+%{
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unicache.h"
+
+#ifdef SWIGRUBY
+#include <ruby/encoding.h>
+#include <ruby/thread.h>
+#endif
+
+/* Statuses of our own, never C ABI ones: "this handle is closed", and
+ * "the binding already raised" (Python: the exception is set). */
+#define UC_ECLOSED INT_MIN
+#define UC_ERAISED (INT_MIN + 1)
+
+/* Values of Handle._set_codec() (Python only; Ruby serialises in Ruby). */
+enum { UC_CODEC_RAW = 0, UC_CODEC_JSON = 1, UC_CODEC_OBJECT = 2 };
+
+typedef int uc_status;        /* C status: errors raise, OK/MISS -> bool */
+typedef cache_int64 uc_ttl;   /* seconds in, milliseconds to C */
+
+struct uc_handle {
+    cache_t *cache;  /* NULL once closed */
+    int blocking;    /* the backend does network or file I/O */
+    int busy;        /* calls running without the GIL/GVL */
+    int closing;     /* close() ran while busy: the last call closes */
+    char backend[32];
+#ifdef SWIGPYTHON
+    int codec;
+    PyObject *dumps; /* JSON: an encoder returning str; OBJECT: any dumps */
+    PyObject *loads; /* JSON: a decoder taking str; OBJECT: any loads */
+#endif
+};
+
+/* ------------------------------------------------ statuses -> exceptions */
+
+/*
+ * One row per status family. Python classes also derive from the builtin
+ * exception a Python programmer would catch for that situation; Ruby's
+ * single inheritance keeps them under Unicache::Error.
+ */
+struct uc_error_kind {
+    int status;
+    const char *py_name;
+    const char *py_builtin; /* second base class, or NULL */
+    const char *rb_name;
+};
+
+static const struct uc_error_kind uc_error_kinds[] = {
+    {CACHE_EINVAL, "InvalidArgument", "ValueError", "InvalidArgumentError"},
+    {CACHE_ENOMEM, "CacheMemoryError", "MemoryError", "OutOfMemoryError"},
+    {CACHE_EUNAVAILABLE, "CacheUnavailable", "ConnectionError", "UnavailableError"},
+    {CACHE_ETIMEOUT, "CacheTimeout", "TimeoutError", "TimeoutError"},
+    {CACHE_ENOTSUP, "NotSupported", NULL, "NotSupportedError"},
+    {CACHE_ETOOBIG, "TooBig", "ValueError", "TooBigError"},
+    {CACHE_ENAN, "NotANumber", "ValueError", "NotANumberError"},
+    {CACHE_EIO, "CacheIOError", "OSError", "CacheIOError"},
+    {CACHE_ECORRUPT, "CorruptStore", NULL, "CorruptStoreError"},
+    {CACHE_EVERSION, "StoreVersionError", NULL, "StoreVersionError"},
+    {CACHE_EAUTH, "AuthenticationFailed", "PermissionError", "AuthenticationError"},
+    {CACHE_ERANGE, "OutOfRange", "OverflowError", "OutOfRangeError"},
+    {CACHE_EINTERNAL, "InternalError", NULL, "InternalError"},
+};
+#define UC_NKINDS (sizeof uc_error_kinds / sizeof uc_error_kinds[0])
+
+static int uc_kind_index(int status)
+{
+    size_t i;
+    if (status == UC_ECLOSED)
+        status = CACHE_EINVAL;
+    for (i = 0; i < UC_NKINDS; i++)
+        if (uc_error_kinds[i].status == status)
+            return (int)i;
+    return -1;
+}
+
+/* The message for a failed status: the C library's words, or ours. */
+static const char *uc_message(int status)
+{
+    if (status == UC_ECLOSED)
+        return "invalid argument: the cache is closed";
+    return cache_last_error();
+}
+
+/* --------------------------------------------- blocking calls, closing */
+
+static void uc_close_now(struct uc_handle *h);
+
+#ifdef SWIGRUBY
+template <typename F> struct uc_gvl_call {
+    F *fn;
+    cache_t *cache;
+    int rc;
+};
+template <typename F> static void *uc_gvl_trampoline(void *p)
+{
+    uc_gvl_call<F> *call = static_cast<uc_gvl_call<F> *>(p);
+    call->rc = (*call->fn)(call->cache);
+    return NULL;
+}
+#endif
+
+/*
+ * Run fn(cache) for the handle. Memory-backend calls keep the GIL/GVL
+ * (releasing it doubles the cost of a get and lets threads ping-pong);
+ * every other backend may wait on a socket or a file lock, so other
+ * threads run meanwhile. No unblocking function is given to Ruby: an
+ * interrupt waits for the call, which the backend's own timeouts bound.
+ */
+template <typename F> static int uc_run(struct uc_handle *h, F fn)
+{
+    if (!h || !h->cache || h->closing)
+        return UC_ECLOSED;
+    if (!h->blocking)
+        return fn(h->cache);
+    cache_t *cache = h->cache;
+    int rc;
+    h->busy++;
+#ifdef SWIGPYTHON
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(cache);
+    Py_END_ALLOW_THREADS
+#else
+    uc_gvl_call<F> call = {&fn, cache, 0};
+    rb_thread_call_without_gvl(uc_gvl_trampoline<F>, &call, NULL, NULL);
+    rc = call.rc;
+#endif
+    h->busy--;
+    if (h->closing && h->busy == 0)
+        uc_close_now(h);
+    return rc;
+}
+
+static int uc_close_cache(cache_t *cache)
+{
+    cache_close(cache);
+    return CACHE_OK;
+}
+
+static void uc_close_now(struct uc_handle *h)
+{
+    cache_t *cache = h->cache;
+    h->cache = NULL;
+    h->closing = 0;
+    if (!cache)
+        return;
+    if (!h->blocking) {
+        cache_close(cache);
+        return;
+    }
+    /* Closing a network/file backend can wait too. */
+    struct uc_handle tmp = *h;
+    tmp.cache = cache;
+    tmp.busy = 0;
+    uc_run(&tmp, uc_close_cache);
+}
+
+/* Close unless another thread is inside a call; then that call closes. */
+static void uc_close(struct uc_handle *h)
+{
+    if (!h || !h->cache)
+        return;
+    if (h->busy > 0)
+        h->closing = 1;
+    else
+        uc_close_now(h);
+}
+
+/* Fill h->backend from the stats ({"backend":"<name>",...}). */
+static void uc_detect_backend(struct uc_handle *h)
+{
+    cache_buf json = {NULL, 0};
+    strcpy(h->backend, "unknown");
+    h->blocking = 1;
+    if (cache_stats_json(h->cache, &json) == CACHE_OK) {
+        static const char key[] = "\"backend\":\"";
+        const char *p = strstr((const char *)json.data, key);
+        if (p) {
+            p += sizeof key - 1;
+            size_t n = strcspn(p, "\"");
+            if (n < sizeof h->backend) {
+                memcpy(h->backend, p, n);
+                h->backend[n] = '\0';
+            }
+        }
+    }
+    cache_buf_free(&json);
+    h->blocking = strcmp(h->backend, "memory") != 0;
+}
+
+static int uc_open(const char *uri, const void *prefix, size_t prefix_len, cache_int64 default_ttl,
+                   struct uc_handle **out)
+{
+    cache_options opts = CACHE_OPTIONS_INIT;
+    opts.prefix = (const char *)prefix;
+    opts.prefix_len = prefix_len;
+    opts.default_ttl_ms = default_ttl;
+    *out = NULL;
+    struct uc_handle *h = (struct uc_handle *)calloc(1, sizeof *h);
+    if (!h)
+        return CACHE_ENOMEM;
+    int rc;
+#ifdef SWIGPYTHON
+    Py_BEGIN_ALLOW_THREADS /* opening may connect to a server */
+    rc = cache_open_ext(uri, &opts, &h->cache);
+    Py_END_ALLOW_THREADS
+#else
+    auto open = [&](cache_t *) { return cache_open_ext(uri, &opts, &h->cache); };
+    uc_gvl_call<decltype(open)> call = {&open, NULL, 0};
+    rb_thread_call_without_gvl(uc_gvl_trampoline<decltype(open)>, &call, NULL, NULL);
+    rc = call.rc;
+#endif
+    if (rc != CACHE_OK) {
+        free(h);
+        return rc;
+    }
+    uc_detect_backend(h);
+    *out = h;
+    return CACHE_OK;
+}
+
+/* Seconds (as a double) to milliseconds for the C API: > 0, rounded up
+ * so that a short TTL never becomes 0 ("never expires"); infinity is
+ * "never expires". Returns NULL or the reason the value is refused. */
+static const char *uc_seconds_to_ms(double s, cache_int64 *ms)
+{
+    if (isnan(s))
+        return "ttl is NaN; give seconds > 0, None/nil for the cache's default, or FOREVER";
+    if (isinf(s) && s > 0) {
+        *ms = CACHE_TTL_NONE;
+        return NULL;
+    }
+    if (!(s > 0))
+        return "ttl must be > 0 seconds; give None/nil for the cache's default or FOREVER "
+               "for no expiry";
+    double v = ceil(s * 1000.0);
+    if (v > 1e15) /* about 31,700 years: surely a unit mistake */
+        return "ttl is too large (more than 10^12 seconds); use FOREVER for no expiry";
+    *ms = (cache_int64)v;
+    return NULL;
+}
+%}
+
+/* =================================================================== Python */
+#ifdef SWIGPYTHON
+%{
+static PyObject *uc_py_errors[UC_NKINDS];
+static PyObject *uc_py_cache_error;
+
+/* Raise the exception for a failed status. Always returns NULL. */
+static PyObject *uc_py_raise(int status)
+{
+    if (status == UC_ERAISED)
+        return NULL;
+    int i = uc_kind_index(status);
+    PyObject *cls = i >= 0 ? uc_py_errors[i] : uc_py_cache_error;
+    PyObject *exc = PyObject_CallFunction(cls, "s", uc_message(status));
+    if (!exc)
+        return NULL;
+    PyObject *code = PyLong_FromLong(status == UC_ECLOSED ? CACHE_EINVAL : status);
+    if (!code || PyObject_SetAttrString(exc, "status", code) < 0) {
+        Py_XDECREF(code);
+        Py_DECREF(exc);
+        return NULL;
+    }
+    Py_DECREF(code);
+    PyErr_SetObject(cls, exc);
+    Py_DECREF(exc);
+    return NULL;
+}
+
+static PyObject *uc_py_invalid(const char *message)
+{
+    int i = uc_kind_index(CACHE_EINVAL);
+    PyObject *exc = PyObject_CallFunction(uc_py_errors[i], "s", message);
+    if (exc) {
+        PyObject *code = PyLong_FromLong(CACHE_EINVAL);
+        if (code)
+            PyObject_SetAttrString(exc, "status", code);
+        Py_XDECREF(code);
+        PyErr_SetObject(uc_py_errors[i], exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+static int uc_py_init_errors(PyObject *module)
+{
+    PyObject *builtins = PyImport_ImportModule("builtins");
+    if (!builtins)
+        return -1;
+    uc_py_cache_error = PyErr_NewExceptionWithDoc(
+        "unicache.CacheError",
+        "Base class of every error unicache raises; .status is the C status code.", NULL, NULL);
+    if (!uc_py_cache_error || PyModule_AddObjectRef(module, "CacheError", uc_py_cache_error) < 0)
+        goto fail;
+    for (size_t i = 0; i < UC_NKINDS; i++) {
+        const struct uc_error_kind *k = &uc_error_kinds[i];
+        PyObject *bases;
+        if (k->py_builtin) {
+            PyObject *builtin = PyObject_GetAttrString(builtins, k->py_builtin);
+            if (!builtin)
+                goto fail;
+            bases = PyTuple_Pack(2, uc_py_cache_error, builtin);
+            Py_DECREF(builtin);
+        } else {
+            bases = PyTuple_Pack(1, uc_py_cache_error);
+        }
+        if (!bases)
+            goto fail;
+        char qualified[64];
+        snprintf(qualified, sizeof qualified, "unicache.%s", k->py_name);
+        PyObject *dict = Py_BuildValue("{s:i}", "status", k->status);
+        uc_py_errors[i] = dict ? PyErr_NewException(qualified, bases, dict) : NULL;
+        Py_DECREF(bases);
+        Py_XDECREF(dict);
+        if (!uc_py_errors[i] || PyModule_AddObjectRef(module, k->py_name, uc_py_errors[i]) < 0)
+            goto fail;
+    }
+    Py_DECREF(builtins);
+    return 0;
+fail:
+    Py_DECREF(builtins);
+    return -1;
+}
+
+/*
+ * Bytes from a Python argument: bytes, bytearray, memoryview (or anything
+ * with the buffer protocol) or str. str is UTF-8; for keys, patterns and
+ * tags (not values) it is UTF-8 with surrogateescape, so that the str
+ * keys() returns for a key that is not valid UTF-8 names that key again.
+ */
+struct uc_py_in {
+    const char *data = NULL;
+    size_t size = 0;
+    PyObject *owned = NULL; /* a bytes object we created */
+    Py_buffer view;
+    bool has_view = false;
+};
+
+static int uc_py_bytes(PyObject *o, const char *what, bool strict, uc_py_in *in)
+{
+    if (PyBytes_Check(o)) {
+        in->data = PyBytes_AS_STRING(o);
+        in->size = (size_t)PyBytes_GET_SIZE(o);
+        return 0;
+    }
+    if (PyUnicode_Check(o)) {
+        Py_ssize_t n;
+        const char *p = PyUnicode_AsUTF8AndSize(o, &n);
+        if (p) {
+            in->data = p;
+            in->size = (size_t)n;
+            return 0;
+        }
+        if (strict || !PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+            return -1;
+        PyErr_Clear();
+        in->owned = PyUnicode_AsEncodedString(o, "utf-8", "surrogateescape");
+        if (!in->owned)
+            return -1;
+        in->data = PyBytes_AS_STRING(in->owned);
+        in->size = (size_t)PyBytes_GET_SIZE(in->owned);
+        return 0;
+    }
+    if (PyObject_CheckBuffer(o)) {
+        if (PyObject_GetBuffer(o, &in->view, PyBUF_SIMPLE) < 0)
+            return -1;
+        in->has_view = true;
+        in->data = (const char *)in->view.buf;
+        in->size = (size_t)in->view.len;
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "%s must be str or a bytes-like object, not %.100s", what,
+                 Py_TYPE(o)->tp_name);
+    return -1;
+}
+
+static void uc_py_release(uc_py_in *in)
+{
+    if (in->has_view)
+        PyBuffer_Release(&in->view);
+    in->has_view = false;
+    Py_CLEAR(in->owned);
+}
+
+/* A list of byte strings (any iterable except str/bytes) as cache_slices. */
+struct uc_py_list {
+    PyObject *seq = NULL;
+    uc_py_in *ins = NULL;
+    cache_slice *slices = NULL;
+    size_t n = 0;
+};
+
+static int uc_py_list_from(PyObject *o, const char *what, uc_py_list *l)
+{
+    if (PyUnicode_Check(o) || PyBytes_Check(o) || PyByteArray_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a list of keys, not a single %.100s", what,
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    char message[96];
+    snprintf(message, sizeof message, "%s must be an iterable of str or bytes-like objects",
+             what);
+    l->seq = PySequence_Fast(o, message);
+    if (!l->seq)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(l->seq);
+    l->ins = new (std::nothrow) uc_py_in[n ? n : 1];
+    l->slices = (cache_slice *)calloc(n ? (size_t)n : 1, sizeof(cache_slice));
+    if (!l->ins || !l->slices) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(l->seq);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        char item[64];
+        snprintf(item, sizeof item, "%s[%zd]", what, i);
+        l->n = (size_t)i + 1;
+        if (uc_py_bytes(items[i], item, false, &l->ins[i]) < 0)
+            return -1;
+        l->slices[i].data = l->ins[i].data;
+        l->slices[i].size = l->ins[i].size;
+    }
+    l->n = (size_t)n;
+    return 0;
+}
+
+static void uc_py_list_release(uc_py_list *l)
+{
+    for (size_t i = 0; l->ins && i < l->n; i++)
+        uc_py_release(&l->ins[i]);
+    delete[] l->ins;
+    free(l->slices);
+    Py_CLEAR(l->seq);
+    l->ins = NULL;
+    l->slices = NULL;
+    l->n = 0;
+}
+
+static PyObject *uc_py_forever;
+
+/* ttl: None -> the cache's default, seconds (int, float, or anything with
+ * total_seconds() such as timedelta) > 0, or FOREVER (math.inf). */
+static int uc_py_ttl(PyObject *o, cache_int64 *ms)
+{
+    if (o == Py_None) {
+        *ms = CACHE_TTL_DEFAULT;
+        return 0;
+    }
+    double s;
+    if (PyBool_Check(o)) {
+        PyErr_SetString(PyExc_TypeError, "ttl must be a number of seconds, None or FOREVER, "
+                                         "not bool");
+        return -1;
+    }
+    if (PyFloat_Check(o)) {
+        s = PyFloat_AS_DOUBLE(o);
+    } else if (PyLong_Check(o)) {
+        s = PyLong_AsDouble(o);
+        if (s == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            uc_py_invalid("invalid argument: ttl is too large; use FOREVER for no expiry");
+            return -1;
+        }
+    } else if (PyObject_HasAttrString(o, "total_seconds")) {
+        PyObject *r = PyObject_CallMethod(o, "total_seconds", NULL);
+        if (!r)
+            return -1;
+        s = PyFloat_AsDouble(r);
+        Py_DECREF(r);
+        if (s == -1.0 && PyErr_Occurred())
+            return -1;
+    } else {
+        PyErr_Format(PyExc_TypeError,
+                     "ttl must be a number of seconds, a timedelta, None or FOREVER, not %.100s",
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    const char *why = uc_seconds_to_ms(s, ms);
+    if (why) {
+        char message[160];
+        snprintf(message, sizeof message, "invalid argument: %s", why);
+        uc_py_invalid(message);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *uc_py_seconds(cache_int64 ms)
+{
+    if (ms < 0)
+        return PyFloat_FromDouble(Py_HUGE_VAL);
+    return PyFloat_FromDouble((double)ms / 1000.0);
+}
+
+/* ----------------------------------------------------------- JSON codec */
+
+/*
+ * The JSON serializer's common cases done here, byte-for-byte what
+ * json.dumps(v, ensure_ascii=False, separators=(",", ":")) writes: str
+ * without characters that need escaping, int, float, True, False, None.
+ * Decoding takes the same shapes. Everything else goes through the json
+ * module. Returns a new reference, or NULL (no error set) for "not mine".
+ */
+static int uc_json_plain(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch < 0x20 || ch == '"' || ch == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static PyObject *uc_json_fast_dumps(PyObject *v)
+{
+    if (v == Py_None)
+        return PyBytes_FromStringAndSize("null", 4);
+    if (v == Py_True)
+        return PyBytes_FromStringAndSize("true", 4);
+    if (v == Py_False)
+        return PyBytes_FromStringAndSize("false", 5);
+    if (PyUnicode_CheckExact(v)) {
+        Py_ssize_t n;
+        const char *p = PyUnicode_AsUTF8AndSize(v, &n);
+        if (!p) {
+            PyErr_Clear(); /* the json module reports it */
+            return NULL;
+        }
+        if (!uc_json_plain(p, (size_t)n))
+            return NULL;
+        PyObject *b = PyBytes_FromStringAndSize(NULL, n + 2);
+        if (!b)
+            return NULL;
+        char *out = PyBytes_AS_STRING(b);
+        out[0] = '"';
+        memcpy(out + 1, p, (size_t)n);
+        out[n + 1] = '"';
+        return b;
+    }
+    if (PyLong_CheckExact(v)) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return NULL;
+        }
+        char text[24];
+        int len = snprintf(text, sizeof text, "%lld", x);
+        return PyBytes_FromStringAndSize(text, len);
+    }
+    if (PyFloat_CheckExact(v)) {
+        double d = PyFloat_AS_DOUBLE(v);
+        if (!isfinite(d))
+            return NULL; /* the json module refuses it (allow_nan=False) */
+        char *text = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (!text)
+            return NULL;
+        PyObject *b = PyBytes_FromString(text);
+        PyMem_Free(text);
+        return b;
+    }
+    return NULL;
+}
+
+static PyObject *uc_json_fast_loads(const char *p, size_t n)
+{
+    if (n >= 2 && p[0] == '"' && p[n - 1] == '"' && uc_json_plain(p + 1, n - 2))
+        return PyUnicode_DecodeUTF8(p + 1, (Py_ssize_t)(n - 2), "strict");
+    if (n == 4 && memcmp(p, "null", 4) == 0)
+        Py_RETURN_NONE;
+    if (n == 4 && memcmp(p, "true", 4) == 0)
+        Py_RETURN_TRUE;
+    if (n == 5 && memcmp(p, "false", 5) == 0)
+        Py_RETURN_FALSE;
+    /* -?(0|[1-9][0-9]*), at most 18 digits so it fits a long long */
+    size_t i = (n > 0 && p[0] == '-') ? 1 : 0;
+    size_t digits = n - i;
+    if (digits == 0 || digits > 18 || (p[i] == '0' && digits > 1))
+        return NULL;
+    long long x = 0;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return NULL;
+        x = x * 10 + (p[i] - '0');
+    }
+    return PyLong_FromLongLong(p[0] == '-' ? -x : x);
+}
+
+/* value -> bytes to store, by the handle's codec. New reference or NULL. */
+static PyObject *uc_py_dumps(struct uc_handle *h, PyObject *value)
+{
+    PyObject *out;
+    switch (h->codec) {
+    case UC_CODEC_JSON:
+        out = uc_json_fast_dumps(value);
+        if (out || PyErr_Occurred())
+            return out;
+        {
+            PyObject *text = PyObject_CallOneArg(h->dumps, value);
+            if (!text)
+                return NULL;
+            out = PyUnicode_Check(text) ? PyUnicode_AsUTF8String(text) : NULL;
+            if (!out && !PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "the JSON encoder did not return str");
+            Py_DECREF(text);
+            return out;
+        }
+    case UC_CODEC_OBJECT:
+        out = PyObject_CallOneArg(h->dumps, value);
+        if (out && !PyBytes_Check(out) && !PyUnicode_Check(out) && !PyObject_CheckBuffer(out)) {
+            PyErr_Format(PyExc_TypeError,
+                         "the serializer's dumps() returned %.100s; it must return bytes",
+                         Py_TYPE(out)->tp_name);
+            Py_CLEAR(out);
+        }
+        return out;
+    default: /* raw: stored as given; the value typemap checks the type */
+        Py_INCREF(value);
+        return value;
+    }
+}
+
+/* stored bytes -> value, by the handle's codec. New reference or NULL. */
+static PyObject *uc_py_loads(struct uc_handle *h, const char *p, size_t n)
+{
+    PyObject *out, *arg;
+    switch (h->codec) {
+    case UC_CODEC_JSON:
+        out = uc_json_fast_loads(p, n);
+        if (out || PyErr_Occurred())
+            return out;
+        arg = PyUnicode_DecodeUTF8(p, (Py_ssize_t)n, "strict");
+        break;
+    case UC_CODEC_OBJECT:
+        arg = PyBytes_FromStringAndSize(p, (Py_ssize_t)n);
+        break;
+    default:
+        return PyBytes_FromStringAndSize(p, (Py_ssize_t)n);
+    }
+    if (!arg)
+        return NULL;
+    out = PyObject_CallOneArg(h->loads, arg);
+    Py_DECREF(arg);
+    return out;
+}
+
+/* A get: the value, or dflt on a miss; KeyError(key) when dflt is NULL. */
+static PyObject *uc_py_get(struct uc_handle *h, PyObject *key, PyObject *dflt)
+{
+    uc_py_in in;
+    if (uc_py_bytes(key, "key", false, &in) < 0)
+        return NULL;
+    cache_buf buf = {NULL, 0};
+    int rc = uc_run(h, [&](cache_t *c) { return cache_get(c, in.data, in.size, &buf); });
+    uc_py_release(&in);
+    if (rc == CACHE_OK) {
+        PyObject *v = uc_py_loads(h, (const char *)buf.data, buf.size);
+        cache_buf_free(&buf);
+        return v;
+    }
+    if (rc == CACHE_MISS) {
+        if (dflt)
+            return Py_NewRef(dflt);
+        PyErr_SetObject(PyExc_KeyError, key);
+        return NULL;
+    }
+    return uc_py_raise(rc);
+}
+
+static PyObject *uc_py_text(const void *p, size_t n)
+{
+    return PyUnicode_DecodeUTF8((const char *)p, (Py_ssize_t)n, "surrogateescape");
+}
+%}
+
+%wrapper %{
+/* get(key, default=None) with METH_FASTCALL: no argument tuple, no
+ * keyword parsing; ~25% of a memory-backend hit. Installed over the
+ * SWIG-generated wrapper of the same method in %init below. */
+static PyObject *uc_py_get_fastcall(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 2) {
+        PyErr_Format(PyExc_TypeError, "get() takes 1 or 2 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    struct uc_handle *h = (struct uc_handle *)((SwigPyObject *)self)->ptr;
+    return uc_py_get(h, args[0], nargs == 2 ? args[1] : Py_None);
+}
+%}
+
+%init %{
+    for (PyMethodDef *def = SwigPyBuiltin__uc_handle_methods; def->ml_name; def++) {
+        if (strcmp(def->ml_name, "get") == 0) {
+            def->ml_meth = (PyCFunction)(void (*)(void))uc_py_get_fastcall;
+            def->ml_flags = METH_FASTCALL;
+        }
+    }
+    if (uc_py_init_errors(m) < 0)
+        return NULL;
+    uc_py_forever = PyFloat_FromDouble(Py_HUGE_VAL);
+    if (!uc_py_forever || PyModule_AddObjectRef(m, "FOREVER", uc_py_forever) < 0)
+        return NULL;
+%}
+
+%feature("kwargs");
+
+/* Status: errors raise, CACHE_OK -> True, CACHE_MISS -> False. */
+%typemap(out) uc_status {
+    if ($1 < 0) {
+        uc_py_raise($1);
+        SWIG_fail;
+    }
+    $result = PyBool_FromLong($1 == CACHE_OK);
+}
+
+/* Keys, patterns, tags, prefixes: str (UTF-8) or bytes-like. */
+%typemap(in) (const void *BYTES, size_t LEN) (uc_py_in in_bytes) {
+    if (uc_py_bytes($input, "$1_name", false, &in_bytes) < 0)
+        SWIG_fail;
+    $1 = (void *)in_bytes.data;
+    $2 = in_bytes.size;
+}
+%typemap(freearg) (const void *BYTES, size_t LEN) {
+    uc_py_release(&in_bytes$argnum);
+}
+%typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) (const void *BYTES, size_t LEN) {
+    $1 = PyUnicode_Check($input) || PyObject_CheckBuffer($input);
+}
+
+/* Values: the same, but str must be valid UTF-8 (no surrogates). */
+%typemap(in) (const void *value, size_t value_len) (uc_py_in in_bytes) {
+    if (uc_py_bytes($input, "value", true, &in_bytes) < 0)
+        SWIG_fail;
+    $1 = (void *)in_bytes.data;
+    $2 = in_bytes.size;
+}
+
+/* An optional prefix: None or like a key. */
+%typemap(in) (const void *prefix, size_t prefix_len) (uc_py_in in_bytes) {
+    if ($input != Py_None) {
+        if (uc_py_bytes($input, "prefix", false, &in_bytes) < 0)
+            SWIG_fail;
+    }
+    $1 = $input == Py_None ? NULL : (void *)in_bytes.data;
+    $2 = in_bytes.size;
+}
+
+/* A URI: str or None (None: $UNICACHE_URL, else memory://). */
+%typemap(in) const char *uri {
+    if ($input == Py_None) {
+        $1 = NULL;
+    } else if (PyUnicode_Check($input)) {
+        Py_ssize_t n;
+        $1 = (char *)PyUnicode_AsUTF8AndSize($input, &n);
+        if (!$1)
+            SWIG_fail;
+        if (strlen($1) != (size_t)n) {
+            uc_py_invalid("invalid argument: the URI contains a NUL character");
+            SWIG_fail;
+        }
+    } else {
+        PyErr_Format(PyExc_TypeError, "uri must be str or None, not %.100s",
+                     Py_TYPE($input)->tp_name);
+        SWIG_fail;
+    }
+}
+
+/* Lists of keys or tags: any iterable of str/bytes-like (not one str). */
+%typemap(in) (const cache_slice *LIST, size_t N) (uc_py_list in_list) {
+    if (uc_py_list_from($input, "$1_name", &in_list) < 0)
+        SWIG_fail;
+    $1 = in_list.slices;
+    $2 = in_list.n;
+}
+%typemap(freearg) (const cache_slice *LIST, size_t N) {
+    uc_py_list_release(&in_list$argnum);
+}
+
+%typemap(in) uc_ttl {
+    if (uc_py_ttl($input, &$1) < 0)
+        SWIG_fail;
+}
+
+/* cache_int64 counts: Python int; too big is OverflowError, float TypeError. */
+%typemap(in) cache_int64 delta {
+    if (PyFloat_Check($input)) {
+        PyErr_Format(PyExc_TypeError, "delta must be int, not float");
+        SWIG_fail;
+    }
+    $1 = PyLong_AsLongLong($input);
+    if ($1 == -1 && PyErr_Occurred())
+        SWIG_fail;
+}
+%typemap(in) cache_int64 unix_ms {
+    $1 = PyLong_AsLongLong($input);
+    if ($1 == -1 && PyErr_Occurred())
+        SWIG_fail;
+}
+%typemap(in) size_t limit {
+    $1 = PyLong_AsSize_t($input);
+    if ($1 == (size_t)-1 && PyErr_Occurred())
+        SWIG_fail;
+}
+
+/* Out-parameters. The argouts replace the status' True/False. */
+%typemap(in, numinputs=0) cache_buf *value_out (cache_buf buf), cache_buf *text_out (cache_buf buf) {
+    buf.data = NULL;
+    buf.size = 0;
+    $1 = &buf;
+}
+%typemap(argout) cache_buf *value_out {
+    Py_DECREF($result);
+    if (result == CACHE_OK) {
+        $result = PyBytes_FromStringAndSize((const char *)$1->data, (Py_ssize_t)$1->size);
+        if (!$result)
+            SWIG_fail;
+    } else {
+        $result = Py_NewRef(Py_None);
+    }
+}
+%typemap(argout) cache_buf *text_out {
+    Py_DECREF($result);
+    $result = uc_py_text($1->data, $1->size);
+    if (!$result)
+        SWIG_fail;
+}
+%typemap(freearg) cache_buf *value_out, cache_buf *text_out {
+    cache_buf_free($1);
+}
+
+%typemap(in, numinputs=0) cache_buf_array *keys_out (cache_buf_array arr) {
+    arr.items = NULL;
+    arr.count = 0;
+    $1 = &arr;
+}
+%typemap(argout) cache_buf_array *keys_out {
+    Py_DECREF($result);
+    $result = PyList_New((Py_ssize_t)$1->count);
+    if (!$result)
+        SWIG_fail;
+    for (size_t i = 0; i < $1->count; i++) {
+        PyObject *k = uc_py_text($1->items[i].data, $1->items[i].size);
+        if (!k)
+            SWIG_fail;
+        PyList_SET_ITEM($result, (Py_ssize_t)i, k);
+    }
+}
+%typemap(freearg) cache_buf_array *keys_out {
+    cache_buf_array_free($1);
+}
+
+%typemap(in, numinputs=0) cache_int64 *int_out (cache_int64 v), cache_int64 *ttl_out (cache_int64 v),
+                          size_t *count_out (size_t v) {
+    v = 0;
+    $1 = &v;
+}
+%typemap(argout) cache_int64 *int_out {
+    Py_DECREF($result);
+    $result = PyLong_FromLongLong(*$1);
+}
+%typemap(argout) size_t *count_out {
+    Py_DECREF($result);
+    $result = PyLong_FromSize_t(*$1);
+}
+%typemap(argout) cache_int64 *ttl_out {
+    Py_DECREF($result);
+    $result = result == CACHE_OK ? uc_py_seconds(*$1) : Py_NewRef(Py_None);
+}
+
+/* get_many: a list of bytes (hit) or None (miss), one per key. */
+%typemap(in) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out)
+    (uc_py_list in_list, cache_buf *bufs = NULL, int *statuses = NULL) {
+    if (uc_py_list_from($input, "keys", &in_list) < 0)
+        SWIG_fail;
+    bufs = (cache_buf *)calloc(in_list.n ? in_list.n : 1, sizeof *bufs);
+    statuses = (int *)calloc(in_list.n ? in_list.n : 1, sizeof *statuses);
+    if (!bufs || !statuses) {
+        PyErr_NoMemory();
+        SWIG_fail;
+    }
+    $1 = in_list.slices;
+    $2 = in_list.n;
+    $3 = bufs;
+    $4 = statuses;
+}
+%typemap(argout) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out) {
+    Py_DECREF($result);
+    $result = PyList_New((Py_ssize_t)$2);
+    if (!$result)
+        SWIG_fail;
+    for (size_t i = 0; i < $2; i++) {
+        PyObject *v = $4[i] == CACHE_OK
+                          ? PyBytes_FromStringAndSize((const char *)$3[i].data,
+                                                      (Py_ssize_t)$3[i].size)
+                          : Py_NewRef(Py_None);
+        if (!v)
+            SWIG_fail;
+        PyList_SET_ITEM($result, (Py_ssize_t)i, v);
+    }
+}
+%typemap(freearg) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out) {
+    for (size_t i = 0; bufs$argnum && i < in_list$argnum.n; i++)
+        cache_buf_free(&bufs$argnum[i]);
+    free(bufs$argnum);
+    free(statuses$argnum);
+    uc_py_list_release(&in_list$argnum);
+}
+
+%exception uc_handle::uc_handle {
+    $action
+    if (!result)
+        SWIG_fail;
+}
+#endif /* SWIGPYTHON */
+
+/* ===================================================================== Ruby */
+#ifdef SWIGRUBY
+%{
+static VALUE uc_rb_errors[UC_NKINDS];
+static VALUE uc_rb_error;
+
+static void uc_rb_raise(int status)
+{
+    int i = uc_kind_index(status);
+    VALUE cls = i >= 0 ? uc_rb_errors[i] : uc_rb_error;
+    VALUE exc = rb_exc_new_str(cls, rb_utf8_str_new_cstr(uc_message(status)));
+    rb_iv_set(exc, "@status", INT2NUM(status == UC_ECLOSED ? CACHE_EINVAL : status));
+    rb_exc_raise(exc);
+}
+
+static void uc_rb_invalid(const char *message)
+{
+    int i = uc_kind_index(CACHE_EINVAL);
+    VALUE exc = rb_exc_new_str(uc_rb_errors[i], rb_utf8_str_new_cstr(message));
+    rb_iv_set(exc, "@status", INT2NUM(CACHE_EINVAL));
+    rb_exc_raise(exc);
+}
+
+static void uc_rb_init_errors(void)
+{
+    VALUE top = rb_define_module("Unicache");
+    uc_rb_error = rb_define_class_under(top, "Error", rb_eStandardError);
+    rb_define_attr(uc_rb_error, "status", 1, 0);
+    for (size_t i = 0; i < UC_NKINDS; i++) {
+        uc_rb_errors[i] = rb_define_class_under(top, uc_error_kinds[i].rb_name, uc_rb_error);
+        rb_define_const(uc_rb_errors[i], "STATUS", INT2NUM(uc_error_kinds[i].status));
+    }
+}
+
+/*
+ * A String for a key, pattern or value: String, Symbol, or anything with
+ * to_str. The result is frozen (a cheap shared copy of an unfrozen
+ * string) so that its bytes stay put while the GVL is released, even if
+ * another thread appends to the caller's string meanwhile.
+ */
+static VALUE uc_rb_bytes(VALUE v, const char *what)
+{
+    if (RB_TYPE_P(v, T_SYMBOL))
+        return rb_sym2str(v);
+    VALUE s = rb_check_string_type(v);
+    if (NIL_P(s))
+        rb_raise(rb_eTypeError, "%s must be a String, not %s", what, rb_obj_classname(v));
+    return OBJ_FROZEN(s) ? s : rb_str_new_frozen(s);
+}
+
+/* ttl: nil -> the cache's default, Integer/Float seconds > 0, or
+ * Float::INFINITY (Unicache::FOREVER) for never. */
+static cache_int64 uc_rb_ttl(VALUE v)
+{
+    if (NIL_P(v))
+        return CACHE_TTL_DEFAULT;
+    if (!RB_INTEGER_TYPE_P(v) && !RB_FLOAT_TYPE_P(v) && !rb_obj_is_kind_of(v, rb_cNumeric))
+        rb_raise(rb_eTypeError, "ttl must be a Numeric number of seconds, nil or FOREVER, not %s",
+                 rb_obj_classname(v));
+    cache_int64 ms = 0;
+    const char *why = uc_seconds_to_ms(NUM2DBL(v), &ms);
+    if (why) {
+        char message[160];
+        snprintf(message, sizeof message, "invalid argument: %s", why);
+        uc_rb_invalid(message);
+    }
+    return ms;
+}
+
+static VALUE uc_rb_seconds(cache_int64 ms)
+{
+    return DBL2NUM(ms < 0 ? HUGE_VAL : (double)ms / 1000.0);
+}
+
+static VALUE uc_rb_text(const void *p, size_t n)
+{
+    VALUE s = rb_utf8_str_new((const char *)p, (long)n);
+    if (rb_enc_str_coderange(s) == ENC_CODERANGE_BROKEN)
+        rb_enc_associate(s, rb_ascii8bit_encoding());
+    return s;
+}
+
+/* A Ruby Array of keys as an Array of frozen Strings (see uc_rb_bytes),
+ * which keeps them alive and in place while the call runs. */
+static VALUE uc_rb_list(VALUE v, const char *what)
+{
+    VALUE ary = rb_check_array_type(v);
+    if (NIL_P(ary))
+        rb_raise(rb_eTypeError, "%s must be an Array, not %s", what, rb_obj_classname(v));
+    long len = RARRAY_LEN(ary);
+    VALUE keep = rb_ary_new_capa(len);
+    for (long i = 0; i < len; i++) {
+        char item[64];
+        snprintf(item, sizeof item, "%s[%ld]", what, i);
+        rb_ary_push(keep, uc_rb_bytes(RARRAY_AREF(ary, i), item));
+    }
+    return keep;
+}
+
+static void uc_rb_slices(VALUE keep, cache_slice *slices)
+{
+    for (long i = 0; i < RARRAY_LEN(keep); i++) {
+        VALUE s = RARRAY_AREF(keep, i);
+        slices[i].data = RSTRING_PTR(s);
+        slices[i].size = (size_t)RSTRING_LEN(s);
+    }
+}
+%}
+
+%init %{
+    uc_rb_init_errors();
+    rb_define_const(rb_define_module("Unicache"), "FOREVER", DBL2NUM(HUGE_VAL));
+%}
+
+/* Status: the out typemap answers true/false; errors raise in "ret",
+ * after every freearg has run, so that nothing leaks. */
+%typemap(out) uc_status {
+    $result = $1 == CACHE_OK ? Qtrue : Qfalse;
+}
+%typemap(ret) uc_status {
+    if (result < 0)
+        uc_rb_raise(result);
+}
+
+%typemap(in) (const void *BYTES, size_t LEN) (volatile VALUE keep = Qnil) {
+    keep = uc_rb_bytes($input, "$1_name");
+    $1 = (void *)RSTRING_PTR(keep);
+    $2 = (size_t)RSTRING_LEN(keep);
+}
+%typemap(in) (const void *prefix, size_t prefix_len) (volatile VALUE keep = Qnil) {
+    if (NIL_P($input)) {
+        $1 = NULL;
+        $2 = 0;
+    } else {
+        keep = uc_rb_bytes($input, "prefix");
+        $1 = (void *)RSTRING_PTR(keep);
+        $2 = (size_t)RSTRING_LEN(keep);
+    }
+}
+%typemap(in) const char *uri (volatile VALUE keep = Qnil) {
+    if (NIL_P($input)) {
+        $1 = NULL;
+    } else {
+        if (!RB_TYPE_P($input, T_STRING))
+            rb_raise(rb_eTypeError, "uri must be a String or nil, not %s",
+                     rb_obj_classname($input));
+        keep = rb_str_new_frozen($input);
+        if (memchr(RSTRING_PTR(keep), 0, (size_t)RSTRING_LEN(keep)))
+            uc_rb_invalid("invalid argument: the URI contains a NUL character");
+        $1 = (char *)StringValueCStr(keep);
+    }
+}
+
+%typemap(in) (const cache_slice *LIST, size_t N) (volatile VALUE keep = Qnil, VALUE store = 0) {
+    /* ALLOCV: Ruby-managed memory, so a later argument that raises
+     * (longjmp) leaks nothing; ALLOCV_END frees it on the normal path. */
+    keep = uc_rb_list($input, "$1_name");
+    $2 = (size_t)RARRAY_LEN(keep);
+    $1 = ALLOCV_N(cache_slice, store, $2 ? $2 : 1);
+    uc_rb_slices(keep, $1);
+}
+%typemap(freearg) (const cache_slice *LIST, size_t N) {
+    ALLOCV_END(store$argnum);
+}
+
+%typemap(in) uc_ttl {
+    $1 = uc_rb_ttl($input);
+}
+%typemap(in) cache_int64 delta, cache_int64 unix_ms {
+    if (!RB_INTEGER_TYPE_P($input))
+        rb_raise(rb_eTypeError, "$1_name must be an Integer, not %s", rb_obj_classname($input));
+    $1 = NUM2LL($input);
+}
+%typemap(in) size_t limit {
+    if (!RB_INTEGER_TYPE_P($input))
+        rb_raise(rb_eTypeError, "limit must be an Integer, not %s", rb_obj_classname($input));
+    $1 = NUM2SIZET($input);
+}
+
+%typemap(in, numinputs=0) cache_buf *value_out (cache_buf buf), cache_buf *text_out (cache_buf buf) {
+    buf.data = NULL;
+    buf.size = 0;
+    $1 = &buf;
+}
+%typemap(argout) cache_buf *value_out {
+    $result = result == CACHE_OK ? rb_str_new((const char *)$1->data, (long)$1->size) : Qnil;
+}
+%typemap(argout) cache_buf *text_out {
+    $result = uc_rb_text($1->data, $1->size);
+}
+%typemap(freearg) cache_buf *value_out, cache_buf *text_out {
+    cache_buf_free($1);
+}
+
+%typemap(in, numinputs=0) cache_buf_array *keys_out (cache_buf_array arr) {
+    arr.items = NULL;
+    arr.count = 0;
+    $1 = &arr;
+}
+%typemap(argout) cache_buf_array *keys_out {
+    $result = rb_ary_new_capa((long)$1->count);
+    for (size_t i = 0; i < $1->count; i++)
+        rb_ary_push($result, uc_rb_text($1->items[i].data, $1->items[i].size));
+}
+%typemap(freearg) cache_buf_array *keys_out {
+    cache_buf_array_free($1);
+}
+
+%typemap(in, numinputs=0) cache_int64 *int_out (cache_int64 v), cache_int64 *ttl_out (cache_int64 v),
+                          size_t *count_out (size_t v) {
+    v = 0;
+    $1 = &v;
+}
+%typemap(argout) cache_int64 *int_out {
+    $result = LL2NUM(*$1);
+}
+%typemap(argout) size_t *count_out {
+    $result = SIZET2NUM(*$1);
+}
+%typemap(argout) cache_int64 *ttl_out {
+    $result = result == CACHE_OK ? uc_rb_seconds(*$1) : Qnil;
+}
+
+%typemap(in) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out)
+    (volatile VALUE keep = Qnil, VALUE store = 0, VALUE bufs_store = 0, VALUE statuses_store = 0) {
+    keep = uc_rb_list($input, "keys");
+    $2 = (size_t)RARRAY_LEN(keep);
+    $1 = ALLOCV_N(cache_slice, store, $2 ? $2 : 1);
+    uc_rb_slices(keep, $1);
+    $3 = ALLOCV_N(cache_buf, bufs_store, $2 ? $2 : 1);
+    $4 = ALLOCV_N(int, statuses_store, $2 ? $2 : 1);
+    memset($3, 0, ($2 ? $2 : 1) * sizeof(cache_buf));
+}
+%typemap(argout) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out) {
+    $result = rb_ary_new_capa((long)$2);
+    for (size_t i = 0; i < $2; i++)
+        rb_ary_push($result, $4[i] == CACHE_OK
+                                 ? rb_str_new((const char *)$3[i].data, (long)$3[i].size)
+                                 : Qnil);
+}
+%typemap(freearg) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out) {
+    for (size_t i = 0; i < $2; i++)
+        cache_buf_free(&$3[i]);
+    ALLOCV_END(bufs_store$argnum);
+    ALLOCV_END(statuses_store$argnum);
+    ALLOCV_END(store$argnum);
+}
+
+%exception uc_handle::uc_handle {
+    $action
+}
+%rename("closed?") uc_handle::closed;
+#endif /* SWIGRUBY */
+
+/* ============================================================ the class */
+
+%apply (const void *BYTES, size_t LEN) {
+    (const void *key, size_t key_len), (const void *pattern, size_t pattern_len),
+    (const void *data, size_t size)
+};
+%apply (const cache_slice *LIST, size_t N) {
+    (const cache_slice *keys, size_t n), (const cache_slice *keys, size_t nkeys),
+    (const cache_slice *values, size_t nvalues), (const cache_slice *tags, size_t ntags),
+    (const cache_slice *tags, size_t n)
+};
+
+%rename(version) cache_version;
+const char *cache_version(void);
+%constant int KEY_MAX = CACHE_KEY_MAX;
+
+%rename(Handle) uc_handle;
+%nodefaultctor uc_handle;
+%nodefaultdtor uc_handle;
+
+#ifdef SWIGPYTHON
+/* Methods the Python layer wraps (serialisation, argument shapes). */
+%rename(_set) uc_handle::set;
+%rename(_add) uc_handle::add;
+%rename(_get_raw) uc_handle::get_raw;
+%rename(_get_many) uc_handle::get_many;
+%rename(_set_many) uc_handle::set_many;
+%rename(_set_tagged) uc_handle::set_tagged;
+%rename(_expire_at) uc_handle::expire_at;
+%rename(_stats_json) uc_handle::stats_json;
+%rename(_backend_info) uc_handle::backend_info;
+%rename(_invalidate_tags) uc_handle::invalidate_tags;
+%rename(_backend_name) uc_handle::backend_name;
+%rename(_blocking) uc_handle::blocking;
+%rename(_closed) uc_handle::closed;
+%rename(_keys) uc_handle::keys;
+%rename(_clear) uc_handle::clear;
+/* The hot path: positional arguments only, as dict.get. */
+%feature("kwargs", "0") uc_handle::get;
+%feature("kwargs", "0") uc_handle::getitem;
+%rename(_getitem) uc_handle::getitem;
+%rename(_dumps) uc_handle::dumps;
+%rename(_loads) uc_handle::loads;
+%rename(_set_codec) uc_handle::set_codec;
+#else
+%rename(get) uc_handle::get_raw;
+#endif
+
+%rename(delete) uc_handle::del;
+struct uc_handle {};
+
+%extend uc_handle {
+    uc_handle(const char *uri, const void *prefix, size_t prefix_len, uc_ttl default_ttl)
+    {
+        struct uc_handle *h = NULL;
+        int rc = uc_open(uri, prefix, prefix_len, default_ttl, &h);
+        if (rc != CACHE_OK) {
+#ifdef SWIGPYTHON
+            uc_py_raise(rc);
+#else
+            uc_rb_raise(rc);
+#endif
+        }
+        return h;
+    }
+
+    ~uc_handle()
+    {
+        if (!$self)
+            return;
+        /* No call can be in flight: the object is unreachable. */
+        uc_close_now($self);
+#ifdef SWIGPYTHON
+        Py_CLEAR($self->dumps);
+        Py_CLEAR($self->loads);
+#endif
+        free($self);
+    }
+
+    /* Close now (or when the calls other threads are making return).
+     * Closing twice is harmless; any other call raises afterwards. */
+    void close() { uc_close($self); }
+    bool closed() { return !$self || !$self->cache || $self->closing; }
+    const char *backend_name() { return $self ? $self->backend : "closed"; }
+    bool blocking() { return $self && $self->blocking; }
+
+    uc_status set(const void *key, size_t key_len, const void *value, size_t value_len,
+                  uc_ttl ttl = CACHE_TTL_DEFAULT)
+    {
+        return uc_run($self, [&](cache_t *c) {
+            return cache_set(c, key, key_len, value, value_len, ttl);
+        });
+    }
+
+    uc_status add(const void *key, size_t key_len, const void *value, size_t value_len,
+                  uc_ttl ttl = CACHE_TTL_DEFAULT)
+    {
+        return uc_run($self, [&](cache_t *c) {
+            return cache_add(c, key, key_len, value, value_len, ttl);
+        });
+    }
+
+    uc_status get_raw(const void *key, size_t key_len, cache_buf *value_out)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_get(c, key, key_len, value_out); });
+    }
+
+    uc_status del(const void *key, size_t key_len)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_delete(c, key, key_len); });
+    }
+
+    uc_status exists(const void *key, size_t key_len)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_exists(c, key, key_len); });
+    }
+
+    uc_status incr(const void *key, size_t key_len, cache_int64 delta = 1,
+                   cache_int64 *int_out = NULL)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_incr(c, key, key_len, delta, int_out); });
+    }
+
+    uc_status decr(const void *key, size_t key_len, cache_int64 delta = 1,
+                   cache_int64 *int_out = NULL)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_decr(c, key, key_len, delta, int_out); });
+    }
+
+    uc_status touch(const void *key, size_t key_len, uc_ttl ttl = CACHE_TTL_DEFAULT)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_touch(c, key, key_len, ttl); });
+    }
+
+    uc_status expire_at(const void *key, size_t key_len, cache_int64 unix_ms)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_expire_at(c, key, key_len, unix_ms); });
+    }
+
+    uc_status ttl(const void *key, size_t key_len, cache_int64 *ttl_out)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_ttl(c, key, key_len, ttl_out); });
+    }
+
+    uc_status get_many(const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out)
+    {
+        return uc_run($self, [&](cache_t *c) {
+            return cache_get_many(c, keys, n, values_out, statuses_out);
+        });
+    }
+
+    uc_status set_many(const cache_slice *keys, size_t nkeys, const cache_slice *values,
+                       size_t nvalues, uc_ttl ttl = CACHE_TTL_DEFAULT)
+    {
+        if (nkeys != nvalues) {
+#ifdef SWIGPYTHON
+            uc_py_invalid("invalid argument: set_many needs as many values as keys");
+            return UC_ERAISED;
+#else
+            uc_rb_invalid("invalid argument: set_many needs as many values as keys");
+#endif
+        }
+        return uc_run($self, [&](cache_t *c) { return cache_set_many(c, keys, values, nkeys, ttl); });
+    }
+
+    uc_status delete_many(const cache_slice *keys, size_t n, size_t *count_out)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_delete_many(c, keys, n, count_out); });
+    }
+
+    uc_status keys(const void *pattern, size_t pattern_len, size_t limit = 0,
+                   cache_buf_array *keys_out = NULL)
+    {
+        return uc_run($self, [&](cache_t *c) {
+            return cache_keys(c, pattern, pattern_len, limit, keys_out);
+        });
+    }
+
+    uc_status delete_pattern(const void *pattern, size_t pattern_len, size_t *count_out)
+    {
+        return uc_run($self, [&](cache_t *c) {
+            return cache_delete_pattern(c, pattern, pattern_len, count_out);
+        });
+    }
+
+    uc_status clear()
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_clear(c); });
+    }
+
+    uc_status set_tagged(const void *key, size_t key_len, const void *value, size_t value_len,
+                         uc_ttl ttl, const cache_slice *tags, size_t ntags)
+    {
+        return uc_run($self, [&](cache_t *c) {
+            return cache_set_tagged(c, key, key_len, value, value_len, ttl, tags, ntags);
+        });
+    }
+
+    uc_status invalidate_tags(const cache_slice *tags, size_t n, size_t *count_out)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_invalidate_tags(c, tags, n, count_out); });
+    }
+
+    uc_status ping()
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_ping(c); });
+    }
+
+    uc_status stats_json(cache_buf *text_out)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_stats_json(c, text_out); });
+    }
+
+    uc_status backend_info(cache_buf *text_out)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_backend_info(c, text_out); });
+    }
+
+#ifdef SWIGPYTHON
+    /* The hot path (replaced by uc_py_get_fastcall in %init). */
+    PyObject *get(PyObject *key, PyObject *default_value = Py_None)
+    {
+        return uc_py_get($self, key, default_value);
+    }
+
+    /* c[key]: KeyError(key) on a miss. */
+    PyObject *getitem(PyObject *key) { return uc_py_get($self, key, NULL); }
+
+    PyObject *dumps(PyObject *value) { return uc_py_dumps($self, value); }
+
+    PyObject *loads(const void *data, size_t size)
+    {
+        return uc_py_loads($self, (const char *)data, size);
+    }
+
+    /* codec: 0 raw, 1 JSON (dumps returns str, loads takes str), 2 any
+     * dumps/loads pair working on bytes. */
+    PyObject *set_codec(int codec, PyObject *dumps, PyObject *loads)
+    {
+        if (codec < UC_CODEC_RAW || codec > UC_CODEC_OBJECT)
+            return uc_py_invalid("invalid argument: unknown codec");
+        if (codec != UC_CODEC_RAW && (!PyCallable_Check(dumps) || !PyCallable_Check(loads))) {
+            PyErr_SetString(PyExc_TypeError, "dumps and loads must be callable");
+            return NULL;
+        }
+        Py_INCREF(dumps);
+        Py_INCREF(loads);
+        Py_XSETREF($self->dumps, dumps);
+        Py_XSETREF($self->loads, loads);
+        $self->codec = codec;
+        Py_RETURN_NONE;
+    }
+#endif
+}
