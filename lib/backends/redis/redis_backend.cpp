@@ -127,6 +127,25 @@ int64_t drain(RedisConnection &c, size_t n, const char *what)
     return sum;
 }
 
+// Reads an INCRBY reply into *out; false when Redis refused the stored value
+// as "not an integer" (which may still be a counter under the contract).
+bool incr_reply(const RedisConnection &c, const redisReply *r, int64_t delta, int64_t *out)
+{
+    if (r->type == REDIS_REPLY_INTEGER) {
+        *out = r->integer;
+        return true;
+    }
+    if (reply_is(r, "ERR increment or decrement would overflow"))
+        fail(CACHE_ERANGE, "counter + " + std::to_string(delta) +
+                               " would overflow a signed 64-bit integer");
+    if (reply_is(r, "ERR value is not an integer"))
+        return false;
+    if (reply_is(r, "WRONGTYPE"))
+        fail(CACHE_ENAN, "stored value is not a decimal integer: " + c.options().where +
+                             " holds a list, set, hash or other non-string type there");
+    c.fail_reply(r, "INCRBY");
+}
+
 } // namespace
 
 RedisBackend::RedisBackend(RedisOptions opts)
@@ -269,24 +288,18 @@ int64_t RedisBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
             c.arg(delta);
             r = c.reply("INCRBY");
         }
-        if (r->type == REDIS_REPLY_INTEGER)
-            return r->integer;
-        if (reply_is(r.get(), "ERR increment or decrement would overflow"))
-            fail(CACHE_ERANGE, "counter + " + std::to_string(delta) +
-                                   " would overflow a signed 64-bit integer");
-        if (reply_is(r.get(), "ERR value is not an integer"))
-            return incr_strict(c, key, delta, ttl_ms_if_new);
-        if (reply_is(r.get(), "WRONGTYPE"))
-            fail(CACHE_ENAN, "stored value is not a decimal integer: " + opts_.where +
-                                 " holds a list, set, hash or other non-string type there");
-        c.fail_reply(r.get(), "INCRBY");
+        int64_t value;
+        if (incr_reply(c, r.get(), delta, &value))
+            return value;
+        return incr_strict(c, key, delta, ttl_ms_if_new);
     });
 }
 
 // Redis parses counters more strictly than the contract ("007" and "-0" are
 // valid counters, but not Redis integers). For those, read the value, add
 // here with the contract's own rules, and write it back under WATCH, keeping
-// the remaining TTL.
+// the remaining TTL. When another client changed the value meanwhile, it
+// most likely made it a plain integer: INCRBY is tried again first.
 int64_t RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
                                   int64_t ttl_ms_if_new)
 {
@@ -326,7 +339,13 @@ int64_t RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
             RedisReply exec = c.checked("EXEC");
             if (exec->type == REDIS_REPLY_ARRAY)
                 return next; // EXEC also ended the WATCH
-            // nil: someone changed the key; read it again.
+            c.command(3);
+            c.arg("INCRBY");
+            c.arg(key);
+            c.arg(delta);
+            RedisReply r = c.reply("INCRBY");
+            if (incr_reply(c, r.get(), delta, &next))
+                return next;
         }
     } catch (...) {
         // A failure here may leave a WATCH behind: close the connection.

@@ -1,0 +1,13 @@
+# Redis backend tests. Each starts its own redis-server processes on free
+# loopback ports (tests/support/server_process.h); a missing redis-server is
+# a failure, never a skip.
+unicache_add_test(redis_contract_test
+  SOURCES redis/redis_contract_test.cpp redis/redis_server.cpp CONTRACT LABELS redis)
+unicache_add_test(redis_test
+  SOURCES redis/redis_test.cpp redis/redis_server.cpp LABELS redis)
+unicache_add_test(redis_failure_test
+  SOURCES redis/redis_failure_test.cpp redis/redis_server.cpp LABELS redis)
+# White-box: the SCAN MATCH translation checked against the server's matcher.
+unicache_add_test(redis_glob_test
+  SOURCES redis/redis_glob_test.cpp redis/redis_server.cpp INTERNAL LABELS redis)
+target_include_directories(redis_glob_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
