@@ -248,23 +248,31 @@ static int uc_open(const char *uri, const void *prefix, size_t prefix_len, cache
     return CACHE_OK;
 }
 
+#ifdef SWIGPYTHON
+#define UC_NIL "None"
+#define UC_FOREVER "unicache.FOREVER"
+#else
+#define UC_NIL "nil"
+#define UC_FOREVER "Unicache::FOREVER"
+#endif
+
 /* Seconds (as a double) to milliseconds for the C API: > 0, rounded up
  * so that a short TTL never becomes 0 ("never expires"); infinity is
  * "never expires". Returns NULL or the reason the value is refused. */
 static const char *uc_seconds_to_ms(double s, cache_int64 *ms)
 {
     if (isnan(s))
-        return "ttl is NaN; give seconds > 0, None/nil for the cache's default, or FOREVER";
+        return "ttl is NaN; give seconds > 0, " UC_NIL " for the cache's default, or " UC_FOREVER;
     if (isinf(s) && s > 0) {
         *ms = CACHE_TTL_NONE;
         return NULL;
     }
     if (!(s > 0))
-        return "ttl must be > 0 seconds; give None/nil for the cache's default or FOREVER "
-               "for no expiry";
+        return "ttl must be > 0 seconds; give " UC_NIL " for the cache's default or " UC_FOREVER
+               " for no expiry";
     double v = ceil(s * 1000.0);
     if (v > 1e15) /* about 31,700 years: surely a unit mistake */
-        return "ttl is too large (more than 10^12 seconds); use FOREVER for no expiry";
+        return "ttl is too large (more than 10^12 seconds); use " UC_FOREVER " for no expiry";
     *ms = (cache_int64)v;
     return NULL;
 }
@@ -1196,6 +1204,8 @@ static void uc_rb_slices(VALUE keep, cache_slice *slices)
     $action
 }
 %rename("closed?") uc_handle::closed;
+/* Values are Strings like keys (Python has a stricter typemap for them). */
+%apply (const void *BYTES, size_t LEN) { (const void *value, size_t value_len) };
 #endif /* SWIGRUBY */
 
 /* ============================================================ the class */

@@ -5,6 +5,7 @@ The class derives from the SWIG-generated Handle type, so the hot methods
 frame in between; what needs Python (serialisation of batches, argument
 shapes) is written here.
 """
+import asyncio
 import datetime as _dt
 import functools
 import json
@@ -202,6 +203,16 @@ class Cache(_unicache.Handle):
     def info(self):
         """The backend's own description (Redis INFO, memcached stats, ...)."""
         return self._backend_info()
+
+
+async def call_async(cache, fn, *args, **kwargs):
+    """fn(*args, **kwargs) from async code: directly on the memory backend,
+    in the loop's default executor on backends that wait for a server or a
+    file, so that the event loop never stalls on them."""
+    if cache._blocking():
+        call = functools.partial(fn, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+    return fn(*args, **kwargs)
 
 
 _default_lock = threading.Lock()

@@ -31,7 +31,7 @@ import inspect
 import threading
 import time
 
-from ._cache import Cache, _key_list, default_cache
+from ._cache import Cache, _key_list, call_async, default_cache
 
 __all__ = [
     "cache_evict",
@@ -67,15 +67,6 @@ def _resolve(cache):
     return c
 
 
-async def _io(cache, method, *args, **kwargs):
-    """Call a cache method from async code without blocking the loop on
-    backends that wait for a server or a file."""
-    if cache._blocking():
-        call = functools.partial(method, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(None, call)
-    return method(*args, **kwargs)
-
-
 def _key_part(value):
     """A stable text for one argument value (see the module docstring)."""
     if value is None or isinstance(value, (bool, int, float, str, bytes)):
@@ -102,17 +93,21 @@ def _qualified_name(func):
     return "%s.%s" % (func.__module__, func.__qualname__)
 
 
+def _check_key_args(key, key_builder):
+    if key is not None and key_builder is not None:
+        raise TypeError("give key= or key_builder=, not both")
+    if key is not None and not isinstance(key, str):
+        raise TypeError("key must be a str template such as 'user:{user_id}', not %s; "
+                        "use key_builder= for a callable" % type(key).__name__)
+    if key_builder is not None and not callable(key_builder):
+        raise TypeError("key_builder must be callable")
+
+
 class _KeySpec:
     """How a decorated function's arguments become a cache key."""
 
     def __init__(self, func, key=None, key_builder=None):
-        if key is not None and key_builder is not None:
-            raise TypeError("give key= or key_builder=, not both")
-        if key is not None and not isinstance(key, str):
-            raise TypeError("key must be a str template such as 'user:{user_id}', not %s; "
-                            "use key_builder= for a callable" % type(key).__name__)
-        if key_builder is not None and not callable(key_builder):
-            raise TypeError("key_builder must be callable")
+        _check_key_args(key, key_builder)
         self.name = _qualified_name(func)
         self.signature = inspect.signature(func)
         self.template = key
@@ -287,15 +282,15 @@ def _make_cached(func, *, ttl, keyspec, unless, tags, cache, tag_entries, clear)
                 return await func(*args, **kwargs)
             c = _resolve(cache)
             key = keyspec(args, kwargs)
-            value = await _io(c, c.get, key, _MISSING)
+            value = await call_async(c, c.get, key, _MISSING)
             if value is not _MISSING:
                 return value
 
             async def compute():
-                value = await _io(c, c.get, key, _MISSING)
+                value = await call_async(c, c.get, key, _MISSING)
                 if value is _MISSING:
                     value = await func(*args, **kwargs)
-                    await _io(c, c.set, key, value, ttl, tags=entry_tags(args, kwargs))
+                    await call_async(c, c.set, key, value, ttl, tags=entry_tags(args, kwargs))
                 return value
 
             return await flights.run_async((c, key), compute)
@@ -363,6 +358,7 @@ def cached(ttl=None, *, key=None, key_builder=None, unless=None, tags=None, cach
     if not _is_ttl(ttl) and callable(ttl):
         return cached()(ttl)
     _check_cache_arg(cache)
+    _check_key_args(key, key_builder)
     if unless is not None and not callable(unless):
         raise TypeError("unless must be callable(*args, **kwargs)")
     _check_spec(tags, "tags")
@@ -537,15 +533,15 @@ class cached_property:
 
             return await self._flights.run_async((id(obj), None), compute_local)
         c = _resolve(self.cache)
-        value = await _io(c, c.get, key, _MISSING)
+        value = await call_async(c, c.get, key, _MISSING)
         if value is not _MISSING:
             return value
 
         async def compute_shared():
-            value = await _io(c, c.get, key, _MISSING)
+            value = await call_async(c, c.get, key, _MISSING)
             if value is _MISSING:
                 value = await self.func(obj)
-                await _io(c, c.set, key, value, self.ttl)
+                await call_async(c, c.set, key, value, self.ttl)
             return value
 
         return await self._flights.run_async((c, key), compute_shared)
@@ -591,10 +587,10 @@ def _make_evicting(func, *, keys, patterns, tags, before, cache, decorator):
             planned = plan(args, kwargs)
             c = _resolve(cache)
             if before:
-                await _io(c, evict, c, planned)
+                await call_async(c, evict, c, planned)
             result = await func(*args, **kwargs)
             if not before:
-                await _io(c, evict, c, planned)
+                await call_async(c, evict, c, planned)
             return result
     else:
         @functools.wraps(func)

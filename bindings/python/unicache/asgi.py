@@ -1,0 +1,122 @@
+"""ASGI middleware that caches whole HTTP responses in a unicache.Cache.
+
+    from unicache.asgi import CacheMiddleware
+    app = CacheMiddleware(app, cache=unicache.Cache("redis://127.0.0.1/0"), ttl=60)
+
+The rules (GET/HEAD, 200 only, Cache-Control, Vary, ETag/If-None-Match)
+are described in unicache._http. Cache calls on network and file backends
+run in the loop's default executor, so a slow server never stalls the loop.
+Non-HTTP scopes (websocket, lifespan) pass straight through.
+"""
+from ._cache import call_async
+from ._http import HttpCache
+
+__all__ = ["CacheMiddleware"]
+
+
+def _header_getter(scope):
+    headers = {}
+    for name, value in scope.get("headers", ()):
+        name = name.decode("latin-1").lower()
+        value = value.decode("latin-1")
+        headers[name] = headers[name] + ", " + value if name in headers else value
+    return headers.get
+
+
+def _url(scope, get_header):
+    host = get_header("host")
+    if host is None:
+        server = scope.get("server") or ("", None)
+        host = server[0] if server[1] is None else "%s:%s" % server
+    path = scope.get("root_path", "") + scope.get("path", "")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return "%s://%s%s%s" % (scope.get("scheme", "http"), host.lower(), path,
+                            "?" + query if query else "")
+
+
+def _encode(headers):
+    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+
+
+class CacheMiddleware:
+    """Cache an ASGI application's HTTP responses.
+
+    cache: a unicache.Cache (None: unicache.default_cache()).
+    ttl: seconds for responses that do not say (default 60).
+    key_prefix: prepended to every key (default "unicache.http:").
+    max_body: larger bodies are passed through, not stored (default 1 MiB).
+    """
+
+    def __init__(self, app, cache=None, *, ttl=60, key_prefix="unicache.http:",
+                 max_body=1 << 20):
+        self.app = app
+        self.http = HttpCache(cache, ttl=ttl, key_prefix=key_prefix, max_body=max_body)
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "http":
+            return await self.app(scope, receive, send)
+        get_header = _header_getter(scope)
+        plan = self.http.plan(scope.get("method", "GET"), _url(scope, get_header), get_header)
+        if plan is None:
+            return await self.app(scope, receive, send)
+        cache = self.http.cache
+        if plan.lookup:
+            stored = await call_async(cache, self.http.lookup, plan, get_header)
+            if stored is not None:
+                return await self._send(send, stored, get_header, True, plan.head)
+        if not plan.store:
+            return await self.app(scope, receive, send)
+        await self._run(scope, receive, send, plan, get_header, cache)
+
+    async def _send(self, send, stored, get_header, hit, head):
+        status, headers, with_body = self.http.respond(stored, get_header, hit)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": _encode(headers)})
+        body = stored.body if with_body and not head else b""
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _run(self, scope, receive, send, plan, get_header, cache):
+        state = {"start": None, "lifetime": None, "passing": False}
+        chunks = []
+        size = 0
+
+        async def flush():
+            state["passing"] = True
+            await send(state["start"])
+            for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            chunks.clear()
+
+        async def capture(message):
+            nonlocal size
+            kind = message.get("type")
+            if state["passing"]:
+                return await send(message)
+            if kind == "http.response.start":
+                state["start"] = message
+                headers = [(k.decode("latin-1"), v.decode("latin-1"))
+                           for k, v in message.get("headers", ())]
+                state["headers"] = headers
+                if not message.get("trailers"):
+                    state["lifetime"] = self.http.lifetime(message.get("status", 0), headers)
+                if state["lifetime"] is None:
+                    await flush()
+                return None
+            if kind != "http.response.body" or state["start"] is None:
+                return await send(message)
+            body = message.get("body", b"")
+            chunks.append(body)
+            size += len(body)
+            if size > self.http.max_body:
+                await flush()
+                return await send({"type": "http.response.body", "body": b"",
+                                   "more_body": message.get("more_body", False)})
+            if not message.get("more_body", False):
+                stored = await call_async(cache, self.http.store, plan, get_header,
+                                          state["headers"], b"".join(chunks),
+                                          state["lifetime"])
+                state["passing"] = True
+                return await self._send(send, stored, get_header, False, False)
+            return None
+
+        await self.app(scope, receive, capture)

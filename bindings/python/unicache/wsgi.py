@@ -1,0 +1,132 @@
+"""WSGI middleware that caches whole HTTP responses in a unicache.Cache.
+
+    from unicache.wsgi import CacheMiddleware
+    app = CacheMiddleware(app, cache=unicache.Cache("redis://127.0.0.1/0"), ttl=60)
+
+The rules (GET/HEAD, 200 only, Cache-Control, Vary, ETag/If-None-Match)
+are described in unicache._http.
+"""
+from ._http import HttpCache
+
+__all__ = ["CacheMiddleware"]
+
+_REASONS = {200: "200 OK", 304: "304 Not Modified"}
+
+
+def _url(environ):
+    host = environ.get("HTTP_HOST") or "%s:%s" % (environ.get("SERVER_NAME", ""),
+                                                  environ.get("SERVER_PORT", ""))
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    query = environ.get("QUERY_STRING", "")
+    return "%s://%s%s%s" % (environ.get("wsgi.url_scheme", "http"), host.lower(), path,
+                            "?" + query if query else "")
+
+
+def _header_getter(environ):
+    def get(name):
+        key = name.upper().replace("-", "_")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+        return environ.get(key)
+    return get
+
+
+class CacheMiddleware:
+    """Cache a WSGI application's responses.
+
+    cache: a unicache.Cache (None: unicache.default_cache()).
+    ttl: seconds for responses that do not say (default 60).
+    key_prefix: prepended to every key (default "unicache.http:").
+    max_body: larger bodies are passed through, not stored (default 1 MiB).
+    """
+
+    def __init__(self, app, cache=None, *, ttl=60, key_prefix="unicache.http:",
+                 max_body=1 << 20):
+        self.app = app
+        self.http = HttpCache(cache, ttl=ttl, key_prefix=key_prefix, max_body=max_body)
+
+    def __call__(self, environ, start_response):
+        get_header = _header_getter(environ)
+        plan = self.http.plan(environ.get("REQUEST_METHOD", "GET"), _url(environ), get_header)
+        if plan is None:
+            return self.app(environ, start_response)
+        if plan.lookup:
+            stored = self.http.lookup(plan, get_header)
+            if stored is not None:
+                return self._send(stored, get_header, True, plan.head, start_response)
+        if not plan.store:
+            return self.app(environ, start_response)
+        return self._run(environ, start_response, plan, get_header)
+
+    def _send(self, stored, get_header, hit, head, start_response):
+        status, headers, with_body = self.http.respond(stored, get_header, hit)
+        start_response(_REASONS[status], headers)
+        return [stored.body] if with_body and not head else []
+
+    def _run(self, environ, start_response, plan, get_header):
+        started = []
+        chunks = []
+
+        def capture(status, headers, exc_info=None):
+            if exc_info is not None and started:
+                raise exc_info[1].with_traceback(exc_info[2])
+            started[:] = [status, list(headers), exc_info]
+            return chunks.append  # the legacy write() callable
+
+        result = self.app(environ, capture)
+        iterator = iter(result)
+        try:
+            # WSGI apps may call start_response lazily, on the first chunk.
+            while not started:
+                chunks.append(next(iterator))
+        except StopIteration:
+            iterator = iter(())
+        except BaseException:
+            _close(result)
+            raise
+        if not started:
+            _close(result)
+            raise RuntimeError("the WSGI application returned without calling start_response")
+        status, headers, exc_info = started
+        code = int(status.split(" ", 1)[0]) if status[:3].isdigit() else 0
+        lifetime = self.http.lifetime(code, headers)
+        if lifetime is not None:
+            try:
+                size = sum(len(c) for c in chunks)
+                while size <= self.http.max_body:
+                    chunk = next(iterator)
+                    chunks.append(chunk)
+                    size += len(chunk)
+            except StopIteration:
+                _close(result)
+                stored = self.http.store(plan, get_header, headers, b"".join(chunks), lifetime)
+                return self._send(stored, get_header, False, False, start_response)
+            except BaseException:
+                _close(result)
+                raise
+        # Not storable (or too big): pass it through as it comes.
+        start_response(status, headers, exc_info)
+        return _Passthrough(chunks, iterator, result)
+
+
+def _close(result):
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
+class _Passthrough:
+    """The buffered chunks, then the rest; close() closes the app's result."""
+
+    def __init__(self, chunks, iterator, result):
+        self._chunks = chunks
+        self._iterator = iterator
+        self._result = result
+
+    def __iter__(self):
+        yield from self._chunks
+        self._chunks = []
+        yield from self._iterator
+
+    def close(self):
+        _close(self._result)
