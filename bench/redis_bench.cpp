@@ -1,0 +1,251 @@
+// Redis backend throughput beside redis-benchmark, against the same
+// redis-server in the same run (the anchor), plus bare hiredis calls for
+// reference:
+//
+//   set / get, one connection, one request in flight:
+//       redis-benchmark -c 1 -P 1 -t get,set   vs  cache_set / cache_get
+//   batch get, keys per second:
+//       redis-benchmark -c 1 -P 100 -t get     vs  cache_get_many of 100 keys
+//   2 threads sharing one handle (get):
+//       redis-benchmark -c 2 -P 1 -t get       vs  cache_get from 2 threads
+//
+// Values are 100 bytes (redis-benchmark -d 100), every get is a hit. Each
+// configuration runs `rounds` times, interleaved with the others so that a
+// burst of load from another process hurts every column alike; the table
+// reports the best round of each.
+//
+// Usage: redis_bench [requests per measurement, default 50000] [rounds, default 3]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <hiredis.h>
+
+#include "support/server_process.h"
+#include "unicache.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kValueSize = 100;
+constexpr size_t kKeys = 1000;
+constexpr size_t kBatch = 100;
+
+double seconds_since(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void check(int rc, const char *what)
+{
+    if (rc != CACHE_OK) {
+        std::fprintf(stderr, "%s failed: %s (%s)\n", what, cache_strerror(rc), cache_last_error());
+        std::exit(1);
+    }
+}
+
+// Runs redis-benchmark and returns requests per second by test name ("GET").
+std::map<std::string, double> redis_benchmark(int port, const std::string &args)
+{
+    std::string cmd = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(port) + " " + args +
+                      " -d " + std::to_string(kValueSize) + " --csv 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    if (!p)
+        throw std::runtime_error("cannot run redis-benchmark");
+    std::map<std::string, double> out;
+    char line[1024];
+    while (std::fgets(line, sizeof line, p)) {
+        // "GET","345423.16","0.273",...
+        if (line[0] != '"' || std::strncmp(line, "\"test\"", 6) == 0)
+            continue;
+        char *name_end = std::strchr(line + 1, '"');
+        if (!name_end || std::strncmp(name_end, "\",\"", 3) != 0)
+            continue;
+        std::string name(line + 1, name_end);
+        out[name] = std::strtod(name_end + 3, nullptr);
+    }
+    int status = pclose(p);
+    if (status != 0 || out.empty())
+        throw std::runtime_error("redis-benchmark failed: " + cmd);
+    return out;
+}
+
+std::vector<std::string> make_keys()
+{
+    std::vector<std::string> keys;
+    char buf[32];
+    for (size_t i = 0; i < kKeys; i++) {
+        std::snprintf(buf, sizeof buf, "bench:key:%06zu", i); // 16 bytes
+        keys.emplace_back(buf);
+    }
+    return keys;
+}
+
+double unicache_set(cache_t *c, const std::vector<std::string> &keys, const std::string &v,
+                    size_t n)
+{
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < n; i++) {
+        const std::string &k = keys[i % kKeys];
+        check(cache_set(c, k.data(), k.size(), v.data(), v.size(), CACHE_TTL_NONE), "cache_set");
+    }
+    return double(n) / seconds_since(t0);
+}
+
+double unicache_get(cache_t *c, const std::vector<std::string> &keys, size_t n, size_t offset)
+{
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < n; i++) {
+        const std::string &k = keys[(i + offset) % kKeys];
+        cache_buf b = {nullptr, 0};
+        check(cache_get(c, k.data(), k.size(), &b), "cache_get");
+        cache_buf_free(&b);
+    }
+    return double(n) / seconds_since(t0);
+}
+
+double unicache_get_many(cache_t *c, const std::vector<std::string> &keys, size_t n)
+{
+    std::vector<cache_slice> slices;
+    for (const auto &k : keys)
+        slices.push_back({k.data(), k.size()});
+    cache_buf values[kBatch];
+    int statuses[kBatch];
+    size_t batches = n / kBatch;
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < batches; i++) {
+        const cache_slice *first = slices.data() + (i * kBatch) % (kKeys - kBatch + 1);
+        check(cache_get_many(c, first, kBatch, values, statuses), "cache_get_many");
+        for (size_t j = 0; j < kBatch; j++) {
+            if (statuses[j] != CACHE_OK)
+                check(statuses[j], "cache_get_many (a miss)");
+            cache_buf_free(&values[j]);
+        }
+    }
+    return double(batches * kBatch) / seconds_since(t0);
+}
+
+double unicache_get_threads(cache_t *c, const std::vector<std::string> &keys, size_t n,
+                            int threads)
+{
+    std::vector<std::thread> ts;
+    auto t0 = Clock::now();
+    for (int t = 0; t < threads; t++)
+        ts.emplace_back([&, t] { unicache_get(c, keys, n / threads, size_t(t) * 7919); });
+    for (auto &t : ts)
+        t.join();
+    return double(n / threads * threads) / seconds_since(t0);
+}
+
+// The same requests through bare hiredis: what the library adds on top.
+double hiredis_loop(redisContext *ctx, const std::vector<std::string> &keys, const std::string &v,
+                    size_t n, bool set)
+{
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < n; i++) {
+        const std::string &k = keys[i % kKeys];
+        const char *argv[3] = {set ? "SET" : "GET", k.data(), v.data()};
+        size_t lens[3] = {3, k.size(), v.size()};
+        auto *r = static_cast<redisReply *>(redisCommandArgv(ctx, set ? 3 : 2, argv, lens));
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            std::fprintf(stderr, "hiredis failed\n");
+            std::exit(1);
+        }
+        freeReplyObject(r);
+    }
+    return double(n) / seconds_since(t0);
+}
+
+struct Best {
+    double value = 0;
+    void add(double v) { value = std::max(value, v); }
+};
+
+void row(const char *what, double anchor, double ours, const char *target)
+{
+    std::printf("| %-44s | %12.0f | %12.0f | %5.2fx | %-6s |\n", what, anchor, ours, ours / anchor,
+                target);
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 50000;
+    int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+    if (n < kBatch || rounds < 1) {
+        std::fprintf(stderr, "usage: redis_bench [requests >= 100] [rounds >= 1]\n");
+        return 2;
+    }
+    unicache_test::ServerProcess server = unicache_test::ServerProcess::redis();
+    server.start();
+    int port = server.port();
+    std::string uri = "redis://127.0.0.1:" + std::to_string(port);
+
+    cache_t *one = nullptr; // one connection: one request in flight
+    check(cache_open((uri + "?pool_size=1").c_str(), &one), "cache_open");
+    cache_t *shared = nullptr; // default pool: one connection per thread
+    check(cache_open(uri.c_str(), &shared), "cache_open");
+    redisContext *bare = redisConnect("127.0.0.1", port);
+    if (!bare || bare->err) {
+        std::fprintf(stderr, "hiredis cannot connect\n");
+        return 1;
+    }
+
+    std::vector<std::string> keys = make_keys();
+    std::string value(kValueSize, 'v');
+    unicache_set(one, keys, value, kKeys); // every get below is a hit
+
+    Best rb_set, rb_get, rb_get100, rb_get2, uc_set, uc_get, uc_batch, uc_get1, uc_get2, hr_set,
+        hr_get;
+    std::string nstr = std::to_string(n);
+    for (int r = 0; r < rounds; r++) {
+        auto p1 = redis_benchmark(port, "-c 1 -P 1 -t get,set -n " + nstr);
+        rb_set.add(p1["SET"]);
+        rb_get.add(p1["GET"]);
+        uc_set.add(unicache_set(one, keys, value, n));
+        uc_get.add(unicache_get(one, keys, n, 0));
+        hr_set.add(hiredis_loop(bare, keys, value, n, true));
+        hr_get.add(hiredis_loop(bare, keys, value, n, false));
+        rb_get100.add(redis_benchmark(port, "-c 1 -P 100 -t get -n " + std::to_string(n * 20))["GET"]);
+        uc_batch.add(unicache_get_many(one, keys, n * 20));
+        rb_get2.add(redis_benchmark(port, "-c 2 -P 1 -t get -n " + nstr)["GET"]);
+        uc_get1.add(unicache_get_threads(shared, keys, n, 1));
+        uc_get2.add(unicache_get_threads(shared, keys, n, 2));
+    }
+
+    std::printf("\nRedis backend vs redis-benchmark, same redis-server (127.0.0.1:%d), same run;\n"
+                "%zu requests per measurement, %zu-byte values, best of %d interleaved rounds,\n"
+                "%u hardware threads shared by server, client and anything else running.\n\n",
+                port, n, kValueSize, rounds, std::thread::hardware_concurrency());
+    std::printf("| %-44s | %12s | %12s | %6s | %-6s |\n", "operation (per second)",
+                "redis-bench", "unicache", "ratio", "target");
+    std::printf("|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(14, '-').c_str(),
+                std::string(14, '-').c_str(), std::string(8, '-').c_str(),
+                std::string(8, '-').c_str());
+    row("set, 1 connection, 1 in flight (-c 1 -P 1)", rb_set.value, uc_set.value, ">=0.9");
+    row("get, 1 connection, 1 in flight (-c 1 -P 1)", rb_get.value, uc_get.value, ">=0.9");
+    row("batch get, keys/s (-P 100 vs get_many 100)", rb_get100.value, uc_batch.value, ">=0.9");
+    row("get, 2 threads, one handle (-c 2 -P 1)", rb_get2.value, uc_get2.value, "report");
+    std::printf("\nscaling of cache_get from 1 to 2 threads on one handle: %.0f -> %.0f (%.2fx)\n",
+                uc_get1.value, uc_get2.value, uc_get2.value / uc_get1.value);
+    std::printf("bare hiredis redisCommandArgv, same connection pattern: set %.0f, get %.0f "
+                "(unicache/hiredis: set %.2fx, get %.2fx)\n",
+                hr_set.value, hr_get.value, uc_set.value / hr_set.value,
+                uc_get.value / hr_get.value);
+
+    redisFree(bare);
+    check(cache_clear(one), "cache_clear");
+    cache_close(shared);
+    cache_close(one);
+    return 0;
+}
