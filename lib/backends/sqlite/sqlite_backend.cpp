@@ -1,0 +1,416 @@
+#include "sqlite_backend.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "backends/factories.h"
+#include "core/clock.h"
+#include "core/counter_text.h"
+#include "core/error.h"
+#include "sqlite_store.h"
+
+namespace unicache {
+
+namespace {
+
+// The keys starting with a prefix, as a range on the key index:
+// start <= key < end, or start <= key when no end exists (an empty prefix,
+// or one made only of 0xff bytes).
+struct KeyRange {
+    explicit KeyRange(Bytes prefix) : start(prefix), end(prefix)
+    {
+        while (!end.empty() && (unsigned char)end.back() == 0xff)
+            end.pop_back();
+        bounded = !end.empty();
+        if (bounded)
+            end.back() = char((unsigned char)end.back() + 1);
+    }
+    Sql pick(Sql with_end, Sql without_end) const { return bounded ? with_end : without_end; }
+    void bind(Query &q) const
+    {
+        q.bind(kKey, Bytes(start));
+        if (bounded)
+            q.bind(kValue, Bytes(end));
+    }
+    std::string start, end;
+    bool bounded;
+};
+
+int64_t expiry_for(int64_t ttl_ms) { return ttl_ms > 0 ? wall_ms() + ttl_ms : 0; }
+
+// What a row costs, roughly: the key twice (table and index), the value
+// and SQLite's per-row overhead. Used for stats and for size checks.
+size_t row_charge(Bytes key, Bytes value) { return 2 * key.size() + value.size() + 24; }
+
+int64_t random_tag_id()
+{
+    int64_t id = 0;
+    sqlite3_randomness(sizeof id, &id);
+    id &= INT64_MAX;
+    return id ? id : 1;
+}
+
+} // namespace
+
+SqliteBackend::SqliteBackend(SqliteOptions opts)
+    : opts_(std::move(opts)), sql_(opts_.table),
+      // One private database per :memory: handle, so a single connection.
+      pool_(opts_, sql_, opts_.in_memory() ? 1 : 64), evictor_(opts_)
+{
+    if (!opts_.in_memory())
+        check_store_path(opts_.path);
+    auto first = std::make_unique<SqliteConnection>(opts_, sql_);
+    open_store(*first);
+    length_limit_ = sqlite3_limit(first->db(), SQLITE_LIMIT_LENGTH, -1);
+    pool_.adopt(std::move(first));
+    if (opts_.purge_interval_ms > 0)
+        purger_ = std::thread([this] { purge_loop(); });
+}
+
+SqliteBackend::~SqliteBackend()
+{
+    if (purger_.joinable()) {
+        {
+            std::lock_guard<std::mutex> lock(purge_mu_);
+            stopping_ = true;
+        }
+        purge_cv_.notify_all();
+        purger_.join();
+    }
+}
+
+void SqliteBackend::purge_loop()
+{
+    std::unique_lock<std::mutex> lock(purge_mu_);
+    while (!stopping_) {
+        purge_cv_.wait_for(lock, std::chrono::milliseconds(opts_.purge_interval_ms));
+        if (stopping_)
+            break;
+        lock.unlock();
+        try {
+            auto c = pool_.acquire();
+            evictor_.maintain(*c);
+        } catch (...) {
+            // Nobody to report to; the next pass tries again, and callers
+            // see the same condition as a status on their own operations.
+        }
+        lock.lock();
+    }
+}
+
+void SqliteBackend::check_entry(Bytes key, Bytes value) const
+{
+    if (opts_.max_size_bytes && int64_t(key.size() + value.size()) > opts_.max_size_bytes)
+        fail(CACHE_ETOOBIG, "entry of " + std::to_string(key.size() + value.size()) +
+                                " bytes is larger than the whole cache (max_size_mb=" +
+                                std::to_string(opts_.max_size_bytes >> 20) + ")");
+    if (int64_t(value.size()) > length_limit_ || int64_t(key.size()) > length_limit_)
+        fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +
+                                " bytes is larger than SQLite's limit of " +
+                                std::to_string(length_limit_) + " bytes (SQLITE_MAX_LENGTH)");
+}
+
+void SqliteBackend::write_entry(SqliteConnection &c, Bytes key, Bytes value, int64_t expires_at,
+                                int64_t tag_id)
+{
+    Query(c, Sql::set)
+        .bind(kKey, key)
+        .bind(kValue, value)
+        .bind(kExpires, expires_at)
+        .bind(kTagId, tag_id)
+        .run();
+}
+
+void SqliteBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    check_entry(key, value);
+    auto c = pool_.acquire();
+    write_entry(*c, key, value, expiry_for(ttl_ms), 0);
+    evictor_.after_write(*c, row_charge(key, value));
+}
+
+bool SqliteBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    check_entry(key, value);
+    auto c = pool_.acquire();
+    int64_t now = wall_ms();
+    bool stored = Query(*c, Sql::add)
+                      .bind(kKey, key)
+                      .bind(kNow, now)
+                      .bind(kValue, value)
+                      .bind(kExpires, ttl_ms > 0 ? now + ttl_ms : 0)
+                      .run() > 0;
+    if (stored)
+        evictor_.after_write(*c, row_charge(key, value));
+    return stored;
+}
+
+bool SqliteBackend::get(Bytes key, OwnedBuffer *out)
+{
+    auto c = pool_.acquire();
+    Query q(*c, Sql::get);
+    q.bind(kKey, key).bind(kNow, wall_ms());
+    if (!q.step())
+        return false;
+    out->assign(q.column_blob(0));
+    if (q.column_int(1) == 0)
+        evictor_.note_reference(q.column_int(2));
+    return true;
+}
+
+bool SqliteBackend::del(Bytes key)
+{
+    auto c = pool_.acquire();
+    return Query(*c, Sql::del).bind(kKey, key).bind(kNow, wall_ms()).run() > 0;
+}
+
+bool SqliteBackend::exists(Bytes key)
+{
+    auto c = pool_.acquire();
+    Query q(*c, Sql::exists);
+    return q.bind(kKey, key).bind(kNow, wall_ms()).step();
+}
+
+int64_t SqliteBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
+{
+    auto c = pool_.acquire();
+    // The write lock first: read-modify-write is then atomic across every
+    // connection and process, and never needs a lock upgrade.
+    Transaction tx(*c, Transaction::write);
+    int64_t now = wall_ms();
+    int64_t result = delta;
+    bool found;
+    {
+        Query q(*c, Sql::get);
+        found = q.bind(kKey, key).bind(kNow, now).step();
+        if (found)
+            result = add_counter(parse_counter(q.column_blob(0)), delta);
+    }
+    char text[24];
+    Bytes value(text, format_counter(result, text));
+    if (found)
+        Query(*c, Sql::incr_update).bind(kKey, key).bind(kValue, value).run();
+    else // absent or expired: a new entry, with its own TTL and no tags
+        write_entry(*c, key, value, ttl_ms_if_new > 0 ? now + ttl_ms_if_new : 0, 0);
+    tx.commit();
+    evictor_.after_write(*c, row_charge(key, value));
+    return result;
+}
+
+bool SqliteBackend::touch(Bytes key, int64_t ttl_ms)
+{
+    auto c = pool_.acquire();
+    int64_t now = wall_ms();
+    return Query(*c, Sql::touch)
+               .bind(kKey, key)
+               .bind(kNow, now)
+               .bind(kExpires, ttl_ms > 0 ? now + ttl_ms : 0)
+               .run() > 0;
+}
+
+bool SqliteBackend::ttl(Bytes key, int64_t *remaining_ms)
+{
+    auto c = pool_.acquire();
+    int64_t now = wall_ms();
+    Query q(*c, Sql::ttl);
+    if (!q.bind(kKey, key).bind(kNow, now).step())
+        return false;
+    int64_t expires_at = q.column_int(0);
+    *remaining_ms = expires_at == 0 ? -1 : std::max<int64_t>(expires_at - now, 1);
+    return true;
+}
+
+void SqliteBackend::clear(Bytes prefix)
+{
+    KeyRange range(prefix);
+    auto c = pool_.acquire();
+    Transaction tx(*c, Transaction::write);
+    {
+        Query q(*c, range.pick(Sql::clear_tags_bounded, Sql::clear_tags_open));
+        range.bind(q);
+        q.run();
+    }
+    {
+        Query q(*c, range.pick(Sql::clear_bounded, Sql::clear_open));
+        range.bind(q);
+        q.run();
+    }
+    tx.commit();
+}
+
+void SqliteBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
+{
+    auto c = pool_.acquire();
+    // One read transaction: one snapshot, one lock round trip.
+    Transaction tx(*c, Transaction::read);
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < n; i++) {
+        Query q(*c, Sql::get);
+        if (q.bind(kKey, keys[i]).bind(kNow, now).step()) {
+            values[i].assign(q.column_blob(0));
+            statuses[i] = CACHE_OK;
+            if (q.column_int(1) == 0)
+                evictor_.note_reference(q.column_int(2));
+        } else {
+            statuses[i] = CACHE_MISS;
+        }
+    }
+    tx.commit();
+}
+
+void SqliteBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
+{
+    size_t charge = 0;
+    for (size_t i = 0; i < n; i++) {
+        check_entry(keys[i], values[i]);
+        charge += row_charge(keys[i], values[i]);
+    }
+    auto c = pool_.acquire();
+    Transaction tx(*c, Transaction::write);
+    int64_t expires_at = expiry_for(ttl_ms);
+    for (size_t i = 0; i < n; i++)
+        write_entry(*c, keys[i], values[i], expires_at, 0);
+    tx.commit();
+    evictor_.after_write(*c, charge);
+}
+
+size_t SqliteBackend::del_many(const Bytes *keys, size_t n)
+{
+    auto c = pool_.acquire();
+    Transaction tx(*c, Transaction::write);
+    int64_t now = wall_ms();
+    size_t removed = 0;
+    for (size_t i = 0; i < n; i++)
+        removed += size_t(Query(*c, Sql::del).bind(kKey, keys[i]).bind(kNow, now).run());
+    tx.commit();
+    return removed;
+}
+
+void SqliteBackend::keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out)
+{
+    KeyRange range(pattern.literal_prefix());
+    auto c = pool_.acquire();
+    Query q(*c, range.pick(Sql::keys_bounded, Sql::keys_open));
+    range.bind(q);
+    q.bind(kNow, wall_ms()).bind(kPattern, pattern);
+    while ((limit == 0 || out->size() < limit) && q.step())
+        out->emplace_back(q.column_blob(0));
+}
+
+size_t SqliteBackend::delete_pattern(const GlobPattern &pattern)
+{
+    KeyRange range(pattern.literal_prefix());
+    auto c = pool_.acquire();
+    Query q(*c, range.pick(Sql::delete_pattern_bounded, Sql::delete_pattern_open));
+    range.bind(q);
+    return size_t(q.bind(kNow, wall_ms()).bind(kPattern, pattern).run());
+}
+
+void SqliteBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                               size_t ntags)
+{
+    check_entry(key, value);
+    auto c = pool_.acquire();
+    Transaction tx(*c, Transaction::write);
+    // A fresh id per tagged write: the update trigger drops the tags of
+    // the previous write, and an invalidation only removes the entry while
+    // it still carries this id.
+    int64_t tag_id = ntags ? random_tag_id() : 0;
+    write_entry(*c, key, value, expiry_for(ttl_ms), tag_id);
+    for (size_t i = 0; i < ntags; i++)
+        Query(*c, Sql::tag_insert).bind(kKey, tags[i]).bind(kValue, key).bind(kTagId, tag_id).run();
+    tx.commit();
+    evictor_.after_write(*c, row_charge(key, value));
+}
+
+size_t SqliteBackend::invalidate_tags(const Bytes *tags, size_t n)
+{
+    auto c = pool_.acquire();
+    Transaction tx(*c, Transaction::write);
+    int64_t now = wall_ms();
+    size_t removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        removed += size_t(Query(*c, Sql::invalidate).bind(kKey, tags[i]).bind(kNow, now).run());
+        Query(*c, Sql::tag_drop).bind(kKey, tags[i]).run();
+    }
+    tx.commit();
+    return removed;
+}
+
+void SqliteBackend::ping()
+{
+    auto c = pool_.acquire();
+    Query q(*c, Sql::max_rowid); // reads the table, not just the connection
+    q.step();
+}
+
+std::string SqliteBackend::info()
+{
+    auto c = pool_.acquire();
+    std::string out = "sqlite backend: path=" + opts_.path + " table=" + opts_.table +
+                      " sqlite_version=" + sqlite3_libversion();
+    for (const char *pragma : {"user_version", "journal_mode", "synchronous", "page_size",
+                               "page_count", "freelist_count", "cache_size"})
+        out += std::string(" ") + pragma + "=" + c->scalar_text(std::string("PRAGMA ") + pragma);
+    out += " wal_autocheckpoint=" + c->scalar_text("PRAGMA wal_autocheckpoint");
+    out += " max_items=" + std::to_string(opts_.max_items) +
+           " max_size_mb=" + std::to_string(opts_.max_size_bytes >> 20) +
+           " eviction=" + (opts_.bounded() ? "expired-first,clock" : "none") +
+           " busy_timeout_ms=" + std::to_string(opts_.busy_timeout_ms) +
+           " purge_interval_ms=" + std::to_string(opts_.purge_interval_ms) +
+           " connections=" + std::to_string(pool_.open_count());
+    return out;
+}
+
+BackendStats SqliteBackend::stats(Bytes prefix)
+{
+    BackendStats b;
+    b.evictions = evictor_.evictions();
+    b.expirations = evictor_.expirations();
+    auto c = pool_.acquire();
+    Transaction tx(*c, Transaction::read);
+    int64_t now = wall_ms();
+    if (prefix.empty()) {
+        // The whole table: b-tree counts, no row is read.
+        Query rows(*c, Sql::count_rows), expired(*c, Sql::count_expired), pages(*c, Sql::page_usage);
+        rows.step();
+        expired.bind(kNow, now).step();
+        pages.step();
+        b.size = rows.column_int(0) - expired.column_int(0);
+        b.memory_bytes = pages.column_int(0);
+    } else {
+        KeyRange range(prefix);
+        Query q(*c, range.pick(Sql::stats_bounded, Sql::stats_open));
+        range.bind(q);
+        q.bind(kNow, now).step();
+        b.size = q.column_int(0);
+        b.memory_bytes = q.column_int(1);
+    }
+    tx.commit();
+    return b;
+}
+
+std::unique_ptr<Backend> make_sqlite_backend(Config &config)
+{
+    SqliteOptions o;
+    o.path = config.location;
+    if (o.path.empty())
+        fail(CACHE_EINVAL, "sqlite:// needs a file: sqlite:///absolute/path.db, "
+                           "sqlite://relative/path.db or sqlite://:memory:");
+    if (config.has_password)
+        fail(CACHE_EINVAL, "sqlite:// takes a file path, not a user and password (got '" +
+                               config.display + "')");
+    Params &p = config.params;
+    o.table = p.take_string("table", o.table);
+    if (!SqlCatalog::valid_table_name(o.table))
+        fail(CACHE_EINVAL, "parameter 'table' must be 1-64 letters, digits or '_', not start "
+                           "with a digit or 'sqlite_', got '" + o.table + "'");
+    o.max_items = p.take_int("max_items", 0, 0, INT64_MAX / 4);
+    o.max_size_bytes = p.take_int("max_size_mb", 0, 0, int64_t(1) << 30) << 20;
+    o.synchronous = p.take_choice("synchronous", o.synchronous, {"off", "normal", "full", "extra"});
+    o.busy_timeout_ms = p.take_int("busy_timeout_ms", o.busy_timeout_ms, 0, 3600 * 1000);
+    o.purge_interval_ms = p.take_int("purge_interval_ms", o.purge_interval_ms, 0, 3600 * 1000);
+    return std::make_unique<SqliteBackend>(std::move(o));
+}
+
+} // namespace unicache

@@ -1,0 +1,67 @@
+// SqliteBackend: a persistent cache in one SQLite file (WAL mode) that the
+// threads and processes of one host share. Each operation leases its own
+// connection, so readers run in parallel; writes take SQLite's single write
+// lock, waiting up to busy_timeout_ms for it. Expiry times are wall-clock
+// Unix milliseconds, because the file outlives processes and reboots.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "core/backend.h"
+#include "sqlite_eviction.h"
+#include "sqlite_options.h"
+#include "sqlite_pool.h"
+#include "sqlite_sql.h"
+
+namespace unicache {
+
+class SqliteBackend final : public Backend {
+public:
+    explicit SqliteBackend(SqliteOptions opts);
+    ~SqliteBackend() override;
+
+    const char *name() const override { return "sqlite"; }
+    void set(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool add(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool get(Bytes key, OwnedBuffer *out) override;
+    bool del(Bytes key) override;
+    bool exists(Bytes key) override;
+    int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;
+    bool touch(Bytes key, int64_t ttl_ms) override;
+    bool ttl(Bytes key, int64_t *remaining_ms) override;
+    void clear(Bytes prefix) override;
+    void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses) override;
+    void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms) override;
+    size_t del_many(const Bytes *keys, size_t n) override;
+    void keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out) override;
+    size_t delete_pattern(const GlobPattern &pattern) override;
+    void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                    size_t ntags) override;
+    size_t invalidate_tags(const Bytes *tags, size_t n) override;
+    void ping() override;
+    std::string info() override;
+    BackendStats stats(Bytes prefix) override;
+
+private:
+    // Throws CACHE_ETOOBIG for an entry no write could store.
+    void check_entry(Bytes key, Bytes value) const;
+    // Upsert on c; the caller owns the transaction, if any.
+    void write_entry(SqliteConnection &c, Bytes key, Bytes value, int64_t expires_at,
+                     int64_t tag_id);
+    void purge_loop();
+
+    const SqliteOptions opts_;
+    const SqlCatalog sql_;
+    SqlitePool pool_;
+    ClockEvictor evictor_;
+    int64_t length_limit_ = 0; // SQLITE_LIMIT_LENGTH: largest value SQLite takes
+
+    std::mutex purge_mu_;
+    std::condition_variable purge_cv_;
+    bool stopping_ = false;
+    std::thread purger_;
+};
+
+} // namespace unicache

@@ -1,0 +1,88 @@
+// SqlCatalog: every statement the SQLite backend runs, written once for one
+// table name. Connections prepare them lazily and keep them for their life.
+//
+// Layout (schema version 1):
+//   "<t>"         key BLOB PRIMARY KEY, value BLOB, expires_at (Unix ms, 0 =
+//                 never), tag_id (0 = untagged, else a random id per tagged
+//                 write), ref (CLOCK reference bit). The rowid orders rows
+//                 for the eviction hand.
+//   "<t>.expiry"  partial index on expires_at for rows that expire.
+//   "<t>.tags"    (tag, key, tag_id); triggers drop a row's tags when the
+//                 row is deleted or rewritten with another tag_id.
+#pragma once
+
+#include <string>
+
+namespace unicache {
+
+// Parameter numbers are the same in every statement that uses them.
+enum SqlParam {
+    kKey = 1,    // key, tag, rowid or range start (BLOB / INTEGER)
+    kNow = 2,    // the current time, Unix ms
+    kValue = 3,  // value, range end, tagged key or row limit
+    kExpires = 4, // expires_at, Unix ms, 0 = never
+    kTagId = 5,  // tag_id
+    kPattern = 6 // a GlobPattern, bound with sqlite3_bind_pointer
+};
+
+enum class Sql {
+    get,
+    exists,
+    ttl,
+    set,
+    add,
+    del,
+    touch,
+    incr_update,
+    begin_read,
+    begin_write,
+    commit,
+    // maintenance
+    purge_expired,
+    count_rows,
+    count_expired,
+    max_rowid,
+    page_usage,
+    clock_scan,
+    clear_ref,
+    delete_rowid,
+    mark_ref,
+    // patterns and prefixes; *_open have no upper bound
+    keys_bounded,
+    keys_open,
+    delete_pattern_bounded,
+    delete_pattern_open,
+    clear_bounded,
+    clear_open,
+    clear_tags_bounded,
+    clear_tags_open,
+    stats_bounded,
+    stats_open,
+    // tags
+    tag_insert,
+    invalidate,
+    tag_drop,
+    count_
+};
+
+class SqlCatalog {
+public:
+    explicit SqlCatalog(const std::string &table);
+
+    const std::string &table() const { return table_; }
+    const std::string &text(Sql s) const { return texts_[int(s)]; }
+    // CREATE ... IF NOT EXISTS for the table, its index, tags and triggers.
+    std::string schema() const;
+    // A query that fails to prepare unless the table has our columns.
+    std::string layout_probe() const;
+
+    // True for a name usable as table=: [A-Za-z_][A-Za-z0-9_]*, at most 64
+    // bytes, not starting with "sqlite_" (SQLite reserves those).
+    static bool valid_table_name(const std::string &name);
+
+private:
+    std::string table_;
+    std::string texts_[int(Sql::count_)];
+};
+
+} // namespace unicache
