@@ -1,5 +1,23 @@
 # The memcached backend's build fragment, included by the top-level CMakeLists.txt
-# when UNICACHE_WITH_MEMCACHED is ON. It appends its sources to unicache_objects,
-# defines UNICACHE_BACKEND_MEMCACHED=1 and adds its libraries to UNICACHE_DEP_LIBS
-# and its pkg-config name to UNICACHE_PC_REQUIRES_PRIVATE.
-# (Not written yet: the registry reports "not built" for memcached://.)
+# when UNICACHE_WITH_MEMCACHED is ON. REQUIRED: a missing libmemcached-dev fails
+# the configure step instead of quietly building without memcached.
+pkg_check_modules(LIBMEMCACHED REQUIRED libmemcached)
+
+target_sources(unicache_objects PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/connection_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/envelope.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/generation_table.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/item_keys.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memcached_backend.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memcached_status.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp)
+target_compile_definitions(unicache_objects PRIVATE UNICACHE_BACKEND_MEMCACHED=1)
+target_include_directories(unicache_objects PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
+
+# Names, not paths (the exported package and unicache.pc must work outside
+# this build tree), and only libmemcached itself: the connection pool is our
+# own (no libmemcachedutil) and the custom key hash is installed without
+# calling libhashkit.
+list(APPEND UNICACHE_DEP_LIBS memcached)
+link_directories(${LIBMEMCACHED_LIBRARY_DIRS})
+list(APPEND UNICACHE_PC_REQUIRES_PRIVATE libmemcached)

@@ -1,0 +1,54 @@
+#include "connection_pool.h"
+
+#include <atomic>
+
+namespace unicache {
+
+ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, size_t size)
+{
+    conns_.reserve(size);
+    try {
+        for (size_t i = 0; i < size; i++) {
+            auto c = std::make_unique<Connection>();
+            c->mc = connect();
+            memcached_result_create(c->mc, &c->result);
+            memcached_result_create(c->mc, &c->scratch);
+            conns_.push_back(std::move(c));
+        }
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+ConnectionPool::~ConnectionPool() { release(); }
+
+void ConnectionPool::release()
+{
+    for (auto &c : conns_) {
+        memcached_result_free(&c->result);
+        memcached_result_free(&c->scratch);
+        memcached_free(c->mc);
+    }
+    conns_.clear();
+}
+
+ConnectionPool::Lease ConnectionPool::acquire()
+{
+    // Each thread gets its own starting slot, so threads spread out instead
+    // of all probing slot 0 first.
+    static std::atomic<size_t> next_thread{0};
+    thread_local size_t home = next_thread.fetch_add(1, std::memory_order_relaxed);
+    size_t n = conns_.size();
+    size_t start = home % n;
+    for (size_t i = 0; i < n; i++) {
+        Connection *c = conns_[(start + i) % n].get();
+        if (c->mu.try_lock())
+            return Lease(c);
+    }
+    Connection *c = conns_[start].get();
+    c->mu.lock();
+    return Lease(c);
+}
+
+} // namespace unicache

@@ -1,0 +1,59 @@
+// ConnectionPool: a fixed set of memcached_st handles, each used by one
+// thread at a time. A thread starts at its own slot and takes the first free one, so
+// up to pool_size threads never wait on each other and there is no lock that
+// every call shares.
+#pragma once
+
+#include <libmemcached/memcached.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace unicache {
+
+struct Connection {
+    memcached_st *mc = nullptr;
+    memcached_result_st result;  // the item being read
+    memcached_result_st scratch; // drained ends of replies, tag counters
+    std::string key;             // scratch: the item name
+    std::string header;          // scratch: envelope header
+    std::string item;            // scratch: header + value when both exist
+    std::mutex mu;
+};
+
+class ConnectionPool {
+public:
+    // Calls connect() `size` times and owns what it returns (never NULL).
+    // Each handle is configured from scratch: memcached_clone() loses some
+    // settings (weighted ketama), which would make clones place keys on
+    // other servers than the original.
+    ConnectionPool(const std::function<memcached_st *()> &connect, size_t size);
+    ~ConnectionPool();
+    ConnectionPool(const ConnectionPool &) = delete;
+    ConnectionPool &operator=(const ConnectionPool &) = delete;
+
+    class Lease {
+    public:
+        explicit Lease(Connection *c) : c_(c) {}
+        Lease(const Lease &) = delete;
+        Lease &operator=(const Lease &) = delete;
+        ~Lease() { c_->mu.unlock(); }
+        Connection &operator*() const { return *c_; }
+        Connection *operator->() const { return c_; }
+
+    private:
+        Connection *c_;
+    };
+
+    Lease acquire();
+    size_t size() const { return conns_.size(); }
+
+private:
+    void release();
+    std::vector<std::unique_ptr<Connection>> conns_;
+};
+
+} // namespace unicache

@@ -1,0 +1,108 @@
+#include "envelope.h"
+
+#include "core/error.h"
+
+namespace unicache {
+
+namespace {
+
+void put_le(uint64_t v, int bytes, std::string *out)
+{
+    for (int i = 0; i < bytes; i++)
+        out->push_back(char((v >> (8 * i)) & 0xff));
+}
+
+uint64_t get_le(const char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++)
+        v |= uint64_t((unsigned char)p[i]) << (8 * i);
+    return v;
+}
+
+[[noreturn]] void truncated()
+{
+    fail(CACHE_ECORRUPT, "a memcached item under a unicache key is truncated or was "
+                         "written by another program");
+}
+
+// Takes a uint32-length-prefixed section off the front of *rest.
+Bytes take_section(Bytes *rest)
+{
+    if (rest->size() < 4)
+        truncated();
+    uint64_t n = get_le(rest->data(), 4);
+    if (rest->size() - 4 < n)
+        truncated();
+    Bytes section = rest->substr(4, n);
+    rest->remove_prefix(4 + n);
+    return section;
+}
+
+} // namespace
+
+Envelope Envelope::decode(uint32_t flags, Bytes item)
+{
+    if ((flags & kMarkMask) != kMark || (flags & ~kMarkMask & ~(kExpiry | kKey | kTags)))
+        fail(CACHE_ECORRUPT, "a memcached item under a unicache key has flags " +
+                                 std::to_string(flags) +
+                                 ", so it was not written by unicache (or by a newer one)");
+    Envelope e;
+    Bytes rest = item;
+    if (flags & kExpiry) {
+        if (rest.size() < 8)
+            truncated();
+        e.expiry_ms = int64_t(get_le(rest.data(), 8));
+        rest.remove_prefix(8);
+    }
+    if (flags & kKey)
+        e.key = take_section(&rest);
+    if (flags & kTags)
+        e.tags = take_section(&rest);
+    e.header = item.substr(0, item.size() - rest.size());
+    e.value = rest;
+    return e;
+}
+
+uint32_t Envelope::encode(int64_t expiry_ms, Bytes key, Bytes tags, std::string *out)
+{
+    out->clear();
+    uint32_t flags = kMark;
+    if (expiry_ms) {
+        flags |= kExpiry;
+        put_le(uint64_t(expiry_ms), 8, out);
+    }
+    if (!key.empty()) {
+        flags |= kKey;
+        put_le(key.size(), 4, out);
+        out->append(key.data(), key.size());
+    }
+    if (!tags.empty()) {
+        flags |= kTags;
+        put_le(tags.size(), 4, out);
+        out->append(tags.data(), tags.size());
+    }
+    return flags;
+}
+
+void append_tag(Bytes tag_key, uint64_t version, std::string *tags)
+{
+    tags->push_back(char(tag_key.size())); // tag counter names are <= 250 bytes
+    tags->append(tag_key.data(), tag_key.size());
+    put_le(version, 8, tags);
+}
+
+bool TagCursor::next(Bytes *tag_key, uint64_t *version)
+{
+    if (rest_.empty())
+        return false;
+    size_t n = (unsigned char)rest_[0];
+    if (rest_.size() < 1 + n + 8)
+        truncated();
+    *tag_key = rest_.substr(1, n);
+    *version = get_le(rest_.data() + 1 + n, 8);
+    rest_.remove_prefix(1 + n + 8);
+    return true;
+}
+
+} // namespace unicache

@@ -1,0 +1,56 @@
+// Envelope: what unicache stores in a memcached item besides the value.
+//
+// memcached keeps 32 flag bits with every item. unicache puts a format mark
+// in the high 16 and, in the low bits, which of these precede the value:
+//
+//   expiry     int64 LE, the absolute wall-clock deadline in ms (memcached
+//              cannot report a remaining TTL, and rounds it to seconds)
+//   key        uint32 LE length + the full key, for digest-named entries
+//   tags       uint32 LE length + (uint8 length, tag counter name,
+//              uint64 LE version)*, for entries written with tags
+//
+// An entry with none of them is stored as the bare value, so a plain set
+// costs nothing extra and a counter reads "-2" in any memcached client.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/bytes.h"
+
+namespace unicache {
+
+struct Envelope {
+    static constexpr uint32_t kMark = 0x75630000; // "uc"
+    static constexpr uint32_t kMarkMask = 0xffff0000;
+    static constexpr uint32_t kExpiry = 1, kKey = 2, kTags = 4;
+
+    int64_t expiry_ms = 0; // 0: never
+    Bytes key;             // empty unless kKey
+    Bytes tags;            // the raw tag section, empty unless kTags
+    Bytes header;          // every byte before the value
+    Bytes value;
+
+    // Parses an item. Throws CACHE_ECORRUPT if it was not written by
+    // unicache (foreign flags) or is truncated.
+    static Envelope decode(uint32_t flags, Bytes item);
+
+    // Writes the header for the given metadata into *out (replacing it) and
+    // returns the item flags.
+    static uint32_t encode(int64_t expiry_ms, Bytes key, Bytes tags, std::string *out);
+};
+
+// Appends one (tag counter name, version) pair to a raw tag section.
+void append_tag(Bytes tag_key, uint64_t version, std::string *tags);
+
+// Walks a raw tag section. Throws CACHE_ECORRUPT on a malformed one.
+class TagCursor {
+public:
+    explicit TagCursor(Bytes tags) : rest_(tags) {}
+    bool next(Bytes *tag_key, uint64_t *version);
+
+private:
+    Bytes rest_;
+};
+
+} // namespace unicache

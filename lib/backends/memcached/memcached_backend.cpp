@@ -1,0 +1,898 @@
+#include "memcached_backend.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <random>
+#include <sys/random.h>
+
+#include "backends/factories.h"
+#include "core/clock.h"
+#include "core/counter_text.h"
+#include "core/error.h"
+#include "item_keys.h"
+#include "memcached_status.h"
+
+namespace unicache {
+
+namespace {
+
+constexpr uint16_t kDefaultPort = 11211;
+// memcached reads an expiry above 30 days as an absolute Unix time.
+constexpr int64_t kMaxRelativeExpiry = 30 * 24 * 3600;
+// gets + cas rounds before an update gives up under constant contention.
+constexpr int kMaxCasRounds = 10000;
+
+// A nonzero random start for a counter, so that a counter that was evicted
+// and created again never returns to a value some entry recorded earlier.
+uint64_t random_counter()
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != sizeof v) {
+        std::random_device rd;
+        v = (uint64_t(rd()) << 32) ^ rd();
+    }
+    return (v >> 2) | 1;
+}
+
+// Strict unsigned decimal, as memcached's incr writes it.
+bool parse_u64(Bytes text, uint64_t *out)
+{
+    if (text.empty() || text.size() > 20)
+        return false;
+    uint64_t v = 0;
+    for (unsigned char c : text) {
+        if (c < '0' || c > '9')
+            return false;
+        uint64_t next = v * 10 + (c - '0');
+        if (next / 10 != v)
+            return false;
+        v = next;
+    }
+    *out = v;
+    return true;
+}
+
+// memcached's expiry for an entry that must live until deadline_ms (wall
+// clock). Rounded up to whole seconds, plus one because memcached's clock
+// ticks once a second and may expire an item up to a second early; beyond
+// 30 days it is an absolute time; beyond what memcached can represent the
+// server keeps the item and the deadline in the envelope expires it.
+time_t exptime_until(int64_t deadline_ms)
+{
+    int64_t now = wall_ms();
+    int64_t remaining = std::max<int64_t>(deadline_ms - now, 1);
+    int64_t secs = (remaining + 999) / 1000 + 1;
+    if (secs <= kMaxRelativeExpiry)
+        return time_t(secs);
+    int64_t at = (deadline_ms + 999) / 1000 + 1;
+    return at > INT32_MAX ? 0 : time_t(at);
+}
+
+std::string host_port(const memcached_instance_st *server)
+{
+    return std::string(memcached_server_name(server)) + ":" +
+           std::to_string(memcached_server_port(server));
+}
+
+std::string host_port(const memcached_st *mc, uint32_t server)
+{
+    return host_port(memcached_server_instance_by_position(mc, server));
+}
+
+// Runs one multi-get and calls on_item for every item that comes back.
+// Drains the remaining replies if on_item throws, so the connection stays
+// usable.
+template <typename OnItem>
+void multi_get(Connection &c, const char *const *names, const size_t *lens, size_t n,
+               memcached_result_st *into, const char *what, OnItem &&on_item)
+{
+    memcached_return_t rc = memcached_mget(c.mc, names, lens, n);
+    memcached_return_t frc = MEMCACHED_SUCCESS;
+    if (rc != MEMCACHED_SUCCESS) {
+        while (memcached_fetch_result(c.mc, into, &frc)) {
+        }
+        fail_memcached(c.mc, rc, what);
+    }
+    memcached_result_st *r;
+    try {
+        while ((r = memcached_fetch_result(c.mc, into, &frc)))
+            on_item(r);
+    } catch (...) {
+        while (memcached_fetch_result(c.mc, into, &frc)) {
+        }
+        throw;
+    }
+    // A timeout while reading is reported as NOTFOUND by fetch; the error
+    // recorded on the handle tells the truth.
+    if (memcached_is_error(frc))
+        fail_memcached(c.mc, frc, what);
+    if (memcached_is_error(memcached_last_error(c.mc)))
+        fail_memcached(c.mc, memcached_last_error(c.mc), what);
+}
+
+Bytes value_of(const memcached_result_st *r)
+{
+    const char *p = memcached_result_value(r);
+    return Bytes(p ? p : "", memcached_result_length(r));
+}
+
+} // namespace
+
+struct MemcachedBackend::Batch {
+    std::string names;            // every name, back to back
+    std::vector<size_t> offsets;  // where each starts in names
+    std::vector<size_t> lengths;
+    std::vector<const char *> pointers;
+    std::vector<char> hashed;
+    std::vector<size_t> order;    // indices sorted by name, to match replies
+
+    Bytes name(size_t i) const { return Bytes(pointers[i], lengths[i]); }
+};
+
+MemcachedBackend::MemcachedBackend(const MemcachedOptions &opts) : opts_(opts)
+{
+    for (const HostPort &h : opts_.hosts) {
+        servers_ += servers_.empty() ? "" : ",";
+        servers_ += h.host + ":" + std::to_string(h.port ? h.port : kDefaultPort);
+    }
+    pool_ = std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size);
+    generations_ = GenerationTable::find(servers_, opts_.prefix, opts_.hosts.size());
+}
+
+memcached_st *MemcachedBackend::connect() const
+{
+    // Nothing is sent here: libmemcached connects on first use, so a server
+    // that is down at open time only fails the calls that need it.
+    std::unique_ptr<memcached_st, void (*)(memcached_st *)> m(memcached_create(nullptr),
+                                                            memcached_free);
+    if (!m)
+        throw std::bad_alloc();
+    auto behave = [&](memcached_behavior_t b, uint64_t v) {
+        memcached_return_t rc = memcached_behavior_set(m.get(), b, v);
+        if (rc != MEMCACHED_SUCCESS)
+            fail(CACHE_EINTERNAL, "libmemcached refused a setting: " + memcached_detail(m.get(), rc));
+    };
+    behave(MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, opts_.binary);
+    behave(MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
+    behave(MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
+    behave(MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
+    behave(MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
+    behave(MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, uint64_t(opts_.timeout_ms));
+    behave(MEMCACHED_BEHAVIOR_POLL_TIMEOUT, uint64_t(opts_.timeout_ms));
+    behave(MEMCACHED_BEHAVIOR_SND_TIMEOUT, uint64_t(opts_.timeout_ms) * 1000);
+    behave(MEMCACHED_BEHAVIOR_RCV_TIMEOUT, uint64_t(opts_.timeout_ms) * 1000);
+    // A failed server is skipped for retry_timeout_s; after two failures in
+    // a row, remove_failed_servers takes it out of the ring for as long.
+    behave(MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, uint64_t(opts_.retry_timeout_s));
+    behave(MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, uint64_t(opts_.retry_timeout_s));
+    behave(MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
+    behave(MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, opts_.remove_failed_servers);
+    for (const HostPort &h : opts_.hosts) {
+        in_port_t port = in_port_t(h.port ? h.port : kDefaultPort);
+        memcached_return_t rc = memcached_server_add(m.get(), h.host.c_str(), port);
+        if (rc != MEMCACHED_SUCCESS)
+            fail(CACHE_EINVAL, "memcached server '" + h.host + "': " + memcached_detail(m.get(), rc));
+    }
+    // Entries are placed by what follows their generation (item_keys.h).
+    // hashkit_st is public; filling it here instead of calling
+    // hashkit_set_custom_function() spares every static consumer a direct
+    // -lhashkit that libmemcached's pkg-config file does not list. Weighted
+    // ketama hashes the servers with MD5 itself, so only keys use this.
+    hashkit_st kit = *memcached_get_hashkit(m.get());
+    kit.base_hash.function = item_keys::server_hash;
+    kit.base_hash.context = nullptr;
+    kit._key = nullptr;
+    memcached_set_hashkit(m.get(), &kit);
+    return m.release();
+}
+
+// ------------------------------------------------------------------ naming
+
+uint32_t MemcachedBackend::server_of(Connection &c, Bytes name)
+{
+    if (opts_.hosts.size() == 1)
+        return 0;
+    memcached_autoeject(c.mc);
+    return memcached_generate_hash(c.mc, name.data(), name.size());
+}
+
+unsigned MemcachedBackend::anchor_for(Connection &c, uint32_t server)
+{
+    if (opts_.hosts.size() == 1)
+        return 0;
+    memcached_autoeject(c.mc);
+    char probe[16];
+    unsigned limit = unsigned(opts_.hosts.size()) * 1000;
+    for (unsigned n = 0; n < limit; n++) {
+        int len = snprintf(probe, sizeof probe, "g%u|", n);
+        if (memcached_generate_hash(c.mc, probe, size_t(len)) == server)
+            return n;
+    }
+    fail(CACHE_EUNAVAILABLE, "memcached server " + host_port(c.mc, server) +
+                                 " is out of the pool (remove_failed_servers) and cannot be "
+                                 "reached until it is retried");
+}
+
+bool MemcachedBackend::name_entry(Connection &c, Bytes full_key)
+{
+    bool hashed = item_keys::entry_key(full_key, &c.key);
+    item_keys::set_generation(&c.key, generation(c, server_of(c, c.key)));
+    return hashed;
+}
+
+// The generation is cached in-process for generation_cache_ms: reading it
+// before every call would double every round trip. The price: a clear()
+// made by another process is seen here up to generation_cache_ms late
+// (one made through any handle of this process is seen at once).
+uint64_t MemcachedBackend::generation(Connection &c, uint32_t server)
+{
+    GenerationTable::Slot &slot = generations_->slot(server);
+    uint64_t known = slot.value.load(std::memory_order_acquire);
+    int64_t now = monotonic_ms();
+    bool cached = opts_.generation_cache_ms > 0 && known;
+    if (cached && now - slot.checked_ms.load(std::memory_order_relaxed) < opts_.generation_cache_ms)
+        return known;
+    // Stale: one thread reads it again; the others keep using the old value.
+    if (cached && slot.refreshing.exchange(true, std::memory_order_acq_rel))
+        return known;
+    struct Done {
+        GenerationTable::Slot &slot;
+        bool owned;
+        ~Done()
+        {
+            if (owned)
+                slot.refreshing.store(false, std::memory_order_release);
+        }
+    } done{slot, cached};
+    uint64_t fresh = read_generation(c, server);
+    slot.value.store(fresh, std::memory_order_release);
+    slot.checked_ms.store(now, std::memory_order_relaxed);
+    return fresh;
+}
+
+uint64_t MemcachedBackend::read_generation(Connection &c, uint32_t server)
+{
+    std::string name = item_keys::generation_key(anchor_for(c, server), opts_.prefix);
+    const char *p = name.data();
+    size_t len = name.size();
+    for (int round = 0; round < kMaxCasRounds; round++) {
+        uint64_t value = 0;
+        bool found = false;
+        multi_get(c, &p, &len, 1, &c.scratch, "read of the prefix generation",
+                  [&](memcached_result_st *r) {
+                      if (!parse_u64(value_of(r), &value) || value == 0)
+                          fail(CACHE_ECORRUPT, "the memcached item '" + name +
+                                                   "' (a unicache prefix generation) does "
+                                                   "not hold a positive decimal number");
+                      found = true;
+                  });
+        if (found)
+            return value;
+        uint64_t start = random_counter();
+        std::string text = std::to_string(start);
+        memcached_return_t rc = memcached_add(c.mc, p, len, text.data(), text.size(), 0, 0);
+        if (rc == MEMCACHED_SUCCESS)
+            return start;
+        if (memcached_is_error(rc))
+            fail_memcached(c.mc, rc, "creation of the prefix generation");
+    }
+    fail(CACHE_EIO, "the memcached prefix generation '" + name + "' kept disappearing");
+}
+
+uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
+{
+    std::string name = item_keys::generation_key(anchor_for(c, server), opts_.prefix);
+    for (int round = 0; round < kMaxCasRounds; round++) {
+        uint64_t value = 0;
+        memcached_return_t rc = memcached_increment(c.mc, name.data(), name.size(), 1, &value);
+        if (rc == MEMCACHED_SUCCESS && value != 0)
+            return value;
+        if (rc == MEMCACHED_NOTFOUND) {
+            uint64_t start = random_counter();
+            std::string text = std::to_string(start);
+            rc = memcached_add(c.mc, name.data(), name.size(), text.data(), text.size(), 0, 0);
+            if (rc == MEMCACHED_SUCCESS)
+                return start;
+        }
+        if (memcached_is_error(rc))
+            fail_memcached(c.mc, rc, "increment of the prefix generation");
+    }
+    fail(CACHE_EIO, "the memcached prefix generation '" + name + "' kept disappearing");
+}
+
+// ----------------------------------------------------------------- reading
+
+bool MemcachedBackend::fetch(Connection &c, Item *out, const char *what)
+{
+    const char *p = c.key.data();
+    size_t len = c.key.size();
+    memcached_return_t rc = memcached_mget(c.mc, &p, &len, 1);
+    memcached_return_t frc = MEMCACHED_SUCCESS;
+    if (rc != MEMCACHED_SUCCESS) {
+        while (memcached_fetch_result(c.mc, &c.scratch, &frc)) {
+        }
+        fail_memcached(c.mc, rc, what);
+    }
+    memcached_result_st *r = memcached_fetch_result(c.mc, &c.result, &frc);
+    if (!r) {
+        // A timeout while reading comes back as NOTFOUND; the error recorded
+        // on the handle tells the truth.
+        if (memcached_is_error(frc))
+            fail_memcached(c.mc, frc, what);
+        if (memcached_is_error(memcached_last_error(c.mc)))
+            fail_memcached(c.mc, memcached_last_error(c.mc), what);
+        return false;
+    }
+    // Read the end of the reply into scratch: reading it into c.result would
+    // reset the item just read.
+    while (memcached_fetch_result(c.mc, &c.scratch, &frc)) {
+    }
+    out->flags = memcached_result_flags(r);
+    out->cas = memcached_result_cas(r);
+    out->env = Envelope::decode(out->flags, value_of(r));
+    return true;
+}
+
+bool MemcachedBackend::is_live(Connection &c, const Item &item, Bytes full_key, bool hashed)
+{
+    if (hashed && item.env.key != full_key)
+        return false;
+    if (item.env.expiry_ms && wall_ms() >= item.env.expiry_ms)
+        return false;
+    return item.env.tags.empty() || tags_current(c, item.env.tags);
+}
+
+bool MemcachedBackend::tags_current(Connection &c, Bytes tags)
+{
+    std::vector<const char *> names;
+    std::vector<size_t> lens;
+    std::vector<uint64_t> versions;
+    TagCursor cursor(tags);
+    Bytes name;
+    uint64_t version;
+    while (cursor.next(&name, &version)) {
+        names.push_back(name.data());
+        lens.push_back(name.size());
+        versions.push_back(version);
+    }
+    std::vector<char> current(names.size(), 0);
+    multi_get(c, names.data(), lens.data(), names.size(), &c.scratch, "read of tag versions",
+              [&](memcached_result_st *r) {
+                  Bytes got(memcached_result_key_value(r), memcached_result_key_length(r));
+                  uint64_t v;
+                  bool ok = parse_u64(value_of(r), &v);
+                  for (size_t i = 0; i < names.size(); i++)
+                      if (Bytes(names[i], lens[i]) == got)
+                          current[i] = ok && v == versions[i];
+              });
+    return std::all_of(current.begin(), current.end(), [](char x) { return x != 0; });
+}
+
+bool MemcachedBackend::get(Bytes key, OwnedBuffer *out)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    Item item;
+    if (!fetch(*c, &item, "get") || !is_live(*c, item, key, hashed))
+        return false;
+    out->assign(item.env.value);
+    return true;
+}
+
+bool MemcachedBackend::exists(Bytes key)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    Item item;
+    return fetch(*c, &item, "get") && is_live(*c, item, key, hashed);
+}
+
+bool MemcachedBackend::ttl(Bytes key, int64_t *remaining_ms)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    Item item;
+    if (!fetch(*c, &item, "get") || !is_live(*c, item, key, hashed))
+        return false;
+    *remaining_ms = item.env.expiry_ms ? std::max<int64_t>(item.env.expiry_ms - wall_ms(), 1) : -1;
+    return true;
+}
+
+void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, Batch *b,
+                                  std::vector<State> *state, OwnedBuffer *values)
+{
+    b->offsets.resize(n);
+    b->lengths.resize(n);
+    b->hashed.resize(n);
+    b->names.clear();
+    for (size_t i = 0; i < n; i++) {
+        b->hashed[i] = name_entry(c, keys[i]);
+        b->offsets[i] = b->names.size();
+        b->lengths[i] = c.key.size();
+        b->names += c.key;
+    }
+    b->pointers.resize(n);
+    for (size_t i = 0; i < n; i++)
+        b->pointers[i] = b->names.data() + b->offsets[i];
+    b->order.resize(n);
+    for (size_t i = 0; i < n; i++)
+        b->order[i] = i;
+    std::sort(b->order.begin(), b->order.end(),
+              [&](size_t x, size_t y) { return b->name(x) < b->name(y); });
+
+    state->assign(n, State::absent);
+    std::vector<std::pair<size_t, std::string>> tagged; // (index, raw tag section)
+    multi_get(c, b->pointers.data(), b->lengths.data(), n, &c.result, "multi-get",
+              [&](memcached_result_st *r) {
+                  Bytes got(memcached_result_key_value(r), memcached_result_key_length(r));
+                  auto lo = std::lower_bound(b->order.begin(), b->order.end(), got,
+                                             [&](size_t i, Bytes k) { return b->name(i) < k; });
+                  Envelope env = Envelope::decode(memcached_result_flags(r), value_of(r));
+                  for (auto it = lo; it != b->order.end() && b->name(*it) == got; ++it) {
+                      size_t i = *it;
+                      if (b->hashed[i] && env.key != keys[i])
+                          (*state)[i] = State::other_key;
+                      else if (env.expiry_ms && wall_ms() >= env.expiry_ms)
+                          (*state)[i] = State::dead;
+                      else {
+                          (*state)[i] = State::live;
+                          if (!env.tags.empty())
+                              tagged.emplace_back(i, std::string(env.tags));
+                          if (values)
+                              values[i].assign(env.value);
+                      }
+                  }
+              });
+    for (auto &t : tagged) {
+        if (!tags_current(c, t.second)) {
+            (*state)[t.first] = State::dead;
+            if (values)
+                values[t.first] = OwnedBuffer();
+        }
+    }
+}
+
+void MemcachedBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
+{
+    if (n == 0)
+        return;
+    ConnectionPool::Lease c = pool_->acquire();
+    Batch batch;
+    std::vector<State> state;
+    read_batch(*c, keys, n, &batch, &state, values);
+    for (size_t i = 0; i < n; i++)
+        statuses[i] = state[i] == State::live ? CACHE_OK : CACHE_MISS;
+}
+
+// ----------------------------------------------------------------- writing
+
+memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t flags, Bytes value,
+                                           time_t exptime, uint64_t cas)
+{
+    Bytes item = value;
+    if (!c.header.empty()) {
+        c.item.assign(c.header);
+        c.item.append(value.data(), value.size());
+        item = c.item;
+    }
+    int64_t limit = item_limit_.load(std::memory_order_relaxed);
+    if (limit > 0 && item.size() + c.key.size() > uint64_t(limit))
+        fail_too_big(c, value.size(), item.size());
+    memcached_return_t rc;
+    const char *what;
+    switch (mode) {
+    case Write::set:
+        what = "set";
+        rc = memcached_set(c.mc, c.key.data(), c.key.size(), item.data(), item.size(), exptime,
+                           flags);
+        break;
+    case Write::add:
+        what = "add";
+        rc = memcached_add(c.mc, c.key.data(), c.key.size(), item.data(), item.size(), exptime,
+                           flags);
+        break;
+    default:
+        what = "cas";
+        rc = memcached_cas(c.mc, c.key.data(), c.key.size(), item.data(), item.size(), exptime,
+                           flags, cas);
+        break;
+    }
+    if (rc == MEMCACHED_E2BIG)
+        fail_too_big(c, value.size(), item.size());
+    if (memcached_is_error(rc))
+        fail_memcached(c.mc, rc, what);
+    return rc;
+}
+
+void MemcachedBackend::store_new(Connection &c, Bytes full_key, bool hashed, Bytes value,
+                                 int64_t ttl_ms, Bytes tags)
+{
+    int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+    uint32_t flags = Envelope::encode(deadline, hashed ? full_key : Bytes(), tags, &c.header);
+    memcached_return_t rc = write(c, Write::set, flags, value, deadline ? exptime_until(deadline) : 0, 0);
+    if (rc != MEMCACHED_SUCCESS)
+        fail_memcached(c.mc, rc, "set");
+}
+
+void MemcachedBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    store_new(*c, key, hashed, value, ttl_ms, Bytes());
+}
+
+void MemcachedBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    for (size_t i = 0; i < n; i++) {
+        bool hashed = name_entry(*c, keys[i]);
+        store_new(*c, keys[i], hashed, values[i], ttl_ms, Bytes());
+    }
+}
+
+bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+    time_t exptime = deadline ? exptime_until(deadline) : 0;
+    uint32_t flags = Envelope::encode(deadline, hashed ? key : Bytes(), Bytes(), &c->header);
+    for (int round = 0; round < kMaxCasRounds; round++) {
+        if (write(*c, Write::add, flags, value, exptime, 0) == MEMCACHED_SUCCESS)
+            return true;
+        // memcached holds an item under this name; it only blocks the add
+        // while it is this key's live entry.
+        Item item;
+        if (!fetch(*c, &item, "get"))
+            continue;
+        if (is_live(*c, item, key, hashed))
+            return false;
+        if (write(*c, Write::cas, flags, value, exptime, item.cas) == MEMCACHED_SUCCESS)
+            return true;
+    }
+    fail(CACHE_EIO, "memcached add gave up after " + std::to_string(kMaxCasRounds) +
+                        " conflicting writes to the same key");
+}
+
+int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    char digits[24];
+    for (int round = 0; round < kMaxCasRounds; round++) {
+        Item item;
+        bool found = fetch(*c, &item, "get");
+        if (found && is_live(*c, item, key, hashed)) {
+            int64_t next = add_counter(parse_counter(item.env.value), delta);
+            Bytes text(digits, format_counter(next, digits));
+            // Same header: the entry keeps its deadline, key and tags.
+            c->header.assign(item.env.header.data(), item.env.header.size());
+            time_t exptime = item.env.expiry_ms ? exptime_until(item.env.expiry_ms) : 0;
+            if (write(*c, Write::cas, item.flags, text, exptime, item.cas) == MEMCACHED_SUCCESS)
+                return next;
+            continue;
+        }
+        int64_t next = delta;
+        Bytes text(digits, format_counter(next, digits));
+        int64_t deadline = ttl_ms_if_new > 0 ? wall_ms() + ttl_ms_if_new : 0;
+        uint32_t flags = Envelope::encode(deadline, hashed ? key : Bytes(), Bytes(), &c->header);
+        time_t exptime = deadline ? exptime_until(deadline) : 0;
+        Write mode = found ? Write::cas : Write::add; // replace a dead entry in place
+        if (write(*c, mode, flags, text, exptime, found ? item.cas : 0) == MEMCACHED_SUCCESS)
+            return next;
+    }
+    fail(CACHE_EIO, "memcached incr gave up after " + std::to_string(kMaxCasRounds) +
+                        " conflicting writes to the same key");
+}
+
+bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    for (int round = 0; round < kMaxCasRounds; round++) {
+        Item item;
+        if (!fetch(*c, &item, "get") || !is_live(*c, item, key, hashed))
+            return false;
+        // The deadline lives in the item, so touching rewrites it.
+        int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+        uint32_t flags = Envelope::encode(deadline, item.env.key, item.env.tags, &c->header);
+        time_t exptime = deadline ? exptime_until(deadline) : 0;
+        if (write(*c, Write::cas, flags, item.env.value, exptime, item.cas) == MEMCACHED_SUCCESS)
+            return true;
+    }
+    fail(CACHE_EIO, "memcached touch gave up after " + std::to_string(kMaxCasRounds) +
+                        " conflicting writes to the same key");
+}
+
+bool MemcachedBackend::del(Bytes key)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    bool hashed = name_entry(*c, key);
+    Item item;
+    if (!fetch(*c, &item, "get"))
+        return false;
+    if (hashed && item.env.key != key)
+        return false; // another key's entry shares the digest: not ours to delete
+    bool live = is_live(*c, item, key, hashed);
+    memcached_return_t rc = memcached_delete(c->mc, c->key.data(), c->key.size(), 0);
+    if (memcached_is_error(rc))
+        fail_memcached(c->mc, rc, "delete");
+    return live && rc == MEMCACHED_SUCCESS;
+}
+
+size_t MemcachedBackend::del_many(const Bytes *keys, size_t n)
+{
+    if (n == 0)
+        return 0;
+    ConnectionPool::Lease c = pool_->acquire();
+    Batch batch;
+    std::vector<State> state;
+    read_batch(*c, keys, n, &batch, &state, nullptr);
+    size_t removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (state[i] == State::absent || state[i] == State::other_key)
+            continue;
+        memcached_return_t rc =
+            memcached_delete(c->mc, batch.pointers[i], batch.lengths[i], 0);
+        if (memcached_is_error(rc))
+            fail_memcached(c->mc, rc, "delete");
+        if (rc == MEMCACHED_SUCCESS && state[i] == State::live)
+            removed++;
+        state[i] = State::absent; // a key listed twice is deleted once
+    }
+    return removed;
+}
+
+void MemcachedBackend::fail_too_big(Connection &c, size_t value_size, size_t item_size)
+{
+    int64_t limit = 0;
+    try {
+        limit = item_size_limit(c);
+    } catch (const Error &) {
+        // The message below still says what happened.
+    }
+    std::string msg = "value of " + std::to_string(value_size) +
+                      " bytes does not fit in one memcached item: ";
+    msg += limit > 0 ? "the server's item size limit is " + std::to_string(limit) + " bytes"
+                     : "the server refused it as larger than its item size limit";
+    msg += " (memcached -I), and an item also holds its " + std::to_string(c.key.size()) +
+           "-byte name, " + std::to_string(item_size - value_size) +
+           " bytes of unicache metadata and about 50 bytes of server bookkeeping";
+    fail(CACHE_ETOOBIG, msg);
+}
+
+int64_t MemcachedBackend::item_size_limit(Connection &c)
+{
+    int64_t known = item_limit_.load(std::memory_order_relaxed);
+    if (known > 0)
+        return known;
+    int64_t smallest = 0;
+    auto on_stat = [](const memcached_instance_st *, const char *key, size_t key_len,
+                      const char *value, size_t value_len, void *ctx) -> memcached_return_t {
+        if (Bytes(key, key_len) == "item_size_max") {
+            int64_t v = std::atoll(std::string(value, value_len).c_str());
+            int64_t &s = *static_cast<int64_t *>(ctx);
+            if (v > 0 && (s == 0 || v < s))
+                s = v;
+        }
+        return MEMCACHED_SUCCESS;
+    };
+    memcached_stat_execute(c.mc, "settings", on_stat, &smallest);
+    if (smallest > 0)
+        item_limit_.store(smallest, std::memory_order_relaxed);
+    return smallest;
+}
+
+// -------------------------------------------------------------------- tags
+
+std::vector<uint64_t> MemcachedBackend::tag_versions(Connection &c,
+                                                     const std::vector<std::string> &names)
+{
+    std::vector<uint64_t> versions(names.size(), 0);
+    std::vector<const char *> ptrs;
+    std::vector<size_t> lens;
+    for (const auto &s : names) {
+        ptrs.push_back(s.data());
+        lens.push_back(s.size());
+    }
+    multi_get(c, ptrs.data(), lens.data(), names.size(), &c.scratch, "read of tag versions",
+              [&](memcached_result_st *r) {
+                  Bytes got(memcached_result_key_value(r), memcached_result_key_length(r));
+                  uint64_t v = 0;
+                  if (!parse_u64(value_of(r), &v) || v == 0)
+                      fail(CACHE_ECORRUPT, "the memcached item '" + std::string(got) +
+                                               "' (a unicache tag version) does not hold a "
+                                               "positive decimal number");
+                  for (size_t i = 0; i < names.size(); i++)
+                      if (names[i] == got)
+                          versions[i] = v;
+              });
+    for (size_t i = 0; i < names.size(); i++) {
+        for (int round = 0; versions[i] == 0; round++) {
+            if (round == kMaxCasRounds)
+                fail(CACHE_EIO, "the memcached tag version '" + names[i] +
+                                    "' kept disappearing");
+            uint64_t start = random_counter();
+            std::string text = std::to_string(start);
+            memcached_return_t rc = memcached_add(c.mc, ptrs[i], lens[i], text.data(),
+                                                  text.size(), 0, 0);
+            if (rc == MEMCACHED_SUCCESS) {
+                versions[i] = start;
+                break;
+            }
+            if (memcached_is_error(rc))
+                fail_memcached(c.mc, rc, "creation of a tag version");
+            // Someone else created it first: read theirs.
+            multi_get(c, &ptrs[i], &lens[i], 1, &c.scratch, "read of tag versions",
+                      [&](memcached_result_st *r) { parse_u64(value_of(r), &versions[i]); });
+        }
+    }
+    return versions;
+}
+
+void MemcachedBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                                  size_t ntags)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    std::vector<std::string> names;
+    for (size_t i = 0; i < ntags; i++)
+        names.push_back(item_keys::tag_key(tags[i]));
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    std::string section;
+    if (!names.empty()) {
+        // Versions first, entry second: an invalidation in between leaves an
+        // entry that records the old version, which reads as a miss.
+        std::vector<uint64_t> versions = tag_versions(*c, names);
+        for (size_t i = 0; i < names.size(); i++)
+            append_tag(names[i], versions[i], &section);
+    }
+    bool hashed = name_entry(*c, key);
+    store_new(*c, key, hashed, value, ttl_ms, section);
+}
+
+size_t MemcachedBackend::invalidate_tags(const Bytes *tags, size_t n)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    for (size_t i = 0; i < n; i++) {
+        std::string name = item_keys::tag_key(tags[i]);
+        uint64_t value;
+        memcached_return_t rc = memcached_increment(c->mc, name.data(), name.size(), 1, &value);
+        // NOTFOUND: no entry can be valid under a tag without a version.
+        if (memcached_is_error(rc))
+            fail_memcached(c->mc, rc, "increment of a tag version");
+    }
+    return 0; // entries are dropped lazily, on read
+}
+
+// --------------------------------------------------------------- whole set
+
+void MemcachedBackend::clear(Bytes)
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    std::string missed;
+    int status = CACHE_OK;
+    for (uint32_t s = 0; s < opts_.hosts.size(); s++) {
+        try {
+            uint64_t next = bump_generation(*c, s);
+            GenerationTable::Slot &slot = generations_->slot(s);
+            slot.value.store(next, std::memory_order_release);
+            slot.checked_ms.store(monotonic_ms(), std::memory_order_relaxed);
+        } catch (const Error &e) {
+            missed += missed.empty() ? "" : "; ";
+            missed += e.what();
+            status = e.status();
+        }
+    }
+    if (!missed.empty())
+        fail(status, "clear could not reach every memcached server, so entries of this prefix "
+                     "stored there were not cleared and may reappear when it returns: " +
+                         missed);
+}
+
+void MemcachedBackend::keys(const GlobPattern &, size_t, std::vector<std::string> *)
+{
+    fail(CACHE_ENOTSUP, "the memcached backend cannot list keys: memcached has no command that "
+                        "enumerates keys. Group entries with tags (cache_invalidate_tags) or "
+                        "drop the whole prefix with cache_clear");
+}
+
+size_t MemcachedBackend::delete_pattern(const GlobPattern &)
+{
+    fail(CACHE_ENOTSUP, "the memcached backend cannot delete keys by pattern: memcached has no "
+                        "command that enumerates keys. Group entries with tags "
+                        "(cache_invalidate_tags) or drop the whole prefix with cache_clear");
+}
+
+// ------------------------------------------------------------- management
+
+void MemcachedBackend::ping()
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    memcached_return_t rc = memcached_version(c->mc);
+    if (rc != MEMCACHED_SUCCESS)
+        fail_memcached(c->mc, rc, "ping (version)");
+}
+
+std::string MemcachedBackend::info()
+{
+    ConnectionPool::Lease c = pool_->acquire();
+    std::string text = "memcached backend: servers=" + servers_ +
+                       " protocol=" + (opts_.binary ? "binary" : "text") +
+                       " distribution=ketama timeout_ms=" + std::to_string(opts_.timeout_ms) +
+                       " pool_size=" + std::to_string(opts_.pool_size) +
+                       " retry_timeout_s=" + std::to_string(opts_.retry_timeout_s) +
+                       " remove_failed_servers=" + (opts_.remove_failed_servers ? "true" : "false") +
+                       " generation_cache_ms=" + std::to_string(opts_.generation_cache_ms) + "\n";
+    struct Collect {
+        std::string *text;
+        std::string last;
+    } collect{&text, ""};
+    auto on_stat = [](const memcached_instance_st *server, const char *key, size_t key_len,
+                      const char *value, size_t value_len, void *ctx) -> memcached_return_t {
+        Collect &col = *static_cast<Collect *>(ctx);
+        std::string where = host_port(server);
+        if (where != col.last) {
+            *col.text += "[" + where + "]\n";
+            col.last = where;
+        }
+        col.text->append(key, key_len);
+        col.text->push_back(' ');
+        col.text->append(value, value_len);
+        col.text->push_back('\n');
+        return MEMCACHED_SUCCESS;
+    };
+    memcached_return_t rc = memcached_stat_execute(c->mc, nullptr, on_stat, &collect);
+    if (rc != MEMCACHED_SUCCESS) {
+        if (collect.last.empty())
+            fail_memcached(c->mc, rc, "stats");
+        text += "(some servers did not answer: " + memcached_detail(c->mc, rc) + ")\n";
+    }
+    return text;
+}
+
+BackendStats MemcachedBackend::stats(Bytes)
+{
+    // memcached cannot count the entries of one prefix; size and
+    // memory_bytes stay "cannot tell". Server-wide figures are in info().
+    return BackendStats();
+}
+
+// ----------------------------------------------------------------- factory
+
+std::unique_ptr<Backend> make_memcached_backend(Config &config)
+{
+    if (config.has_password || !config.user.empty())
+        fail(CACHE_EINVAL, "memcached:// takes no user name or password (SASL authentication "
+                           "is not supported): '" +
+                               config.display + "'");
+    if (config.hosts.empty())
+        fail(CACHE_EINVAL, "memcached:// needs at least one server, e.g. "
+                           "memcached://127.0.0.1:11211 (got '" +
+                               config.display + "')");
+    if (!config.path.empty() && config.path != "/")
+        fail(CACHE_EINVAL, "memcached:// takes no path, only host[:port][,host[:port]...] and "
+                           "parameters (got '" +
+                               config.display + "')");
+    MemcachedOptions o;
+    for (const HostPort &h : config.hosts) {
+        int port = h.port ? h.port : kDefaultPort;
+        for (const HostPort &seen : o.hosts)
+            if (seen.host == h.host && seen.port == port)
+                fail(CACHE_EINVAL, "memcached server " + h.host + ":" + std::to_string(port) +
+                                       " is listed twice in '" + config.display + "'");
+        o.hosts.push_back(HostPort{h.host, port});
+    }
+    Params &p = config.params;
+    o.binary = p.take_bool("binary", false);
+    o.timeout_ms = p.take_int("timeout_ms", 1000, 1, 600000);
+    o.pool_size = size_t(p.take_int("pool_size", 8, 1, 1024));
+    o.retry_timeout_s = p.take_int("retry_timeout_s", 2, 0, 3600);
+    o.remove_failed_servers = p.take_bool("remove_failed_servers", false);
+    o.generation_cache_ms = p.take_int("generation_cache_ms", 1000, 0, 3600 * 1000);
+    o.prefix = config.prefix;
+    return std::make_unique<MemcachedBackend>(o);
+}
+
+} // namespace unicache

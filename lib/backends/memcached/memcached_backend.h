@@ -1,0 +1,115 @@
+// MemcachedBackend: one or more memcached servers through libmemcached, with
+// ketama consistent hashing, honouring the whole contract. What memcached
+// cannot do natively is built from what it can (see the README section):
+//
+//  - unsafe or long keys: a SHA-256 name, the full key kept in the item and
+//    compared on read (item_keys.h, envelope.h);
+//  - clear(): a generation per prefix and server that is part of every entry
+//    name; clear() moves it on, old entries become unreachable and age out;
+//  - tags: a version counter per tag; an entry records the versions it was
+//    written under and is a miss once any has moved;
+//  - signed counters, add() over an expired entry, touch(): gets + cas;
+//  - ttl(): the absolute deadline kept in the item, memcached's own expiry
+//    rounded up so that it never drops an entry early.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connection_pool.h"
+#include "core/backend.h"
+#include "envelope.h"
+#include "generation_table.h"
+
+namespace unicache {
+
+struct MemcachedOptions {
+    std::vector<HostPort> hosts;      // port 0: 11211
+    bool binary = false;              // binary protocol instead of text
+    int64_t timeout_ms = 1000;        // connect and per-reply limit
+    size_t pool_size = 8;             // connections per server
+    int64_t retry_timeout_s = 2;      // a failed server is skipped this long
+    bool remove_failed_servers = false; // rehash a dead server's keys to others
+    int64_t generation_cache_ms = 1000; // how long a prefix generation is trusted
+    std::string prefix;               // this cache's key prefix
+};
+
+class MemcachedBackend final : public Backend {
+public:
+    explicit MemcachedBackend(const MemcachedOptions &opts);
+
+    const char *name() const override { return "memcached"; }
+    void set(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool add(Bytes key, Bytes value, int64_t ttl_ms) override;
+    bool get(Bytes key, OwnedBuffer *out) override;
+    bool del(Bytes key) override;
+    bool exists(Bytes key) override;
+    int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;
+    bool touch(Bytes key, int64_t ttl_ms) override;
+    bool ttl(Bytes key, int64_t *remaining_ms) override;
+    void clear(Bytes prefix) override;
+    void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses) override;
+    void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms) override;
+    size_t del_many(const Bytes *keys, size_t n) override;
+    void keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out) override;
+    size_t delete_pattern(const GlobPattern &pattern) override;
+    void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                    size_t ntags) override;
+    size_t invalidate_tags(const Bytes *tags, size_t n) override;
+    void ping() override;
+    std::string info() override;
+    BackendStats stats(Bytes prefix) override;
+
+private:
+    // An item as read; the views point into the connection's result.
+    struct Item {
+        Envelope env;
+        uint32_t flags = 0;
+        uint64_t cas = 0;
+    };
+    enum class Write { set, add, cas };
+    enum class State : unsigned char { absent, other_key, dead, live };
+    struct Batch; // the names of a batch of entries
+
+    // A new libmemcached handle with every setting applied.
+    memcached_st *connect() const;
+    // Names full_key's entry in c.key (its server's generation included);
+    // returns true when the name is a digest.
+    bool name_entry(Connection &c, Bytes full_key);
+    uint32_t server_of(Connection &c, Bytes name);
+    unsigned anchor_for(Connection &c, uint32_t server);
+    uint64_t generation(Connection &c, uint32_t server);
+    uint64_t read_generation(Connection &c, uint32_t server);
+    uint64_t bump_generation(Connection &c, uint32_t server);
+
+    // Reads the item named c.key; false when memcached has none.
+    bool fetch(Connection &c, Item *out, const char *what);
+    // Whether a fetched item is full_key's entry and still alive.
+    bool is_live(Connection &c, const Item &item, Bytes full_key, bool hashed);
+    // Whether every (tag, version) in a raw tag section is still current.
+    bool tags_current(Connection &c, Bytes tags);
+    // Versions of the named tag counters, creating missing ones.
+    std::vector<uint64_t> tag_versions(Connection &c, const std::vector<std::string> &names);
+    void read_batch(Connection &c, const Bytes *keys, size_t n, Batch *batch,
+                    std::vector<State> *state, OwnedBuffer *values);
+
+    // Stores c.header + value under c.key. Returns SUCCESS or the answer
+    // that means "not stored" (NOTSTORED, DATA_EXISTS, NOTFOUND); throws on
+    // errors, CACHE_ETOOBIG with the server's item limit included.
+    memcached_return_t write(Connection &c, Write mode, uint32_t flags, Bytes value,
+                             time_t exptime, uint64_t cas);
+    void store_new(Connection &c, Bytes full_key, bool hashed, Bytes value, int64_t ttl_ms,
+                   Bytes tags);
+    [[noreturn]] void fail_too_big(Connection &c, size_t value_size, size_t item_size);
+    int64_t item_size_limit(Connection &c);
+
+    MemcachedOptions opts_;
+    std::string servers_; // "host:port,host:port" for messages and info()
+    std::unique_ptr<ConnectionPool> pool_;
+    std::shared_ptr<GenerationTable> generations_;
+    std::atomic<int64_t> item_limit_{0}; // smallest item_size_max seen; 0: unknown
+};
+
+} // namespace unicache

@@ -1,0 +1,636 @@
+// What the contract suite cannot say about memcached: keys memcached itself
+// would refuse, servers that die, pause and come back, prefixes that share a
+// server, the item size limit, TTL rules, and the URI. Every test runs
+// against real memcached processes on loopback ports.
+#include <gtest/gtest.h>
+#include <libmemcached/memcached.h>
+
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "support/server_process.h"
+#include "unicache.h"
+
+namespace unicache_test {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ms_since(Clock::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::string addr(const ServerProcess &s) { return "127.0.0.1:" + std::to_string(s.port()); }
+
+cache_t *open_uri(const std::string &uri, const std::string &prefix = "")
+{
+    cache_options o = CACHE_OPTIONS_INIT;
+    o.prefix = prefix.data();
+    o.prefix_len = prefix.size();
+    cache_t *c = nullptr;
+    int rc = cache_open_ext(uri.c_str(), &o, &c);
+    EXPECT_EQ(rc, CACHE_OK) << uri << ": " << cache_last_error();
+    return c;
+}
+
+int set_str(cache_t *c, const std::string &k, const std::string &v, int64_t ttl = CACHE_TTL_NONE)
+{
+    return cache_set(c, k.data(), k.size(), v.data(), v.size(), ttl);
+}
+
+std::string get_str(cache_t *c, const std::string &k, int *rc_out = nullptr)
+{
+    cache_buf b = {nullptr, 0};
+    int rc = cache_get(c, k.data(), k.size(), &b);
+    if (rc_out)
+        *rc_out = rc;
+    std::string out = rc == CACHE_OK ? std::string(static_cast<char *>(b.data), b.size) : "";
+    cache_buf_free(&b);
+    return out;
+}
+
+std::string key_named(int i) { return "key:" + std::to_string(i); }
+
+// A bare libmemcached client on one server, to look at what unicache stored.
+struct Bare {
+    memcached_st *mc;
+    explicit Bare(const ServerProcess &s) : mc(memcached_create(nullptr))
+    {
+        memcached_server_add(mc, "127.0.0.1", in_port_t(s.port()));
+    }
+    ~Bare() { memcached_free(mc); }
+    // One figure from the server's "stats" (UINT64_MAX if it has none).
+    uint64_t stat(const std::string &name)
+    {
+        struct Want {
+            const std::string &name;
+            uint64_t value;
+        } want{name, UINT64_MAX};
+        auto on_stat = [](const memcached_instance_st *, const char *key, size_t key_len,
+                          const char *value, size_t value_len, void *ctx) -> memcached_return_t {
+            Want &w = *static_cast<Want *>(ctx);
+            if (std::string(key, key_len) == w.name)
+                w.value = std::strtoull(std::string(value, value_len).c_str(), nullptr, 10);
+            return MEMCACHED_SUCCESS;
+        };
+        memcached_stat_execute(mc, nullptr, on_stat, &want);
+        return want.value;
+    }
+    std::string get(const std::string &k, memcached_return_t *rc)
+    {
+        size_t len = 0;
+        uint32_t flags = 0;
+        char *v = memcached_get(mc, k.data(), k.size(), &len, &flags, rc);
+        std::string out = v ? std::string(v, len) : "";
+        free(v);
+        return out;
+    }
+};
+
+} // namespace
+
+TEST(Memcached, LongAndUnsafeKeysWork)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    for (const char *proto : {"false", "true"}) {
+        cache_t *c = open_uri("memcached://" + addr(s) + "?binary=" + proto, "p:");
+        ASSERT_NE(c, nullptr);
+        std::string shared(250, 's');
+        const std::vector<std::string> keys = {
+            std::string(300, 'a'),
+            std::string(10 * 1024, 'b'),
+            "with space",
+            "line\r\nbreak",
+            std::string("tab\tand\0nul", 11),
+            "\x7f\x80\xff",
+            std::string(232 - 2, 'c'), // the longest full key sent verbatim
+            std::string(233 - 2, 'c'), // one more byte: sent as a digest
+            shared + "-first",
+            shared + "-second", // same first 250 bytes as the one before
+        };
+        for (size_t i = 0; i < keys.size(); i++)
+            ASSERT_EQ(set_str(c, keys[i], "v" + std::to_string(i)), CACHE_OK)
+                << proto << " key " << i << ": " << cache_last_error();
+        for (size_t i = 0; i < keys.size(); i++) {
+            int rc;
+            EXPECT_EQ(get_str(c, keys[i], &rc), "v" + std::to_string(i)) << proto << " key " << i;
+            EXPECT_EQ(rc, CACHE_OK);
+            int64_t ttl = 0;
+            EXPECT_EQ(cache_ttl(c, keys[i].data(), keys[i].size(), &ttl), CACHE_OK);
+            EXPECT_EQ(ttl, -1);
+        }
+        // Every operation takes the long, unsafe key, batches included.
+        const std::string &k = keys[1];
+        int64_t v = 0;
+        ASSERT_EQ(cache_incr(c, "line\r\nbreak", 11, 1, &v), CACHE_ENAN);
+        ASSERT_EQ(set_str(c, k, "5"), CACHE_OK);
+        ASSERT_EQ(cache_incr(c, k.data(), k.size(), -7, &v), CACHE_OK) << cache_last_error();
+        EXPECT_EQ(v, -2);
+        EXPECT_EQ(get_str(c, k), "-2");
+        EXPECT_EQ(cache_add(c, k.data(), k.size(), "x", 1, 0), CACHE_MISS);
+        EXPECT_EQ(cache_touch(c, k.data(), k.size(), 60000), CACHE_OK);
+        std::vector<cache_slice> slices;
+        for (const auto &key : keys)
+            slices.push_back({key.data(), key.size()});
+        std::vector<cache_buf> out(keys.size());
+        std::vector<int> st(keys.size());
+        ASSERT_EQ(cache_get_many(c, slices.data(), slices.size(), out.data(), st.data()), CACHE_OK)
+            << cache_last_error();
+        for (size_t i = 0; i < keys.size(); i++) {
+            EXPECT_EQ(st[i], CACHE_OK) << i;
+            std::string expect = i == 1 ? "-2" : "v" + std::to_string(i);
+            EXPECT_EQ(std::string(static_cast<char *>(out[i].data), out[i].size), expect);
+            cache_buf_free(&out[i]);
+        }
+        size_t deleted = 0;
+        ASSERT_EQ(cache_delete_many(c, slices.data(), slices.size(), &deleted), CACHE_OK);
+        EXPECT_EQ(deleted, keys.size());
+        EXPECT_EQ(cache_exists(c, keys[9].data(), keys[9].size()), CACHE_MISS);
+        cache_close(c);
+    }
+}
+
+TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
+{
+    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
+    a.start();
+    b.start();
+    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b) +
+                              "?timeout_ms=500&retry_timeout_s=1",
+                          "spread:");
+    ASSERT_NE(c, nullptr);
+    const int n = 200;
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(set_str(c, key_named(i), "v" + std::to_string(i)), CACHE_OK) << cache_last_error();
+    uint64_t on_a = Bare(a).stat("curr_items"), on_b = Bare(b).stat("curr_items");
+    EXPECT_GT(on_a, uint64_t(n / 5));
+    EXPECT_GT(on_b, uint64_t(n / 5));
+
+    b.kill_hard();
+    std::vector<int> survived;
+    int errors = 0;
+    int64_t slowest = 0;
+    for (int i = 0; i < n; i++) {
+        auto t0 = Clock::now();
+        int rc;
+        std::string v = get_str(c, key_named(i), &rc);
+        slowest = std::max(slowest, ms_since(t0));
+        if (rc == CACHE_OK) {
+            EXPECT_EQ(v, "v" + std::to_string(i));
+            survived.push_back(i);
+        } else {
+            EXPECT_TRUE(rc == CACHE_EUNAVAILABLE || rc == CACHE_ETIMEOUT) << rc;
+            EXPECT_NE(std::string(cache_last_error()).find(addr(b)), std::string::npos)
+                << cache_last_error();
+            errors++;
+        }
+    }
+    // The dead server's keys fail fast; the live one's all still read (its
+    // items are our entries plus the prefix's generation counter).
+    EXPECT_EQ(survived.size(), size_t(on_a - 1));
+    EXPECT_EQ(errors, n - int(on_a - 1));
+    EXPECT_LT(slowest, 500 + 250);
+    std::vector<cache_slice> batch;
+    std::vector<std::string> names;
+    for (int i = 0; i < 10; i++)
+        names.push_back(key_named(i));
+    for (auto &k : names)
+        batch.push_back({k.data(), k.size()});
+    std::vector<cache_buf> out(batch.size());
+    std::vector<int> st(batch.size());
+    int brc = cache_get_many(c, batch.data(), batch.size(), out.data(), st.data());
+    EXPECT_TRUE(brc == CACHE_EUNAVAILABLE || brc == CACHE_ETIMEOUT) << brc;
+    for (auto &o : out)
+        EXPECT_EQ(o.data, nullptr);
+
+    // Back on the same port: after retry_timeout_s, writes go through again.
+    b.start();
+    auto t0 = Clock::now();
+    int written = 0;
+    while (written < n && ms_since(t0) < 10000) {
+        written = 0;
+        for (int i = 0; i < n; i++)
+            written += set_str(c, "after:" + std::to_string(i), "w") == CACHE_OK;
+        if (written < n)
+            sleep_ms(200);
+    }
+    EXPECT_EQ(written, n) << cache_last_error();
+    EXPECT_GT(Bare(b).stat("curr_items"), 0u);
+    // The surviving server's entries were never lost: each server has its own
+    // generation, so the restart of one resets only its own entries.
+    for (int i : survived)
+        EXPECT_EQ(get_str(c, key_named(i)), "v" + std::to_string(i));
+    cache_close(c);
+}
+
+TEST(Memcached, AClearKeepsEveryKeyOnItsServer)
+{
+    // The generation is part of each entry's name but not of its placement:
+    // after a clear, every key is written again to the server it was on.
+    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
+    a.start();
+    b.start();
+    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b), "keep:");
+    const int n = 100;
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(set_str(c, key_named(i), "1"), CACHE_OK) << cache_last_error();
+    uint64_t on_a = Bare(a).stat("curr_items"), on_b = Bare(b).stat("curr_items");
+    ASSERT_EQ(cache_clear(c), CACHE_OK) << cache_last_error();
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(set_str(c, key_named(i), "2"), CACHE_OK) << cache_last_error();
+    // Each server now holds its old entries (unreachable, ageing out) and the
+    // same number of new ones, plus its own generation counter.
+    EXPECT_EQ(Bare(a).stat("curr_items"), 2 * on_a - 1);
+    EXPECT_EQ(Bare(b).stat("curr_items"), 2 * on_b - 1);
+    for (int i = 0; i < n; i++)
+        EXPECT_EQ(get_str(c, key_named(i)), "2");
+    cache_close(c);
+}
+
+TEST(Memcached, RemoveFailedServersMovesKeysToTheLiveServer)
+{
+    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
+    a.start();
+    b.start();
+    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b) +
+                              "?timeout_ms=500&retry_timeout_s=1&remove_failed_servers=true&"
+                              "pool_size=1",
+                          "eject:");
+    ASSERT_NE(c, nullptr);
+    const int n = 100;
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(set_str(c, key_named(i), "old"), CACHE_OK) << cache_last_error();
+    b.kill_hard();
+    // A few calls notice the failure; then the dead server leaves the ring
+    // and its keys land on the live one.
+    auto t0 = Clock::now();
+    int ok = 0;
+    while (ok < n && ms_since(t0) < 10000) {
+        ok = 0;
+        for (int i = 0; i < n; i++)
+            ok += set_str(c, key_named(i), "new") == CACHE_OK;
+    }
+    EXPECT_EQ(ok, n) << cache_last_error();
+    for (int i = 0; i < n; i++)
+        EXPECT_EQ(get_str(c, key_named(i)), "new") << i;
+    cache_close(c);
+}
+
+TEST(Memcached, AStoppedServerTimesOutInsteadOfHanging)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    cache_t *c = open_uri("memcached://" + addr(s) + "?timeout_ms=300&retry_timeout_s=1", "pause:");
+    ASSERT_NE(c, nullptr);
+    ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK) << cache_last_error();
+    s.pause();
+    for (int round = 0; round < 3; round++) {
+        auto t0 = Clock::now();
+        int rc;
+        get_str(c, "k", &rc);
+        int64_t took = ms_since(t0);
+        EXPECT_TRUE(rc == CACHE_ETIMEOUT || rc == CACHE_EUNAVAILABLE) << rc;
+        EXPECT_LT(took, 300 * 2 + 200) << "round " << round;
+        t0 = Clock::now();
+        rc = set_str(c, "k2", "v");
+        EXPECT_TRUE(rc == CACHE_ETIMEOUT || rc == CACHE_EUNAVAILABLE) << rc;
+        EXPECT_LT(ms_since(t0), 300 * 2 + 200);
+    }
+    s.resume();
+    auto t0 = Clock::now();
+    int rc = CACHE_EIO;
+    while (rc != CACHE_OK && ms_since(t0) < 5000) {
+        sleep_ms(100);
+        get_str(c, "k", &rc);
+    }
+    EXPECT_EQ(rc, CACHE_OK) << cache_last_error();
+    cache_close(c);
+}
+
+TEST(Memcached, NoServerMeansUnavailableNotAHang)
+{
+    int port = ServerProcess::free_port();
+    std::string where = "127.0.0.1:" + std::to_string(port);
+    // Like libmemcached, opening does not connect: servers may come later.
+    cache_t *c = open_uri("memcached://" + where + "?timeout_ms=300");
+    ASSERT_NE(c, nullptr);
+    auto t0 = Clock::now();
+    int rc;
+    get_str(c, "k", &rc);
+    EXPECT_EQ(rc, CACHE_EUNAVAILABLE);
+    EXPECT_NE(std::string(cache_last_error()).find(where), std::string::npos) << cache_last_error();
+    EXPECT_EQ(set_str(c, "k", "v"), CACHE_EUNAVAILABLE);
+    EXPECT_EQ(cache_ping(c), CACHE_EUNAVAILABLE);
+    EXPECT_EQ(cache_clear(c), CACHE_EUNAVAILABLE);
+    EXPECT_LT(ms_since(t0), 2000);
+    cache_close(c);
+}
+
+TEST(Memcached, ClearingOnePrefixLeavesTheOthers)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    std::string uri = "memcached://" + addr(s);
+    cache_t *a = open_uri(uri, "A:");
+    cache_t *b = open_uri(uri, "B:");
+    cache_t *bare = open_uri(uri); // no prefix at all
+    ASSERT_EQ(set_str(a, "k", "a"), CACHE_OK);
+    ASSERT_EQ(set_str(b, "k", "b"), CACHE_OK);
+    ASSERT_EQ(set_str(bare, "k", "none"), CACHE_OK);
+    uint64_t items = Bare(s).stat("curr_items");
+    ASSERT_EQ(cache_clear(a), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(cache_exists(a, "k", 1), CACHE_MISS);
+    EXPECT_EQ(get_str(b, "k"), "b");
+    EXPECT_EQ(get_str(bare, "k"), "none");
+    // No flush_all: nothing was removed from the server.
+    EXPECT_EQ(Bare(s).stat("curr_items"), items);
+    EXPECT_EQ(Bare(s).stat("cmd_flush"), 0u);
+    // A second handle with the same prefix in this process sees it at once.
+    cache_t *a2 = open_uri(uri + "?generation_cache_ms=60000", "A:");
+    ASSERT_EQ(set_str(a2, "k", "again"), CACHE_OK);
+    EXPECT_EQ(get_str(a, "k"), "again");
+    ASSERT_EQ(cache_clear(a), CACHE_OK);
+    EXPECT_EQ(cache_exists(a2, "k", 1), CACHE_MISS);
+    for (cache_t *c : {a, a2, b, bare})
+        cache_close(c);
+}
+
+TEST(Memcached, AnotherProcessSeesAClearWithinTheGenerationCacheTime)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    std::string uri = "memcached://" + addr(s);
+    cache_t *cached = open_uri(uri + "?generation_cache_ms=500", "shared:");
+    ASSERT_EQ(set_str(cached, "k", "v"), CACHE_OK);
+    ASSERT_EQ(get_str(cached, "k"), "v");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        cache_t *other = nullptr;
+        cache_options o = CACHE_OPTIONS_INIT;
+        o.prefix = "shared:";
+        o.prefix_len = 7;
+        int rc = cache_open_ext(uri.c_str(), &o, &other);
+        _exit(rc == CACHE_OK && cache_clear(other) == CACHE_OK ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    // A handle that reads the generation every time sees the clear at once,
+    // the caching one within generation_cache_ms.
+    cache_t *strict = open_uri(uri + "?generation_cache_ms=0", "shared:");
+    EXPECT_EQ(cache_exists(strict, "k", 1), CACHE_MISS);
+    sleep_ms(600);
+    EXPECT_EQ(cache_exists(cached, "k", 1), CACHE_MISS);
+    cache_close(strict);
+    cache_close(cached);
+}
+
+TEST(Memcached, CountersAreSignedAndAtomicAcrossHandles)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    std::string uri = "memcached://" + addr(s);
+    cache_t *c1 = open_uri(uri, "n:");
+    cache_t *c2 = open_uri(uri + "?binary=true", "n:");
+    int64_t v = 0;
+    ASSERT_EQ(set_str(c1, "x", "5"), CACHE_OK);
+    ASSERT_EQ(cache_incr(c1, "x", 1, -7, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(v, -2);
+    EXPECT_EQ(get_str(c2, "x"), "-2");
+    // Stored as the bare decimal, readable by any memcached client.
+    ASSERT_EQ(cache_decr(c2, "x", 1, 3, &v), CACHE_OK);
+    EXPECT_EQ(v, -5);
+
+    std::atomic<int> failures{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; t++)
+        ts.emplace_back([&, t] {
+            cache_t *c = t % 2 ? c1 : c2;
+            for (int i = 0; i < 300; i++)
+                failures += cache_incr(c, "shared", 6, t % 2 ? 2 : -1, nullptr) != CACHE_OK;
+        });
+    for (auto &t : ts)
+        t.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(get_str(c1, "shared"), std::to_string(2 * 300 * 2 - 2 * 300));
+
+    // A counter created by incr gets the default TTL; an existing one keeps its TTL.
+    ASSERT_EQ(set_str(c1, "ttl", "1", 100000), CACHE_OK);
+    ASSERT_EQ(cache_incr(c1, "ttl", 3, 1, &v), CACHE_OK);
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(c1, "ttl", 3, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 90000);
+    EXPECT_LE(ttl, 100000);
+    cache_close(c1);
+    cache_close(c2);
+}
+
+TEST(Memcached, TtlRulesMatchTheContract)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    cache_t *c = open_uri("memcached://" + addr(s), "ttl:");
+    const int64_t day = 24 * 3600 * 1000LL;
+    int64_t ttl = 0;
+    // Over 30 days memcached reads the expiry as a Unix time; sent as a
+    // relative one the entry would be gone at once.
+    ASSERT_EQ(set_str(c, "month", "v", 31 * day), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(c, "month"), "v");
+    ASSERT_EQ(cache_ttl(c, "month", 5, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 31 * day - 5000);
+    EXPECT_LE(ttl, 31 * day);
+    ASSERT_EQ(cache_touch(c, "month", 5, 45 * day), CACHE_OK);
+    ASSERT_EQ(cache_ttl(c, "month", 5, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 45 * day - 5000);
+    // Beyond what memcached's clock can hold (2038): still stored, still exact.
+    ASSERT_EQ(set_str(c, "century", "v", 100 * 365 * day), CACHE_OK);
+    EXPECT_EQ(get_str(c, "century"), "v");
+    ASSERT_EQ(cache_ttl(c, "century", 7, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 99 * 365 * day);
+    // Under a second: memcached would round to 1 s and might drop it early;
+    // unicache rounds up, keeps the deadline in ms and expires it on time.
+    ASSERT_EQ(set_str(c, "short", "v", 700), CACHE_OK);
+    sleep_ms(500);
+    EXPECT_EQ(cache_exists(c, "short", 5), CACHE_OK);
+    sleep_ms(400);
+    EXPECT_EQ(cache_exists(c, "short", 5), CACHE_MISS);
+    // An expired entry is absent for add() even while memcached still has it.
+    EXPECT_EQ(cache_add(c, "short", 5, "new", 3, 0), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(c, "short"), "new");
+    cache_close(c);
+}
+
+TEST(Memcached, ValuesOverTheItemLimitAreTooBig)
+{
+    ServerProcess s = ServerProcess::memcached({"-I", "1m"});
+    s.start();
+    for (const char *proto : {"false", "true"}) {
+        cache_t *c = open_uri("memcached://" + addr(s) + "?binary=" + proto, "big:");
+        std::string two_mb(2 << 20, 'x');
+        for (int round = 0; round < 2; round++) { // the second one fails before sending
+            EXPECT_EQ(set_str(c, "k", two_mb), CACHE_ETOOBIG) << proto;
+            std::string msg = cache_last_error();
+            EXPECT_NE(msg.find("1048576"), std::string::npos) << msg;
+            EXPECT_NE(msg.find("2097152"), std::string::npos) << msg;
+        }
+        EXPECT_EQ(cache_exists(c, "k", 1), CACHE_MISS);
+        EXPECT_EQ(cache_add(c, "k", 1, two_mb.data(), two_mb.size(), 0), CACHE_ETOOBIG);
+        cache_slice tag = {"t", 1};
+        EXPECT_EQ(cache_set_tagged(c, "k", 1, two_mb.data(), two_mb.size(), 0, &tag, 1),
+                  CACHE_ETOOBIG);
+        // Under the limit still works, and the connection is still fine.
+        std::string fits(1000 * 1000, 'y');
+        ASSERT_EQ(set_str(c, "k", fits), CACHE_OK) << cache_last_error();
+        EXPECT_EQ(get_str(c, "k"), fits);
+        cache_close(c);
+    }
+}
+
+TEST(Memcached, KeyListingIsNotSupportedAndSaysWhy)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    cache_t *c = open_uri("memcached://" + addr(s));
+    cache_buf_array arr = {nullptr, 0};
+    EXPECT_EQ(cache_keys(c, "*", 1, 0, &arr), CACHE_ENOTSUP);
+    std::string msg = cache_last_error();
+    EXPECT_NE(msg.find("memcached"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("keys"), std::string::npos) << msg;
+    EXPECT_EQ(arr.items, nullptr);
+    size_t deleted = 7;
+    EXPECT_EQ(cache_delete_pattern(c, "a*", 2, &deleted), CACHE_ENOTSUP);
+    EXPECT_NE(std::string(cache_last_error()).find("pattern"), std::string::npos);
+    // A bad pattern is still a bad pattern.
+    EXPECT_EQ(cache_keys(c, "[", 1, 0, &arr), CACHE_EINVAL);
+    cache_close(c);
+}
+
+TEST(Memcached, TagsAreCheckedOnEveryRead)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    std::string uri = "memcached://" + addr(s);
+    cache_t *c1 = open_uri(uri, "tags:");
+    cache_t *c2 = open_uri(uri + "?binary=true", "tags:");
+    cache_slice t[] = {{"user:1", 6}, {"with space", 10}};
+    ASSERT_EQ(cache_set_tagged(c1, "a", 1, "1", 1, 0, t, 2), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(cache_set_tagged(c1, "b", 1, "2", 1, 0, t + 1, 1), CACHE_OK);
+    size_t n = 99;
+    ASSERT_EQ(cache_invalidate_tags(c2, t, 1, &n), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(n, 0u); // lazy: nothing is removed now
+    EXPECT_EQ(cache_exists(c1, "a", 1), CACHE_MISS);
+    EXPECT_EQ(get_str(c1, "b"), "2");
+    // Absent for add() and incr() too.
+    EXPECT_EQ(cache_add(c1, "a", 1, "fresh", 5, 0), CACHE_OK);
+    EXPECT_EQ(get_str(c2, "a"), "fresh");
+    ASSERT_EQ(cache_set_tagged(c1, "n", 1, "41", 2, 0, t, 1), CACHE_OK);
+    int64_t v = 0;
+    ASSERT_EQ(cache_incr(c1, "n", 1, 1, &v), CACHE_OK);
+    EXPECT_EQ(v, 42);
+    ASSERT_EQ(cache_invalidate_tags(c1, t, 1, nullptr), CACHE_OK);
+    ASSERT_EQ(cache_incr(c1, "n", 1, 1, &v), CACHE_OK);
+    EXPECT_EQ(v, 1);
+    // Invalidating a tag nobody used is fine.
+    cache_slice unused = {"never", 5};
+    EXPECT_EQ(cache_invalidate_tags(c1, &unused, 1, nullptr), CACHE_OK);
+    cache_close(c1);
+    cache_close(c2);
+}
+
+TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
+{
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    cache_t *c = open_uri("memcached://" + addr(s), "f:");
+    ASSERT_EQ(set_str(c, "k", "mine"), CACHE_OK);
+    Bare bare(s);
+    memcached_return_t rc;
+    std::string gen = bare.get("g0|f:", &rc);
+    ASSERT_EQ(rc, MEMCACHED_SUCCESS);
+    char name[64];
+    snprintf(name, sizeof name, "u%016" PRIx64 ":f:k", uint64_t(std::strtoull(gen.c_str(), nullptr, 10)));
+    ASSERT_EQ(bare.get(name, &rc), "mine");
+    ASSERT_EQ(memcached_set(bare.mc, name, strlen(name), "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
+    int grc;
+    get_str(c, "k", &grc);
+    EXPECT_EQ(grc, CACHE_ECORRUPT);
+    EXPECT_NE(std::string(cache_last_error()).find("not written by unicache"), std::string::npos)
+        << cache_last_error();
+    // A set replaces it.
+    ASSERT_EQ(set_str(c, "k", "mine again"), CACHE_OK);
+    EXPECT_EQ(get_str(c, "k"), "mine again");
+    cache_close(c);
+}
+
+TEST(Memcached, InfoDescribesEveryServer)
+{
+    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
+    a.start();
+    b.start();
+    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b));
+    cache_buf info = {nullptr, 0};
+    ASSERT_EQ(cache_backend_info(c, &info), CACHE_OK) << cache_last_error();
+    std::string text(static_cast<char *>(info.data), info.size);
+    cache_buf_free(&info);
+    for (const std::string &want : {"[" + addr(a) + "]", "[" + addr(b) + "]",
+                                    std::string("curr_items"), std::string("distribution=ketama")})
+        EXPECT_NE(text.find(want), std::string::npos) << want << " not in " << text;
+    cache_buf json = {nullptr, 0};
+    ASSERT_EQ(cache_stats_json(c, &json), CACHE_OK);
+    std::string j(static_cast<char *>(json.data), json.size);
+    cache_buf_free(&json);
+    EXPECT_NE(j.find("\"backend\":\"memcached\""), std::string::npos) << j;
+    EXPECT_NE(j.find("\"size\":null"), std::string::npos) << j;
+    cache_close(c);
+}
+
+TEST(Memcached, BadUrisAreRejectedWithAReason)
+{
+    struct Case {
+        std::string uri, needle;
+    };
+    const Case cases[] = {
+        {"memcached://", "at least one server"},
+        {"memcached://?binary=true", "at least one server"},
+        {"memcached://127.0.0.1/db", "no path"},
+        {"memcached://h:1,h:1", "listed twice"},
+        {"memcached://h:1,h", "h:11211"}, // (not twice: different ports) -> must open
+        {"memcached://h?timeout_ms=0", "timeout_ms"},
+        {"memcached://h?pool_size=0", "pool_size"},
+        {"memcached://h?retry_timeout_s=-1", "retry_timeout_s"},
+        {"memcached://h?binary=maybe", "binary"},
+        {"memcached://h?remove_failed_servers=2", "remove_failed_servers"},
+        {"memcached://h?generation_cache_ms=x", "generation_cache_ms"},
+        {"memcached://h?max_items=5", "generation_cache_ms"}, // lists the valid ones
+        {"memcached://me:s3cret@h", "SASL"},
+    };
+    for (const Case &k : cases) {
+        cache_t *c = nullptr;
+        int rc = cache_open(k.uri.c_str(), &c);
+        if (k.needle == "h:11211") {
+            EXPECT_EQ(rc, CACHE_OK) << k.uri << ": " << cache_last_error();
+            cache_close(c);
+            continue;
+        }
+        EXPECT_EQ(rc, CACHE_EINVAL) << k.uri;
+        EXPECT_EQ(c, nullptr);
+        std::string msg = cache_last_error();
+        EXPECT_NE(msg.find(k.needle), std::string::npos) << k.uri << ": " << msg;
+        EXPECT_EQ(msg.find("s3cret"), std::string::npos) << msg;
+    }
+}
+
+} // namespace unicache_test

@@ -1,0 +1,12 @@
+# memcached backend tests, included by tests/CMakeLists.txt when
+# UNICACHE_WITH_MEMCACHED is ON. Each test starts its own memcached processes
+# on free loopback ports; a missing memcached binary fails them.
+unicache_add_test(memcached_test
+  SOURCES memcached/memcached_test.cpp memcached/memcached_contract_test.cpp
+  CONTRACT LABELS memcached)
+# memcached_test also looks at the servers with a bare libmemcached client.
+target_include_directories(memcached_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
+target_link_libraries(memcached_test PRIVATE memcached)
+unicache_add_test(memcached_internal_test
+  SOURCES memcached/memcached_internal_test.cpp INTERNAL LABELS memcached)
+target_include_directories(memcached_internal_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
