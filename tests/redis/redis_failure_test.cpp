@@ -152,6 +152,28 @@ TEST(RedisAuth, WrongOrMissingPasswordIsEauthWithoutThePassword)
     expect_no_secret(msg);
 }
 
+TEST(RedisFull, OutOfMemoryServerIsAnIoErrorThatSaysWhy)
+{
+    ServerProcess server =
+        ServerProcess::redis({"--maxmemory", "2mb", "--maxmemory-policy", "noeviction"});
+    server.start();
+    cache_t *c = nullptr;
+    std::string msg;
+    ASSERT_EQ(open_status(at(server.port()), &c, &msg), CACHE_OK) << msg;
+    std::string v(64 * 1024, 'x');
+    int rc = CACHE_OK;
+    for (int i = 0; i < 200 && rc == CACHE_OK; i++)
+        rc = set_str(c, "fill" + std::to_string(i), v);
+    EXPECT_EQ(rc, CACHE_EIO);
+    msg = cache_last_error();
+    EXPECT_NE(msg.find("out of memory"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("allkeys-lru"), std::string::npos) << msg;
+    EXPECT_EQ(get_status(c, "fill0"), CACHE_OK) << "reads still work";
+    EXPECT_EQ(cache_clear(c), CACHE_OK) << "and deletes: " << cache_last_error();
+    EXPECT_EQ(set_str(c, "again", "v"), CACHE_OK) << cache_last_error();
+    cache_close(c);
+}
+
 // ------------------------------------------------------------ unreachable
 
 TEST(RedisDown, NothingListeningIsUnavailableQuickly)

@@ -319,6 +319,13 @@ void RedisConnection::fail_reply(const redisReply *r, const char *what) const
         fail(CACHE_ENOTSUP, head + "the server is part of a Redis Cluster, which this backend "
                                    "does not support (" +
                                    text + ")");
+    if (starts_with(s, n, "OOM"))
+        fail(CACHE_EIO, head + "the server is out of memory (" + text +
+                            "); for a cache, set maxmemory-policy to an evicting policy "
+                            "such as allkeys-lru");
+    if (starts_with(s, n, "READONLY"))
+        fail(CACHE_EIO, head + "the server is a read-only replica (" + text +
+                            "); point the URI at the primary");
     if (starts_with(s, n, "ERR unknown command"))
         fail(CACHE_ENOTSUP, head + "the server does not know this command (" + text +
                                 "); unicache needs Redis 2.8 or later");

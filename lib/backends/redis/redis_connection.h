@@ -79,7 +79,8 @@ public:
     // Throws the Error that an error reply stands for: CACHE_EAUTH for
     // NOAUTH/WRONGPASS/NOPERM, CACHE_ECORRUPT for WRONGTYPE,
     // CACHE_EUNAVAILABLE while the server is loading or busy, CACHE_ENOTSUP
-    // for unknown commands and cluster redirections, else CACHE_EIO. The
+    // for unknown commands and cluster redirections, else CACHE_EIO (a full
+    // server with a noeviction policy, a read-only replica, ...). The
     // server's text is quoted with the password removed.
     [[noreturn]] void fail_reply(const redisReply *r, const char *what) const;
 
