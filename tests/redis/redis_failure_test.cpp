@@ -65,6 +65,17 @@ int open_status(const std::string &uri, cache_t **out, std::string *msg)
     return rc;
 }
 
+// A handle on server with the right password and the given parameters.
+cache_t *open_authed(const ServerProcess &server, const std::string &query)
+{
+    cache_t *c = nullptr;
+    std::string msg;
+    EXPECT_EQ(open_status(at(server.port(), std::string(":") + kPassword, query), &c, &msg),
+              CACHE_OK)
+        << msg;
+    return c;
+}
+
 int set_str(cache_t *c, const std::string &k, const std::string &v)
 {
     return cache_set(c, k.data(), k.size(), v.data(), v.size(), CACHE_TTL_NONE);
@@ -249,13 +260,8 @@ TEST(RedisRecovery, KilledMidLoopThenRestartedOnTheSamePort)
 {
     ServerProcess server = ServerProcess::redis({"--requirepass", kPassword});
     server.start();
-    cache_t *c = nullptr;
-    std::string msg;
-    ASSERT_EQ(open_status(at(server.port(), std::string(":") + kPassword,
-                             "timeout_ms=500&retry_delay_ms=10&max_retries=2&pool_size=4"),
-                          &c, &msg),
-              CACHE_OK)
-        << msg;
+    cache_t *c = open_authed(server, "timeout_ms=500&retry_delay_ms=10&max_retries=2&pool_size=4");
+    ASSERT_NE(c, nullptr);
 
     std::atomic<bool> stop{false};
     std::atomic<int64_t> slowest_failure{0};
@@ -366,13 +372,9 @@ TEST(RedisRecovery, StoppedServerTimesOutThenRecovers)
 {
     ServerProcess server = ServerProcess::redis({"--requirepass", kPassword});
     server.start();
-    cache_t *c = nullptr;
+    cache_t *c = open_authed(server, "timeout_ms=300&pool_size=2");
+    ASSERT_NE(c, nullptr);
     std::string msg;
-    ASSERT_EQ(open_status(at(server.port(), std::string(":") + kPassword,
-                             "timeout_ms=300&pool_size=2"),
-                          &c, &msg),
-              CACHE_OK)
-        << msg;
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);
     server.pause(); // SIGSTOP: the kernel still accepts, nobody answers
     auto check = [&](const char *what, int rc, Clock::time_point t0) {

@@ -127,6 +127,29 @@ int64_t drain(RedisConnection &c, size_t n, const char *what)
     return sum;
 }
 
+// Queues SET key value [NX] [PX ttl_ms] (ttl_ms 0: no expiry).
+void queue_set(RedisConnection &c, Bytes key, Bytes value, int64_t ttl_ms, bool nx = false)
+{
+    c.command(3 + (nx ? 1 : 0) + (ttl_ms > 0 ? 2 : 0));
+    c.arg("SET");
+    c.arg(key);
+    c.arg(value);
+    if (nx)
+        c.arg("NX");
+    if (ttl_ms > 0) {
+        c.arg("PX");
+        c.arg(ttl_ms);
+    }
+}
+
+void queue_incrby(RedisConnection &c, Bytes key, int64_t delta)
+{
+    c.command(3);
+    c.arg("INCRBY");
+    c.arg(key);
+    c.arg(delta);
+}
+
 // Reads an INCRBY reply into *out; false when Redis refused the stored value
 // as "not an integer" (which may still be a counter under the contract).
 bool incr_reply(const RedisConnection &c, const redisReply *r, int64_t delta, int64_t *out)
@@ -191,14 +214,7 @@ void RedisBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
     check_value(opts_, value);
     run(true, [&](RedisConnection &c) {
-        c.command(ttl_ms > 0 ? 5 : 3);
-        c.arg("SET");
-        c.arg(key);
-        c.arg(value);
-        if (ttl_ms > 0) {
-            c.arg("PX");
-            c.arg(ttl_ms);
-        }
+        queue_set(c, key, value, ttl_ms);
         c.status("SET");
     });
 }
@@ -207,15 +223,7 @@ bool RedisBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
     check_value(opts_, value);
     return run(false, [&](RedisConnection &c) {
-        c.command(ttl_ms > 0 ? 6 : 4);
-        c.arg("SET");
-        c.arg(key);
-        c.arg(value);
-        c.arg("NX");
-        if (ttl_ms > 0) {
-            c.arg("PX");
-            c.arg(ttl_ms);
-        }
+        queue_set(c, key, value, ttl_ms, true);
         RedisReply r = c.checked("SET NX");
         return r->type == REDIS_REPLY_STATUS;
     });
@@ -260,17 +268,8 @@ int64_t RedisBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
         if (ttl_ms_if_new > 0) {
             // Create-with-TTL and add in one transaction, one round trip.
             c.command({"MULTI"});
-            c.command(6);
-            c.arg("SET");
-            c.arg(key);
-            c.arg("0");
-            c.arg("NX");
-            c.arg("PX");
-            c.arg(ttl_ms_if_new);
-            c.command(3);
-            c.arg("INCRBY");
-            c.arg(key);
-            c.arg(delta);
+            queue_set(c, key, "0", ttl_ms_if_new, true);
+            queue_incrby(c, key, delta);
             c.command({"EXEC"});
             c.status("MULTI");
             drain(c, 2, "INCRBY"); // +QUEUED twice
@@ -282,10 +281,7 @@ int64_t RedisBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
             exec->element[1] = nullptr;
             r.reset(res);
         } else {
-            c.command(3);
-            c.arg("INCRBY");
-            c.arg(key);
-            c.arg(delta);
+            queue_incrby(c, key, delta);
             r = c.reply("INCRBY");
         }
         int64_t value;
@@ -324,25 +320,16 @@ int64_t RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
                 ttl = left == -1 ? 0 : std::max<int64_t>(left, 1);
             }
             int64_t next = add_counter(current, delta);
+            char digits[24];
             c.command({"MULTI"});
-            c.command(ttl > 0 ? 5 : 3);
-            c.arg("SET");
-            c.arg(key);
-            c.arg(next);
-            if (ttl > 0) {
-                c.arg("PX");
-                c.arg(ttl);
-            }
+            queue_set(c, key, Bytes(digits, format_counter(next, digits)), ttl);
             c.command({"EXEC"});
             c.status("MULTI");
             drain(c, 1, "SET");
             RedisReply exec = c.checked("EXEC");
             if (exec->type == REDIS_REPLY_ARRAY)
                 return next; // EXEC also ended the WATCH
-            c.command(3);
-            c.arg("INCRBY");
-            c.arg(key);
-            c.arg(delta);
+            queue_incrby(c, key, delta);
             RedisReply r = c.reply("INCRBY");
             if (incr_reply(c, r.get(), delta, &next))
                 return next;
@@ -436,12 +423,7 @@ void RedisBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, in
             size_t commands = 0, bytes = 0;
             while (i < n && commands < kCommandsPerTrip && bytes < kBytesPerTrip) {
                 if (ttl_ms > 0) {
-                    c.command(5);
-                    c.arg("SET");
-                    c.arg(keys[i]);
-                    c.arg(values[i]);
-                    c.arg("PX");
-                    c.arg(ttl_ms);
+                    queue_set(c, keys[i], values[i], ttl_ms);
                     bytes += keys[i].size() + values[i].size();
                     i++;
                 } else {

@@ -231,26 +231,23 @@ RedisReply RedisConnection::checked(const char *what)
     return r;
 }
 
-int64_t RedisConnection::integer(const char *what)
+RedisReply RedisConnection::typed(const char *what, int type, const char *expected)
 {
     RedisReply r = checked(what);
-    if (r->type != REDIS_REPLY_INTEGER)
+    if (r->type != type)
         throw RedisIoError(CACHE_EIO,
                            opts_.where + ": " + what + ": unexpected reply type " +
-                               std::to_string(r->type) + " (expected an integer)",
+                               std::to_string(r->type) + " (expected " + expected + ")",
                            true);
-    return r->integer;
+    return r;
 }
 
-void RedisConnection::status(const char *what)
+int64_t RedisConnection::integer(const char *what)
 {
-    RedisReply r = checked(what);
-    if (r->type != REDIS_REPLY_STATUS)
-        throw RedisIoError(CACHE_EIO,
-                           opts_.where + ": " + what + ": unexpected reply type " +
-                               std::to_string(r->type) + " (expected a status)",
-                           true);
+    return typed(what, REDIS_REPLY_INTEGER, "an integer")->integer;
 }
+
+void RedisConnection::status(const char *what) { typed(what, REDIS_REPLY_STATUS, "a status"); }
 
 bool RedisConnection::stale() const
 {

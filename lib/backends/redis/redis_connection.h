@@ -102,6 +102,7 @@ private:
     explicit RedisConnection(const RedisOptions &opts) : opts_(opts) {}
     void handshake();
     void flush(const char *what);
+    RedisReply typed(const char *what, int type, const char *expected);
     void put(const char *p, size_t n);
     void put_header(char type, uint64_t n);
     [[noreturn]] void fail_io(const char *what, int err, bool maybe_executed);
