@@ -113,7 +113,7 @@ class Cache(_unicache.Handle):
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         self.close()
 
     def __repr__(self):

@@ -24,13 +24,15 @@ def _header_getter(scope):
 
 
 def _url(scope, get_header):
+    scheme = scope.get("scheme", "http")
     host = get_header("host")
     if host is None:
-        server = scope.get("server") or ("", None)
-        host = server[0] if server[1] is None else "%s:%s" % server
+        name, port = scope.get("server") or ("", None)
+        default = {"http": 80, "https": 443}.get(scheme)
+        host = name if port is None or port == default else "%s:%s" % (name, port)
     path = scope.get("root_path", "") + scope.get("path", "")
     query = scope.get("query_string", b"").decode("latin-1")
-    return "%s://%s%s%s" % (scope.get("scheme", "http"), host.lower(), path,
+    return "%s://%s%s%s" % (scheme, host.lower(), path,
                             "?" + query if query else "")
 
 

@@ -11,14 +11,20 @@ from ._http import HttpCache
 __all__ = ["CacheMiddleware"]
 
 _REASONS = {200: "200 OK", 304: "304 Not Modified"}
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 def _url(environ):
-    host = environ.get("HTTP_HOST") or "%s:%s" % (environ.get("SERVER_NAME", ""),
-                                                  environ.get("SERVER_PORT", ""))
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = environ.get("SERVER_NAME", "")
+        port = str(environ.get("SERVER_PORT", ""))
+        if port and port != _DEFAULT_PORTS.get(scheme):
+            host += ":" + port
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     query = environ.get("QUERY_STRING", "")
-    return "%s://%s%s%s" % (environ.get("wsgi.url_scheme", "http"), host.lower(), path,
+    return "%s://%s%s%s" % (scheme, host.lower(), path,
                             "?" + query if query else "")
 
 

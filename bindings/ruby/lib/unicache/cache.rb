@@ -71,6 +71,12 @@ module Unicache
       @handle.add(key, @serializer.dump(value), seconds(ttl || expires_in))
     end
 
+    # The stored bytes of key (a binary String), bypassing the serializer.
+    def raw_get(key) = @handle.get(key)
+
+    # Store a String as it is, bypassing the serializer.
+    def raw_set(key, data, ttl = nil) = @handle.set(key, data, seconds(ttl))
+
     # Remove key; true if it was there.
     def delete(key) = @handle.delete(key)
 
@@ -134,8 +140,14 @@ module Unicache
       keys.to_h { |k| [k, found.fetch(k) { computed[k] }] }
     end
 
-    # Store every pair of a Hash.
-    def write_multi(hash, expires_in: nil, ttl: nil)
+    # Store every pair of a Hash: write_multi({ "a" => 1 }, expires_in: 60),
+    # or write_multi("a" => 1) (Ruby 3 passes a braceless Hash as keywords).
+    def write_multi(hash = nil, expires_in: nil, ttl: nil, **pairs)
+      if hash.nil?
+        hash = pairs
+      elsif !pairs.empty?
+        raise ArgumentError, "unknown keywords: #{pairs.keys.map(&:inspect).join(', ')}"
+      end
       raise TypeError, "write_multi takes a Hash, not #{hash.class}" unless hash.respond_to?(:each_pair)
 
       keys = []
