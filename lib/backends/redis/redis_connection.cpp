@@ -173,8 +173,8 @@ void RedisConnection::flush(const char *what)
 {
     if (scratch_.size() > run_start_)
         segments_.push_back({nullptr, run_start_, scratch_.size() - run_start_});
-    std::vector<iovec> iov;
-    iov.reserve(segments_.size());
+    std::vector<iovec> &iov = iov_;
+    iov.clear();
     for (const Segment &s : segments_) {
         const char *base = s.ext ? s.ext : scratch_.data() + s.offset;
         iov.push_back({const_cast<char *>(base), s.len});

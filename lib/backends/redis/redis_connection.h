@@ -13,6 +13,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <sys/uio.h>
 #include <vector>
 
 #include "core/bytes.h"
@@ -121,6 +122,7 @@ private:
     std::string scratch_;
     size_t run_start_ = 0;
     std::vector<Segment> segments_;
+    std::vector<iovec> iov_; // reused by flush(): no allocation per request
     size_t pending_ = 0;  // commands sent or queued whose reply is unread
     size_t unsent_ = 0;   // of those, queued but not written yet
     bool broken_ = false;
