@@ -118,10 +118,14 @@ std::string SqlCatalog::schema() const
            " WHERE key = old.key AND tag_id = old.tag_id; END;\n";
 }
 
-std::string SqlCatalog::layout_probe() const
+std::string SqlCatalog::entries_probe() const
 {
-    return "SELECT key, value, expires_at, tag_id, ref FROM " + quoted(table_) +
-           " WHERE 0; SELECT tag, key, tag_id FROM " + quoted(table_ + ".tags") + " WHERE 0";
+    return "SELECT key, value, expires_at, tag_id, ref FROM " + quoted(table_) + " WHERE 0";
+}
+
+std::string SqlCatalog::tags_probe() const
+{
+    return "SELECT tag, key, tag_id FROM " + quoted(table_ + ".tags") + " WHERE 0";
 }
 
 } // namespace unicache

@@ -73,8 +73,10 @@ public:
     const std::string &text(Sql s) const { return texts_[int(s)]; }
     // CREATE ... IF NOT EXISTS for the table, its index, tags and triggers.
     std::string schema() const;
-    // A query that fails to prepare unless the table has our columns.
-    std::string layout_probe() const;
+    // Queries that fail to prepare unless the entries table (tags table)
+    // has our columns.
+    std::string entries_probe() const;
+    std::string tags_probe() const;
 
     // True for a name usable as table=: [A-Za-z_][A-Za-z0-9_]*, at most 64
     // bytes, not starting with "sqlite_" (SQLite reserves those).

@@ -15,8 +15,15 @@ struct FileHeader {
     int64_t application_id = 0;
     int64_t user_version = 0;
     int64_t objects = 0; // tables, indexes, triggers, views
-    bool has_table = false;
+    bool has_entries = false, has_tags = false;
 };
+
+bool has_table(SqliteConnection &c, const std::string &name)
+{
+    // Table names are validated to [A-Za-z0-9_.], safe inside quotes.
+    return c.scalar_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '" +
+                        name + "'") > 0;
+}
 
 FileHeader read_header(SqliteConnection &c)
 {
@@ -25,10 +32,8 @@ FileHeader read_header(SqliteConnection &c)
     h.objects = c.scalar_int("SELECT count(*) FROM sqlite_master");
     h.application_id = c.scalar_int("PRAGMA application_id");
     h.user_version = c.scalar_int("PRAGMA user_version");
-    // Table names are validated to [A-Za-z0-9_], safe inside quotes.
-    h.has_table = c.scalar_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                               "name IN ('" + c.sql().table() + "', '" + c.sql().table() +
-                               ".tags')") == 2;
+    h.has_entries = has_table(c, c.sql().table());
+    h.has_tags = has_table(c, c.sql().table() + ".tags");
     return h;
 }
 
@@ -66,6 +71,21 @@ void check_ownership(const SqliteConnection &c, const FileHeader &h)
                                  "leaves it untouched: use a file of its own");
 }
 
+// A table of our name with other columns is not ours to use (or extend).
+void check_layout(SqliteConnection &c, const FileHeader &h)
+{
+    try {
+        if (h.has_entries)
+            c.exec(c.sql().entries_probe());
+        if (h.has_tags)
+            c.exec(c.sql().tags_probe());
+    } catch (const Error &e) {
+        fail(CACHE_ECORRUPT, "table \"" + c.sql().table() + "\" in '" + c.options().path +
+                                 "' does not have the unicache layout (" + e.what() +
+                                 "); unicache leaves it untouched");
+    }
+}
+
 } // namespace
 
 void check_store_path(const std::string &path)
@@ -101,24 +121,19 @@ void open_store(SqliteConnection &c)
             fail(CACHE_EIO, "cannot switch the SQLite database '" + c.options().path +
                                 "' to WAL mode (journal_mode is '" + mode + "')");
     }
-    if (h.application_id != kSqliteApplicationId || !h.has_table) {
+    check_layout(c, h);
+    if (h.application_id != kSqliteApplicationId || !h.has_entries || !h.has_tags) {
         Transaction tx(c, Transaction::write);
         // Another process may have created it since we looked.
         FileHeader now = read_header(c);
         check_ownership(c, now);
+        check_layout(c, now);
         if (now.application_id != kSqliteApplicationId) {
             c.exec("PRAGMA application_id = " + std::to_string(kSqliteApplicationId));
             c.exec("PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
         }
         c.exec(c.sql().schema());
         tx.commit();
-    }
-    // A table of that name with other columns is not ours to use.
-    try {
-        c.exec(c.sql().layout_probe());
-    } catch (const Error &e) {
-        fail(CACHE_ECORRUPT, "table \"" + c.sql().table() + "\" in '" + c.options().path +
-                                 "' does not have the unicache layout (" + e.what() + ")");
     }
 }
 

@@ -1,0 +1,189 @@
+// Several processes on one cache file: persistence across processes,
+// concurrent writers with exact counters, and a writer killed mid-load.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <set>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include "sqlite_raw.h"
+#include "sqlite_temp_dir.h"
+#include "sqlite_worker_values.h"
+#include "unicache.h"
+
+namespace unicache_test {
+
+namespace {
+
+struct Child {
+    pid_t pid = -1;
+    int out = -1; // its stdout, when captured
+};
+
+Child spawn(const std::vector<std::string> &args, bool capture)
+{
+    int fds[2] = {-1, -1};
+    if (capture && pipe(fds) != 0)
+        throw std::runtime_error("pipe failed");
+    std::vector<char *> argv;
+    std::string worker = UNICACHE_SQLITE_WORKER;
+    argv.push_back(&worker[0]);
+    std::vector<std::string> copy = args;
+    for (auto &a : copy)
+        argv.push_back(&a[0]);
+    argv.push_back(nullptr);
+    Child ch;
+    ch.pid = fork();
+    if (ch.pid == 0) {
+        if (capture) {
+            dup2(fds[1], 1);
+            close(fds[0]);
+            close(fds[1]);
+        }
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    if (capture) {
+        close(fds[1]);
+        ch.out = fds[0];
+    }
+    return ch;
+}
+
+// Exit code, or 128 + signal.
+int wait_for(const Child &ch)
+{
+    int status = 0;
+    while (waitpid(ch.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+int run_worker(const std::vector<std::string> &args) { return wait_for(spawn(args, false)); }
+
+std::string get_str(cache_t *c, const std::string &k, int *rc)
+{
+    cache_buf b = {nullptr, 0};
+    *rc = cache_get(c, k.data(), k.size(), &b);
+    std::string out = *rc == CACHE_OK ? std::string(static_cast<char *>(b.data), b.size) : "";
+    cache_buf_free(&b);
+    return out;
+}
+
+} // namespace
+
+TEST(SqliteProcesses, OneProcessWritesAnotherReadsEverythingBack)
+{
+    SqliteTempDir dir("persist");
+    std::string path = dir.file("persist.db");
+    std::string uri = "sqlite://" + path;
+    ASSERT_EQ(run_worker({"fill", uri, "3000"}), 0);
+    ASSERT_EQ(run_worker({"verify", uri, "3000"}), 0);
+
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+    int rc;
+    EXPECT_EQ(get_str(c, "fill-counter", &rc), "3000");
+    for (long i : {0L, 1L, 96L, 97L, 2999L}) {
+        EXPECT_EQ(get_str(c, worker_key(i), &rc), expected_value(i)) << i;
+        EXPECT_EQ(rc, CACHE_OK);
+    }
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(c, "entry:7", 7, &ttl), CACHE_OK); // written with 1 h
+    EXPECT_GT(ttl, 3500 * 1000);
+    EXPECT_LE(ttl, 3600 * 1000);
+    ASSERT_EQ(cache_ttl(c, "entry:8", 7, &ttl), CACHE_OK);
+    EXPECT_EQ(ttl, -1);
+    cache_close(c);
+    RawDb raw(path);
+    EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM cache"), 3001);
+}
+
+TEST(SqliteProcesses, FourProcessesHammeringOneFileAddUpExactly)
+{
+    SqliteTempDir dir("hammer");
+    std::string path = dir.file("hammer.db");
+    std::string uri = "sqlite://" + path; // default busy_timeout_ms
+    const int procs = 4;
+    const long iters = 1500; // per thread; each worker runs two threads
+    std::vector<Child> children;
+    for (int p = 0; p < procs; p++)
+        children.push_back(spawn({"hammer", uri, "p" + std::to_string(p), std::to_string(iters)},
+                                 false));
+    for (auto &ch : children)
+        EXPECT_EQ(wait_for(ch), 0) << "a worker saw an error (its stderr says which)";
+
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+    int rc;
+    EXPECT_EQ(get_str(c, "total", &rc), std::to_string(procs * 2 * iters));
+    for (int p = 0; p < procs; p++)
+        EXPECT_EQ(get_str(c, "per:p" + std::to_string(p), &rc), std::to_string(2 * iters));
+    cache_close(c);
+    RawDb raw(path);
+    EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteProcesses, WriterKilledMidLoadLosesNothingAcknowledged)
+{
+    SqliteTempDir dir("crash");
+    std::string path = dir.file("crash.db");
+    std::string uri = "sqlite://" + path;
+    std::set<long> acked;
+    // Kills at different points of a continuous write load, on the same
+    // file, each after a reopen of what the previous kill left.
+    for (int round = 0; round < 8; round++) {
+        Child ch = spawn({"crash-writer", uri, std::to_string(round * 1000000L)}, true);
+        std::string pending;
+        char buf[4096];
+        auto start = std::chrono::steady_clock::now();
+        size_t want = 300 + size_t(round) * 377, seen = 0;
+        bool killed = false;
+        for (;;) {
+            if (!killed && (seen >= want || std::chrono::steady_clock::now() - start >
+                                                std::chrono::seconds(20))) {
+                kill(ch.pid, SIGKILL);
+                killed = true;
+            }
+            ssize_t n = read(ch.out, buf, sizeof buf);
+            if (n <= 0)
+                break; // EOF: the writer is gone and every ack is read
+            pending.append(buf, size_t(n));
+            size_t nl;
+            while ((nl = pending.find('\n')) != std::string::npos) {
+                acked.insert(std::stol(pending.substr(0, nl)));
+                pending.erase(0, nl + 1);
+                seen++;
+            }
+        }
+        close(ch.out);
+        ASSERT_EQ(wait_for(ch), 128 + SIGKILL) << "the writer stopped before it was killed";
+        ASSERT_GE(seen, want);
+
+        {
+            RawDb raw(path);
+            ASSERT_EQ(raw.text("PRAGMA integrity_check"), "ok") << "round " << round;
+        }
+        cache_t *c = nullptr;
+        ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+        size_t missing = 0;
+        for (long i : acked) {
+            int rc;
+            std::string v = get_str(c, worker_key(i), &rc);
+            if (rc != CACHE_OK || v != expected_value(i))
+                missing++;
+        }
+        EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged writes, round " << round;
+        cache_close(c);
+    }
+}
+
+} // namespace unicache_test
