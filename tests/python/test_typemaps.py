@@ -113,7 +113,7 @@ def test_value_with_lone_surrogate_is_refused(raw):
 
 
 def test_big_binary_value_round_trips(raw):
-    value = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    value = bytes(range(256)) * 2048  # 512 KiB (memcached's items stop at 1 MiB)
     raw.set("big", value)
     assert raw.get("big") == value
 
@@ -271,7 +271,8 @@ def test_prefix_typemap(uri, backend):
         a.set("k", b"v")
         assert a.get("k") == b"v"
         if backend != "memory":  # two memory:// handles are two stores
-            assert same.get("k") == b"v"
+            assert same.get("k") == b"v"  # str and bytes prefixes agree
+        if backend in ("sqlite", "redis"):  # memcached namespaces prefixes
             assert b.get("pre:k") == b"v"
         a.clear()
     with pytest.raises(TypeError):
