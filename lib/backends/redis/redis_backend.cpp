@@ -142,6 +142,15 @@ void queue_set(RedisConnection &c, Bytes key, Bytes value, int64_t ttl_ms, bool 
     }
 }
 
+// Queues one command: name followed by keys[0, n).
+void queue_keys(RedisConnection &c, const char *name, const Bytes *keys, size_t n)
+{
+    c.command(n + 1);
+    c.arg(name);
+    for (size_t i = 0; i < n; i++)
+        c.arg(keys[i]);
+}
+
 void queue_incrby(RedisConnection &c, Bytes key, int64_t delta)
 {
     c.command(3);
@@ -384,13 +393,8 @@ void RedisBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, in
         // kKeysPerCommand * kCommandsPerTrip keys.
         for (size_t done = 0; done < n;) {
             size_t trip_end = std::min(n, done + kKeysPerCommand * kCommandsPerTrip);
-            for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
-                size_t m = std::min(kKeysPerCommand, trip_end - i);
-                c.command(m + 1);
-                c.arg("MGET");
-                for (size_t j = 0; j < m; j++)
-                    c.arg(keys[i + j]);
-            }
+            for (size_t i = done; i < trip_end; i += kKeysPerCommand)
+                queue_keys(c, "MGET", keys + i, std::min(kKeysPerCommand, trip_end - i));
             for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
                 RedisReply r = c.checked("MGET");
                 size_t m = std::min(kKeysPerCommand, trip_end - i);
@@ -456,11 +460,7 @@ size_t RedisBackend::del_many(const Bytes *keys, size_t n)
             size_t trip_end = std::min(n, done + kKeysPerCommand * kCommandsPerTrip);
             size_t commands = 0;
             for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
-                size_t m = std::min(kKeysPerCommand, trip_end - i);
-                c.command(m + 1);
-                c.arg("DEL");
-                for (size_t j = 0; j < m; j++)
-                    c.arg(keys[i + j]);
+                queue_keys(c, "DEL", keys + i, std::min(kKeysPerCommand, trip_end - i));
                 commands++;
             }
             removed += size_t(drain(c, commands, "DEL"));
@@ -556,12 +556,8 @@ size_t RedisBackend::scan_delete(RedisConnection &c, const GlobPattern &glob, bo
             batch.emplace_back(k->str, k->len);
         }
         del_queued = !batch.empty();
-        if (del_queued) {
-            c.command(batch.size() + 1);
-            c.arg("DEL");
-            for (Bytes k : batch)
-                c.arg(k);
-        }
+        if (del_queued)
+            queue_keys(c, "DEL", batch.data(), batch.size());
         held = std::move(r);
     } while (cursor != "0");
     if (del_queued)
