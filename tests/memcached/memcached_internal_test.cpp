@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
+#include "backends/memcached/entry_batch.h"
 #include "backends/memcached/envelope.h"
 #include "backends/memcached/item_keys.h"
 #include "backends/memcached/sha256.h"
@@ -42,68 +44,71 @@ TEST(Sha256, MatchesTheStandardVectors)
               "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
 
+std::string entry_name(Bytes full_key, uint64_t generation, bool *hashed = nullptr)
+{
+    std::string name = "prefix that stays";
+    bool h = item_keys::append_entry_key(full_key, &name);
+    if (hashed)
+        *hashed = h;
+    name.erase(0, 17);
+    item_keys::generation_text(generation, &name[0]);
+    return name;
+}
+
+uint32_t placed(const std::string &name)
+{
+    return item_keys::server_hash(name.data(), name.size(), nullptr);
+}
+
 TEST(ItemKeys, SafeShortKeysAreSentVerbatim)
 {
-    std::string name;
-    EXPECT_FALSE(item_keys::entry_key("app:user:1", &name));
-    EXPECT_EQ(name, "u0000000000000000:app:user:1");
-    item_keys::set_generation(&name, 0x1234abcdULL);
-    EXPECT_EQ(name, "u000000001234abcd:app:user:1");
+    bool hashed = true;
+    EXPECT_EQ(entry_name("app:user:1", 0, &hashed), "AAAAAA:app:user:1");
+    EXPECT_FALSE(hashed);
+    // 0x123456789 in 6-bit groups: 4 35 17 22 30 9.
+    EXPECT_EQ(entry_name("app:user:1", 0x123456789ULL), "EjRWeJ:app:user:1");
+    // Only the low 36 bits show.
+    EXPECT_EQ(entry_name("k", item_keys::kGenerationMask + 2), entry_name("k", 1));
     std::string longest(item_keys::kMaxKey - item_keys::kEntryHead, 'k');
-    EXPECT_FALSE(item_keys::entry_key(longest, &name));
-    EXPECT_EQ(name.size(), item_keys::kMaxKey);
+    EXPECT_EQ(entry_name(longest, 7, &hashed).size(), item_keys::kMaxKey);
+    EXPECT_FALSE(hashed);
 }
 
 TEST(ItemKeys, LongOrUnsafeKeysBecomeDigests)
 {
-    std::string name;
     const std::string unsafe[] = {std::string(item_keys::kMaxKey - item_keys::kEntryHead + 1, 'k'),
                                   "a b", "a\r\nb", std::string("a\0b", 3), "\x7f", "\xc3\xa9"};
     for (const auto &k : unsafe) {
-        EXPECT_TRUE(item_keys::entry_key(k, &name)) << k;
+        bool hashed = false;
+        std::string name = entry_name(k, 5, &hashed);
+        EXPECT_TRUE(hashed) << k;
         EXPECT_EQ(name.size(), item_keys::kEntryHead + 43);
         EXPECT_EQ(name[item_keys::kEntryHead - 1], '#');
         EXPECT_TRUE(item_keys::is_safe(name)) << name;
     }
-    std::string a, b;
-    item_keys::entry_key(std::string(250, 's') + "1", &a);
-    item_keys::entry_key(std::string(250, 's') + "2", &b);
-    EXPECT_NE(a, b);
+    EXPECT_NE(entry_name(std::string(250, 's') + "1", 5), entry_name(std::string(250, 's') + "2", 5));
     // A safe key that looks like a digest name cannot collide with one.
-    std::string digest_like;
-    item_keys::entry_key("a b", &digest_like);
-    std::string verbatim;
-    item_keys::entry_key(digest_like.substr(item_keys::kEntryHead), &verbatim);
-    EXPECT_NE(verbatim, digest_like);
+    std::string digest_like = entry_name("a b", 5);
+    EXPECT_NE(entry_name(digest_like.substr(item_keys::kEntryHead), 5), digest_like);
 }
 
 TEST(ItemKeys, PlacementIgnoresTheGeneration)
 {
-    std::string n1, n2;
-    item_keys::entry_key("some:key", &n1);
-    n2 = n1;
-    item_keys::set_generation(&n1, 1);
-    item_keys::set_generation(&n2, 0xffffffffffffULL);
-    EXPECT_EQ(item_keys::server_hash(n1.data(), n1.size(), nullptr),
-              item_keys::server_hash(n2.data(), n2.size(), nullptr));
+    EXPECT_EQ(placed(entry_name("some:key", 1)), placed(entry_name("some:key", 0xfffffffffULL)));
+    EXPECT_EQ(placed(entry_name("a b", 1)), placed(entry_name("a b", 99)));
+    EXPECT_NE(placed(entry_name("a", 1)), placed(entry_name("b", 1)));
     // Generation counters are placed by their anchor alone.
     std::string g1 = item_keys::generation_key(7, "prefix-a:");
     std::string g2 = item_keys::generation_key(7, std::string(300, 'p'));
-    EXPECT_EQ(g1, "g7|prefix-a:");
-    EXPECT_EQ(g2.substr(0, 3), "g7#");
-    EXPECT_EQ(item_keys::server_hash(g1.data(), g1.size(), nullptr),
-              item_keys::server_hash(g2.data(), g2.size(), nullptr));
-    std::string probe = "g7|";
-    EXPECT_EQ(item_keys::server_hash(probe.data(), probe.size(), nullptr),
-              item_keys::server_hash(g1.data(), g1.size(), nullptr));
-    // Different keys spread.
-    std::string k1, k2;
-    item_keys::entry_key("a", &k1);
-    item_keys::entry_key("b", &k2);
-    EXPECT_NE(item_keys::server_hash(k1.data(), k1.size(), nullptr),
-              item_keys::server_hash(k2.data(), k2.size(), nullptr));
-    EXPECT_EQ(item_keys::tag_key("pfx:tag"), "t:pfx:tag");
-    EXPECT_EQ(item_keys::tag_key("has space").substr(0, 2), "t#");
+    EXPECT_EQ(g1, "~g7|prefix-a:");
+    EXPECT_EQ(g2.substr(0, 4), "~g7#");
+    EXPECT_EQ(placed(g1), placed(g2));
+    EXPECT_EQ(placed("~g7|"), placed(g1));
+    EXPECT_NE(placed("~g8|"), placed(g1));
+    EXPECT_EQ(item_keys::tag_key("pfx:tag"), "~t:pfx:tag");
+    EXPECT_EQ(item_keys::tag_key("has space").substr(0, 3), "~t#");
+    // An entry whose key starts with '~' is still an entry, not a counter.
+    EXPECT_NE(entry_name("~g7|x", 1)[0], '~');
 }
 
 TEST(Envelope, PlainValuesCarryNoHeader)
@@ -161,8 +166,8 @@ TEST(Envelope, ForeignOrTruncatedItemsAreCorrupt)
     EXPECT_EQ(status_of(Envelope::kMark | Envelope::kExpiry, "short"), CACHE_ECORRUPT);
     EXPECT_EQ(status_of(Envelope::kMark | Envelope::kKey, std::string("\x09\0\0\0abc", 7)),
               CACHE_ECORRUPT);
-    std::string bad_tags("\x05\0\0\0\x09" "ab", 8);
-    Envelope e = Envelope::decode(Envelope::kMark | Envelope::kTags, bad_tags + "v");
+    std::string item("\x05\0\0\0\x09" "abcv", 10); // a 5-byte tag section that claims 9
+    Envelope e = Envelope::decode(Envelope::kMark | Envelope::kTags, item);
     TagCursor cur(e.tags);
     Bytes n;
     uint64_t v;
@@ -171,6 +176,42 @@ TEST(Envelope, ForeignOrTruncatedItemsAreCorrupt)
         ADD_FAILURE() << "truncated tag section accepted";
     } catch (const Error &err) {
         EXPECT_EQ(err.status(), CACHE_ECORRUPT);
+    }
+}
+
+TEST(EntryBatch, MatchesRepliesInAnyOrderWithMissesAndRepeats)
+{
+    EntryBatch b;
+    for (int round = 0; round < 2; round++) { // reused: clear() resets everything
+        b.clear();
+        std::vector<std::string> names;
+        for (int i = 0; i < 40; i++)
+            names.push_back("u" + std::to_string(i));
+        names.push_back("u3"); // asked twice
+        for (const auto &n : names) {
+            size_t start = b.buffer()->size();
+            b.buffer()->append(n);
+            b.commit(start, n == "u7");
+        }
+        b.seal();
+        ASSERT_EQ(b.size(), names.size());
+        EXPECT_TRUE(b.hashed(7));
+        EXPECT_FALSE(b.hashed(8));
+        EXPECT_EQ(b.name(40), "u3");
+        // In order, one miss (u1), then a jump past the look-ahead.
+        EXPECT_EQ(b.match("u0"), 0u);
+        EXPECT_EQ(b.match("u2"), 2u);
+        EXPECT_EQ(b.match("u30"), 30u);
+        // Back to the start, as replies of a second server would.
+        EXPECT_EQ(b.match("u3"), 3u);
+        EXPECT_EQ(b.match("u3"), 40u);
+        EXPECT_EQ(b.match("u3"), EntryBatch::npos); // answered more often than asked
+        EXPECT_EQ(b.match("nobody"), EntryBatch::npos);
+        EXPECT_EQ(b.match("u39"), 39u);
+        EXPECT_EQ(b.match("u1"), 1u);
+        EXPECT_EQ(b.match("u1"), EntryBatch::npos);
+        const char *const *p = b.names();
+        EXPECT_EQ(std::string(p[5], b.lengths()[5]), "u5");
     }
 }
 

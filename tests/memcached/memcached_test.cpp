@@ -558,12 +558,18 @@ TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
     ASSERT_EQ(set_str(c, "k", "mine"), CACHE_OK);
     Bare bare(s);
     memcached_return_t rc;
-    std::string gen = bare.get("g0|f:", &rc);
+    // The entry's name is its prefix generation (6 base64url digits of its
+    // low 36 bits, see item_keys.h), ':' and the full key.
+    std::string gen = bare.get("~g0|f:", &rc);
     ASSERT_EQ(rc, MEMCACHED_SUCCESS);
-    char name[64];
-    snprintf(name, sizeof name, "u%016" PRIx64 ":f:k", uint64_t(std::strtoull(gen.c_str(), nullptr, 10)));
+    uint64_t g = std::strtoull(gen.c_str(), nullptr, 10);
+    const char *digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string name(6, ' ');
+    for (int i = 5; i >= 0; i--, g >>= 6)
+        name[size_t(i)] = digits[g & 63];
+    name += ":f:k";
     ASSERT_EQ(bare.get(name, &rc), "mine");
-    ASSERT_EQ(memcached_set(bare.mc, name, strlen(name), "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
+    ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
     int grc;
     get_str(c, "k", &grc);
     EXPECT_EQ(grc, CACHE_ECORRUPT);

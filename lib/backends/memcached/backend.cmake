@@ -5,6 +5,7 @@ pkg_check_modules(LIBMEMCACHED REQUIRED libmemcached)
 
 target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/connection_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/entry_batch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/envelope.cpp
   ${CMAKE_CURRENT_LIST_DIR}/generation_table.cpp
   ${CMAKE_CURRENT_LIST_DIR}/item_keys.cpp

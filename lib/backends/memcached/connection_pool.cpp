@@ -1,6 +1,7 @@
 #include "connection_pool.h"
 
 #include <atomic>
+#include <cstdlib>
 
 namespace unicache {
 
@@ -28,6 +29,7 @@ void ConnectionPool::release()
     for (auto &c : conns_) {
         memcached_result_free(&c->result);
         memcached_result_free(&c->scratch);
+        std::free(c->value);
         memcached_free(c->mc);
     }
     conns_.clear();

@@ -12,15 +12,24 @@
 #include <string>
 #include <vector>
 
+#include "entry_batch.h"
+
 namespace unicache {
 
+// One libmemcached handle and the scratch space of the thread holding it,
+// reused from call to call so that a warm call allocates only its result.
 struct Connection {
     memcached_st *mc = nullptr;
-    memcached_result_st result;  // the item being read
+    memcached_result_st result;  // the item being read with its CAS
     memcached_result_st scratch; // drained ends of replies, tag counters
-    std::string key;             // scratch: the item name
-    std::string header;          // scratch: envelope header
-    std::string item;            // scratch: header + value when both exist
+    char *value = nullptr;       // the last value memcached_get returned (malloc'd)
+    std::string key;             // the item name
+    uint64_t generation = 0;     // the last generation written into a name
+    char generation_text[8];     // ... as it appears there
+    std::string header;          // envelope header
+    std::string item;            // header + value when both exist
+    EntryBatch batch;            // names of a multi-get
+    std::vector<unsigned char> states; // per request of a batch
     std::mutex mu;
 };
 

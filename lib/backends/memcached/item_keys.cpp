@@ -1,5 +1,7 @@
 #include "item_keys.h"
 
+#include <cstring>
+
 #include "core/hash.h"
 #include "sha256.h"
 
@@ -8,11 +10,11 @@ namespace item_keys {
 
 namespace {
 
-// base64url without padding: 32 digest bytes become 43 safe characters.
+const char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+// 32 digest bytes become 43 base64url characters (no padding).
 void append_digest(Bytes data, std::string *out)
 {
-    static const char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     Sha256Digest d = sha256(data.data(), data.size());
     uint32_t acc = 0;
     int bits = 0;
@@ -21,18 +23,18 @@ void append_digest(Bytes data, std::string *out)
         bits += 8;
         while (bits >= 6) {
             bits -= 6;
-            out->push_back(kAlphabet[(acc >> bits) & 63]);
+            out->push_back(kBase64Url[(acc >> bits) & 63]);
         }
     }
     if (bits)
-        out->push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+        out->push_back(kBase64Url[(acc << (6 - bits)) & 63]);
 }
 
-// A name of the form <head><sep><text>, where text goes verbatim when it is
-// safe and fits, else as its digest with '#' as the separator.
-void append_named(Bytes text, char sep, std::string *out)
+// Appends <sep><text> when text is safe and the name stays within the
+// limit, else '#' and its digest.
+void append_named(Bytes text, char sep, std::string *out, size_t head)
 {
-    if (out->size() + 1 + text.size() <= kMaxKey && is_safe(text)) {
+    if (head + 1 + text.size() <= kMaxKey && is_safe(text)) {
         out->push_back(sep);
         out->append(text.data(), text.size());
     } else {
@@ -53,46 +55,46 @@ bool is_safe(Bytes text)
     return true;
 }
 
-bool entry_key(Bytes full_key, std::string *out)
+bool append_entry_key(Bytes full_key, std::string *out)
 {
-    out->assign(1, 'u');
-    out->append(kGenerationHex, '0');
-    append_named(full_key, ':', out);
-    return (*out)[kEntryHead - 1] == '#';
+    out->append(kGenerationChars, 'A');
+    size_t before = out->size();
+    append_named(full_key, ':', out, kGenerationChars);
+    return (*out)[before] == '#';
 }
 
-void set_generation(std::string *key, uint64_t generation)
+void generation_text(uint64_t generation, char *out)
 {
-    static const char kHex[] = "0123456789abcdef";
-    for (size_t i = 0; i < kGenerationHex; i++)
-        (*key)[kGenerationHex - i] = kHex[(generation >> (4 * i)) & 15];
+    for (size_t i = kGenerationChars; i-- > 0; generation >>= 6)
+        out[i] = kBase64Url[generation & 63];
 }
 
 std::string generation_key(unsigned anchor, Bytes prefix)
 {
-    std::string out = "g" + std::to_string(anchor);
-    append_named(prefix, '|', &out);
+    std::string out = "~g" + std::to_string(anchor);
+    append_named(prefix, '|', &out, out.size());
     return out;
 }
 
 std::string tag_key(Bytes full_tag)
 {
-    std::string out = "t";
-    append_named(full_tag, ':', &out);
+    std::string out = "~t";
+    append_named(full_tag, ':', &out, out.size());
     return out;
 }
 
 uint32_t server_hash(const char *key, size_t len, void *)
 {
-    if (len >= kEntryHead && key[0] == 'u' &&
-        (key[kEntryHead - 1] == ':' || key[kEntryHead - 1] == '#'))
-        return hash32(key + kEntryHead, len - kEntryHead);
-    if (len >= 2 && key[0] == 'g') {
-        size_t end = 1;
+    if (len >= 2 && key[0] == '~') {
+        if (key[1] != 'g')
+            return hash32(key, len);
+        size_t end = 2;
         while (end < len && key[end] != '|' && key[end] != '#')
             end++;
-        return hash32(key + 1, end - 1);
+        return hash32(key + 2, end - 2);
     }
+    if (len >= kEntryHead && (key[kEntryHead - 1] == ':' || key[kEntryHead - 1] == '#'))
+        return hash32(key + kEntryHead, len - kEntryHead);
     return hash32(key, len);
 }
 

@@ -2,18 +2,19 @@
 // name lives on.
 //
 // memcached keys are at most 250 bytes of printable ASCII without spaces.
-// Every name unicache sends starts with one letter that says what it is:
+// Names are kept short: libmemcached parses every byte of every name in a
+// reply one character at a time, so each byte costs on every read.
 //
-//   u<16 hex generation>:<full key>     an entry whose full key (prefix + key)
-//                                        is safe and short enough
-//   u<16 hex generation>#<sha256>        any other entry; the full key is then
-//                                        stored beside the value and compared
-//                                        on every read
-//   g<anchor>|<prefix> / g<anchor>#<sha256>
-//                                        the generation counter of one prefix
-//                                        on one server
-//   t:<full tag> / t#<sha256>            the version counter of one tag
+//   <generation>:<full key>    an entry whose full key (prefix + key) is safe
+//                              and short enough; the generation is 6 base64url
+//                              characters (36 bits)
+//   <generation>#<sha256>      any other entry; the full key is then stored
+//                              beside the value and compared on every read
+//   ~g<anchor>|<prefix>        the generation counter of one prefix on one
+//   ~g<anchor>#<sha256>        server (digest form for long/unsafe prefixes)
+//   ~t:<full tag> / ~t#<sha256> the version counter of one tag
 //
+// '~' is not a base64url character, so counters never look like entries.
 // The generation is part of an entry's name, so clear() only has to move it
 // on. It must not decide the server, or every clear would reshuffle the
 // entries between servers; server_hash() therefore hashes an entry by what
@@ -29,18 +30,21 @@
 namespace unicache {
 namespace item_keys {
 
-constexpr size_t kMaxKey = 250;      // memcached's limit
-constexpr size_t kGenerationHex = 16; // digits of the generation in an entry name
-constexpr size_t kEntryHead = 1 + kGenerationHex + 1;
+constexpr size_t kMaxKey = 250;        // memcached's limit
+constexpr size_t kGenerationChars = 6; // base64url digits of a generation
+constexpr size_t kEntryHead = kGenerationChars + 1;
+constexpr uint64_t kGenerationMask = (uint64_t(1) << (6 * kGenerationChars)) - 1;
 
 // Printable ASCII except space: what the text protocol accepts in a key.
 bool is_safe(Bytes text);
 
-// Writes the entry name for full_key into *out with a zero generation (set
-// it with set_generation()). Returns true when the name is a digest, so the
-// full key must be stored with the value.
-bool entry_key(Bytes full_key, std::string *out);
-void set_generation(std::string *entry_key, uint64_t generation);
+// Appends the entry name for full_key to *out with the generation left as
+// zeros (fill it with generation_text() at the same offset). Returns true
+// when the name is a digest, so the full key must be stored with the value.
+bool append_entry_key(Bytes full_key, std::string *out);
+// The generation as it appears in an entry name: kGenerationChars chars
+// for its low 36 bits.
+void generation_text(uint64_t generation, char *out);
 
 std::string generation_key(unsigned anchor, Bytes prefix);
 std::string tag_key(Bytes full_tag);

@@ -23,17 +23,22 @@ constexpr int64_t kMaxRelativeExpiry = 30 * 24 * 3600;
 // gets + cas rounds before an update gives up under constant contention.
 constexpr int kMaxCasRounds = 10000;
 
-// A nonzero random start for a counter, so that a counter that was evicted
-// and created again never returns to a value some entry recorded earlier.
-uint64_t random_counter()
+// A nonzero random start of `bits` bits for a counter, so that a counter
+// that was evicted and created again does not return to a value some entry
+// recorded earlier. Generations use 34 bits: names show their low 36, which
+// leaves 2^34 clears before one could wrap.
+uint64_t random_counter(int bits)
 {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, 0) != sizeof v) {
         std::random_device rd;
         v = (uint64_t(rd()) << 32) ^ rd();
     }
-    return (v >> 2) | 1;
+    return (v >> (64 - bits)) | 1;
 }
+
+constexpr int kGenerationBits = 34;
+constexpr int kTagVersionBits = 62;
 
 // Strict unsigned decimal, as memcached's incr writes it.
 bool parse_u64(Bytes text, uint64_t *out)
@@ -119,17 +124,6 @@ Bytes value_of(const memcached_result_st *r)
 
 } // namespace
 
-struct MemcachedBackend::Batch {
-    std::string names;            // every name, back to back
-    std::vector<size_t> offsets;  // where each starts in names
-    std::vector<size_t> lengths;
-    std::vector<const char *> pointers;
-    std::vector<char> hashed;
-    std::vector<size_t> order;    // indices sorted by name, to match replies
-
-    Bytes name(size_t i) const { return Bytes(pointers[i], lengths[i]); }
-};
-
 MemcachedBackend::MemcachedBackend(const MemcachedOptions &opts) : opts_(opts)
 {
     for (const HostPort &h : opts_.hosts) {
@@ -157,7 +151,6 @@ memcached_st *MemcachedBackend::connect() const
     behave(MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
     behave(MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
     behave(MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
-    behave(MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
     behave(MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, uint64_t(opts_.timeout_ms));
     behave(MEMCACHED_BEHAVIOR_POLL_TIMEOUT, uint64_t(opts_.timeout_ms));
     behave(MEMCACHED_BEHAVIOR_SND_TIMEOUT, uint64_t(opts_.timeout_ms) * 1000);
@@ -205,7 +198,7 @@ unsigned MemcachedBackend::anchor_for(Connection &c, uint32_t server)
     char probe[16];
     unsigned limit = unsigned(opts_.hosts.size()) * 1000;
     for (unsigned n = 0; n < limit; n++) {
-        int len = snprintf(probe, sizeof probe, "g%u|", n);
+        int len = snprintf(probe, sizeof probe, "~g%u|", n);
         if (memcached_generate_hash(c.mc, probe, size_t(len)) == server)
             return n;
     }
@@ -214,22 +207,33 @@ unsigned MemcachedBackend::anchor_for(Connection &c, uint32_t server)
                                  "reached until it is retried");
 }
 
+bool MemcachedBackend::name_entry(Connection &c, Bytes full_key, int64_t now, std::string *out)
+{
+    size_t start = out->size();
+    bool hashed = item_keys::append_entry_key(full_key, out);
+    uint64_t g = generation(c, server_of(c, Bytes(*out).substr(start)), now);
+    if (g != c.generation) { // a batch rarely spans more than one
+        c.generation = g;
+        item_keys::generation_text(g, c.generation_text);
+    }
+    std::memcpy(&(*out)[start], c.generation_text, item_keys::kGenerationChars);
+    return hashed;
+}
+
 bool MemcachedBackend::name_entry(Connection &c, Bytes full_key)
 {
-    bool hashed = item_keys::entry_key(full_key, &c.key);
-    item_keys::set_generation(&c.key, generation(c, server_of(c, c.key)));
-    return hashed;
+    c.key.clear();
+    return name_entry(c, full_key, monotonic_ms(), &c.key);
 }
 
 // The generation is cached in-process for generation_cache_ms: reading it
 // before every call would double every round trip. The price: a clear()
 // made by another process is seen here up to generation_cache_ms late
 // (one made through any handle of this process is seen at once).
-uint64_t MemcachedBackend::generation(Connection &c, uint32_t server)
+uint64_t MemcachedBackend::generation(Connection &c, uint32_t server, int64_t now)
 {
     GenerationTable::Slot &slot = generations_->slot(server);
     uint64_t known = slot.value.load(std::memory_order_acquire);
-    int64_t now = monotonic_ms();
     bool cached = opts_.generation_cache_ms > 0 && known;
     if (cached && now - slot.checked_ms.load(std::memory_order_relaxed) < opts_.generation_cache_ms)
         return known;
@@ -269,7 +273,7 @@ uint64_t MemcachedBackend::read_generation(Connection &c, uint32_t server)
                   });
         if (found)
             return value;
-        uint64_t start = random_counter();
+        uint64_t start = random_counter(kGenerationBits);
         std::string text = std::to_string(start);
         memcached_return_t rc = memcached_add(c.mc, p, len, text.data(), text.size(), 0, 0);
         if (rc == MEMCACHED_SUCCESS)
@@ -289,7 +293,7 @@ uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
         if (rc == MEMCACHED_SUCCESS && value != 0)
             return value;
         if (rc == MEMCACHED_NOTFOUND) {
-            uint64_t start = random_counter();
+            uint64_t start = random_counter(kGenerationBits);
             std::string text = std::to_string(start);
             rc = memcached_add(c.mc, name.data(), name.size(), text.data(), text.size(), 0, 0);
             if (rc == MEMCACHED_SUCCESS)
@@ -303,25 +307,51 @@ uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
 
 // ----------------------------------------------------------------- reading
 
-bool MemcachedBackend::fetch(Connection &c, Item *out, const char *what)
+bool MemcachedBackend::read(Connection &c, Item *out)
+{
+    // memcached_get, not a one-key mget: with the binary protocol it sends
+    // one non-quiet GETK instead of GETKQ + NOOP.
+    std::free(c.value);
+    size_t len = 0;
+    uint32_t flags = 0;
+    memcached_return_t rc;
+    c.value = memcached_get(c.mc, c.key.data(), c.key.size(), &len, &flags, &rc);
+    if (!c.value && rc != MEMCACHED_SUCCESS) { // (an empty value is NULL + SUCCESS)
+        // A timeout while reading is reported as NOTFOUND; the error recorded
+        // on the handle tells the truth.
+        if (rc == MEMCACHED_NOTFOUND && memcached_is_error(memcached_last_error(c.mc)))
+            rc = memcached_last_error(c.mc);
+        if (rc == MEMCACHED_NOTFOUND)
+            return false;
+        fail_memcached(c.mc, rc, "get");
+    }
+    out->flags = flags;
+    out->cas = 0;
+    out->env = Envelope::decode(flags, Bytes(c.value ? c.value : "", len));
+    return true;
+}
+
+bool MemcachedBackend::read_cas(Connection &c, Item *out)
 {
     const char *p = c.key.data();
     size_t len = c.key.size();
+    // "gets" only here: every other read uses "get", which the server
+    // answers without the CAS value (one number less to parse per item).
+    memcached_behavior_set(c.mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
     memcached_return_t rc = memcached_mget(c.mc, &p, &len, 1);
+    memcached_behavior_set(c.mc, MEMCACHED_BEHAVIOR_SUPPORT_CAS, 0);
     memcached_return_t frc = MEMCACHED_SUCCESS;
     if (rc != MEMCACHED_SUCCESS) {
         while (memcached_fetch_result(c.mc, &c.scratch, &frc)) {
         }
-        fail_memcached(c.mc, rc, what);
+        fail_memcached(c.mc, rc, "gets");
     }
     memcached_result_st *r = memcached_fetch_result(c.mc, &c.result, &frc);
     if (!r) {
-        // A timeout while reading comes back as NOTFOUND; the error recorded
-        // on the handle tells the truth.
         if (memcached_is_error(frc))
-            fail_memcached(c.mc, frc, what);
+            fail_memcached(c.mc, frc, "gets");
         if (memcached_is_error(memcached_last_error(c.mc)))
-            fail_memcached(c.mc, memcached_last_error(c.mc), what);
+            fail_memcached(c.mc, memcached_last_error(c.mc), "gets");
         return false;
     }
     // Read the end of the reply into scratch: reading it into c.result would
@@ -374,7 +404,7 @@ bool MemcachedBackend::get(Bytes key, OwnedBuffer *out)
     ConnectionPool::Lease c = pool_->acquire();
     bool hashed = name_entry(*c, key);
     Item item;
-    if (!fetch(*c, &item, "get") || !is_live(*c, item, key, hashed))
+    if (!read(*c, &item) || !is_live(*c, item, key, hashed))
         return false;
     out->assign(item.env.value);
     return true;
@@ -385,7 +415,7 @@ bool MemcachedBackend::exists(Bytes key)
     ConnectionPool::Lease c = pool_->acquire();
     bool hashed = name_entry(*c, key);
     Item item;
-    return fetch(*c, &item, "get") && is_live(*c, item, key, hashed);
+    return read(*c, &item) && is_live(*c, item, key, hashed);
 }
 
 bool MemcachedBackend::ttl(Bytes key, int64_t *remaining_ms)
@@ -393,60 +423,49 @@ bool MemcachedBackend::ttl(Bytes key, int64_t *remaining_ms)
     ConnectionPool::Lease c = pool_->acquire();
     bool hashed = name_entry(*c, key);
     Item item;
-    if (!fetch(*c, &item, "get") || !is_live(*c, item, key, hashed))
+    if (!read(*c, &item) || !is_live(*c, item, key, hashed))
         return false;
     *remaining_ms = item.env.expiry_ms ? std::max<int64_t>(item.env.expiry_ms - wall_ms(), 1) : -1;
     return true;
 }
 
-void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, Batch *b,
-                                  std::vector<State> *state, OwnedBuffer *values)
+void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, OwnedBuffer *values)
 {
-    b->offsets.resize(n);
-    b->lengths.resize(n);
-    b->hashed.resize(n);
-    b->names.clear();
+    EntryBatch &batch = c.batch;
+    batch.clear();
+    int64_t now = monotonic_ms();
     for (size_t i = 0; i < n; i++) {
-        b->hashed[i] = name_entry(c, keys[i]);
-        b->offsets[i] = b->names.size();
-        b->lengths[i] = c.key.size();
-        b->names += c.key;
+        size_t start = batch.buffer()->size();
+        batch.commit(start, name_entry(c, keys[i], now, batch.buffer()));
     }
-    b->pointers.resize(n);
-    for (size_t i = 0; i < n; i++)
-        b->pointers[i] = b->names.data() + b->offsets[i];
-    b->order.resize(n);
-    for (size_t i = 0; i < n; i++)
-        b->order[i] = i;
-    std::sort(b->order.begin(), b->order.end(),
-              [&](size_t x, size_t y) { return b->name(x) < b->name(y); });
-
-    state->assign(n, State::absent);
-    std::vector<std::pair<size_t, std::string>> tagged; // (index, raw tag section)
-    multi_get(c, b->pointers.data(), b->lengths.data(), n, &c.result, "multi-get",
+    batch.seal();
+    c.states.assign(n, kAbsent);
+    int64_t wall = 0; // read once, and only if some entry has a deadline
+    std::vector<std::pair<size_t, std::string>> tagged; // (request, raw tag section)
+    multi_get(c, batch.names(), batch.lengths(), n, &c.result, "multi-get",
               [&](memcached_result_st *r) {
-                  Bytes got(memcached_result_key_value(r), memcached_result_key_length(r));
-                  auto lo = std::lower_bound(b->order.begin(), b->order.end(), got,
-                                             [&](size_t i, Bytes k) { return b->name(i) < k; });
+                  size_t i = batch.match(
+                      Bytes(memcached_result_key_value(r), memcached_result_key_length(r)));
+                  if (i == EntryBatch::npos)
+                      return;
                   Envelope env = Envelope::decode(memcached_result_flags(r), value_of(r));
-                  for (auto it = lo; it != b->order.end() && b->name(*it) == got; ++it) {
-                      size_t i = *it;
-                      if (b->hashed[i] && env.key != keys[i])
-                          (*state)[i] = State::other_key;
-                      else if (env.expiry_ms && wall_ms() >= env.expiry_ms)
-                          (*state)[i] = State::dead;
-                      else {
-                          (*state)[i] = State::live;
-                          if (!env.tags.empty())
-                              tagged.emplace_back(i, std::string(env.tags));
-                          if (values)
-                              values[i].assign(env.value);
-                      }
+                  if (env.expiry_ms && !wall)
+                      wall = wall_ms();
+                  if (batch.hashed(i) && env.key != keys[i]) {
+                      c.states[i] = kOtherKey;
+                  } else if (env.expiry_ms && wall >= env.expiry_ms) {
+                      c.states[i] = kDead;
+                  } else {
+                      c.states[i] = kLive;
+                      if (!env.tags.empty())
+                          tagged.emplace_back(i, std::string(env.tags));
+                      if (values)
+                          values[i].assign(env.value);
                   }
               });
     for (auto &t : tagged) {
         if (!tags_current(c, t.second)) {
-            (*state)[t.first] = State::dead;
+            c.states[t.first] = kDead;
             if (values)
                 values[t.first] = OwnedBuffer();
         }
@@ -458,11 +477,9 @@ void MemcachedBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values
     if (n == 0)
         return;
     ConnectionPool::Lease c = pool_->acquire();
-    Batch batch;
-    std::vector<State> state;
-    read_batch(*c, keys, n, &batch, &state, values);
+    read_batch(*c, keys, n, values);
     for (size_t i = 0; i < n; i++)
-        statuses[i] = state[i] == State::live ? CACHE_OK : CACHE_MISS;
+        statuses[i] = c->states[i] == kLive ? CACHE_OK : CACHE_MISS;
 }
 
 // ----------------------------------------------------------------- writing
@@ -544,7 +561,7 @@ bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
         // memcached holds an item under this name; it only blocks the add
         // while it is this key's live entry.
         Item item;
-        if (!fetch(*c, &item, "get"))
+        if (!read_cas(*c, &item))
             continue;
         if (is_live(*c, item, key, hashed))
             return false;
@@ -562,7 +579,7 @@ int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
     char digits[24];
     for (int round = 0; round < kMaxCasRounds; round++) {
         Item item;
-        bool found = fetch(*c, &item, "get");
+        bool found = read_cas(*c, &item);
         if (found && is_live(*c, item, key, hashed)) {
             int64_t next = add_counter(parse_counter(item.env.value), delta);
             Bytes text(digits, format_counter(next, digits));
@@ -592,7 +609,7 @@ bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
     bool hashed = name_entry(*c, key);
     for (int round = 0; round < kMaxCasRounds; round++) {
         Item item;
-        if (!fetch(*c, &item, "get") || !is_live(*c, item, key, hashed))
+        if (!read_cas(*c, &item) || !is_live(*c, item, key, hashed))
             return false;
         // The deadline lives in the item, so touching rewrites it.
         int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
@@ -610,7 +627,7 @@ bool MemcachedBackend::del(Bytes key)
     ConnectionPool::Lease c = pool_->acquire();
     bool hashed = name_entry(*c, key);
     Item item;
-    if (!fetch(*c, &item, "get"))
+    if (!read(*c, &item))
         return false;
     if (hashed && item.env.key != key)
         return false; // another key's entry shares the digest: not ours to delete
@@ -626,20 +643,17 @@ size_t MemcachedBackend::del_many(const Bytes *keys, size_t n)
     if (n == 0)
         return 0;
     ConnectionPool::Lease c = pool_->acquire();
-    Batch batch;
-    std::vector<State> state;
-    read_batch(*c, keys, n, &batch, &state, nullptr);
+    read_batch(*c, keys, n, nullptr);
     size_t removed = 0;
     for (size_t i = 0; i < n; i++) {
-        if (state[i] == State::absent || state[i] == State::other_key)
+        if (c->states[i] == kAbsent || c->states[i] == kOtherKey)
             continue;
-        memcached_return_t rc =
-            memcached_delete(c->mc, batch.pointers[i], batch.lengths[i], 0);
+        Bytes name = c->batch.name(i);
+        memcached_return_t rc = memcached_delete(c->mc, name.data(), name.size(), 0);
         if (memcached_is_error(rc))
             fail_memcached(c->mc, rc, "delete");
-        if (rc == MEMCACHED_SUCCESS && state[i] == State::live)
+        if (rc == MEMCACHED_SUCCESS && c->states[i] == kLive)
             removed++;
-        state[i] = State::absent; // a key listed twice is deleted once
     }
     return removed;
 }
@@ -713,7 +727,7 @@ std::vector<uint64_t> MemcachedBackend::tag_versions(Connection &c,
             if (round == kMaxCasRounds)
                 fail(CACHE_EIO, "the memcached tag version '" + names[i] +
                                     "' kept disappearing");
-            uint64_t start = random_counter();
+            uint64_t start = random_counter(kTagVersionBits);
             std::string text = std::to_string(start);
             memcached_return_t rc = memcached_add(c.mc, ptrs[i], lens[i], text.data(),
                                                   text.size(), 0, 0);

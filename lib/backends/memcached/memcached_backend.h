@@ -70,30 +70,34 @@ private:
         uint64_t cas = 0;
     };
     enum class Write { set, add, cas };
-    enum class State : unsigned char { absent, other_key, dead, live };
-    struct Batch; // the names of a batch of entries
+    enum State : unsigned char { kAbsent, kOtherKey, kDead, kLive };
 
     // A new libmemcached handle with every setting applied.
     memcached_st *connect() const;
-    // Names full_key's entry in c.key (its server's generation included);
-    // returns true when the name is a digest.
+    // Appends the name of full_key's entry (its server's generation
+    // included) to *out; returns true when the name is a digest. The second
+    // form names it in c.key.
+    bool name_entry(Connection &c, Bytes full_key, int64_t now, std::string *out);
     bool name_entry(Connection &c, Bytes full_key);
     uint32_t server_of(Connection &c, Bytes name);
     unsigned anchor_for(Connection &c, uint32_t server);
-    uint64_t generation(Connection &c, uint32_t server);
+    uint64_t generation(Connection &c, uint32_t server, int64_t now);
     uint64_t read_generation(Connection &c, uint32_t server);
     uint64_t bump_generation(Connection &c, uint32_t server);
 
-    // Reads the item named c.key; false when memcached has none.
-    bool fetch(Connection &c, Item *out, const char *what);
+    // Reads the item named c.key; false when memcached has none. read()
+    // is the plain get; read_cas() also fetches the CAS value for an update.
+    bool read(Connection &c, Item *out);
+    bool read_cas(Connection &c, Item *out);
     // Whether a fetched item is full_key's entry and still alive.
     bool is_live(Connection &c, const Item &item, Bytes full_key, bool hashed);
     // Whether every (tag, version) in a raw tag section is still current.
     bool tags_current(Connection &c, Bytes tags);
     // Versions of the named tag counters, creating missing ones.
     std::vector<uint64_t> tag_versions(Connection &c, const std::vector<std::string> &names);
-    void read_batch(Connection &c, const Bytes *keys, size_t n, Batch *batch,
-                    std::vector<State> *state, OwnedBuffer *values);
+    // One multi-get for n keys: c.batch holds their names, c.states what
+    // was found; values (may be NULL) receives the live ones.
+    void read_batch(Connection &c, const Bytes *keys, size_t n, OwnedBuffer *values);
 
     // Stores c.header + value under c.key. Returns SUCCESS or the answer
     // that means "not stored" (NOTSTORED, DATA_EXISTS, NOTFOUND); throws on
