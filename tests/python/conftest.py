@@ -8,15 +8,11 @@ fresh file per test.
 """
 import itertools
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 
 import pytest
 
 import unicache
+from servers import STARTERS, MissingServer
 
 BACKENDS = [b for b in os.environ.get("UNICACHE_TEST_BACKENDS", "memory").split(",") if b]
 KNOWN = {"memory", "sqlite", "redis", "memcached"}
@@ -28,69 +24,6 @@ if not BACKENDS or set(BACKENDS) - KNOWN:
 collect_ignore = [] if "memory" in BACKENDS else ["test_stubs.py", "test_quickstart.py"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ServerProcess:
-    """A real redis-server or memcached on 127.0.0.1:<free port>."""
-
-    def __init__(self, argv):
-        if shutil.which(argv[0]) is None:
-            pytest.fail("%s is not installed (Debian: apt-get install %s); the binding tests "
-                        "need a real server" % (argv[0], argv[0]), pytrace=False)
-        self.port = free_port()
-        self.argv = [a.replace("{port}", str(self.port)) for a in argv]
-        self.proc = None
-        self.log = tempfile.TemporaryFile()
-
-    def start(self):
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.02)
-        self.log.seek(0)
-        raise RuntimeError("%s did not start: %s" % (self.argv[0], self.log.read().decode()))
-
-    def pause(self):
-        self.proc.send_signal(19)  # SIGSTOP: accepts TCP, never answers
-
-    def resume(self):
-        self.proc.send_signal(18)  # SIGCONT
-
-    def stop(self):
-        if self.proc is None:
-            return
-        self.resume()
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-
-def redis_server():
-    return ServerProcess(["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save",
-                          "", "--appendonly", "no", "--loglevel", "warning"])
-
-
-def memcached_server():
-    argv = ["memcached", "-l", "127.0.0.1", "-p", "{port}", "-U", "0", "-m", "128"]
-    if os.geteuid() == 0:
-        argv += ["-u", "root"]
-    return ServerProcess(argv)
-
-
 @pytest.fixture(scope="session")
 def servers():
     """Servers started on first use, stopped at the end of the session."""
@@ -98,7 +31,10 @@ def servers():
 
     def get(name):
         if name not in started:
-            started[name] = {"redis": redis_server, "memcached": memcached_server}[name]().start()
+            try:
+                started[name] = STARTERS[name]().start()
+            except MissingServer as e:
+                pytest.fail(str(e), pytrace=False)
         return started[name]
 
     yield get

@@ -6,9 +6,9 @@
 # 127.0.0.1 port and stopped at exit; a missing server binary fails the run.
 # SQLite uses a fresh file per test.
 require "fileutils"
-require "socket"
 require "tmpdir"
 require "unicache"
+require_relative "servers"
 
 module TestSupport
   BACKENDS = ENV.fetch("UNICACHE_TEST_BACKENDS", "memory").split(",").reject(&:empty?)
@@ -17,79 +17,7 @@ module TestSupport
     abort "UNICACHE_TEST_BACKENDS must list some of #{KNOWN.join(', ')}, got #{BACKENDS.inspect}"
   end
 
-  def self.free_port
-    server = TCPServer.new("127.0.0.1", 0)
-    server.addr[1]
-  ensure
-    server&.close
-  end
-
-  # A real redis-server or memcached on 127.0.0.1:<free port>.
-  class Server
-    attr_reader :port
-
-    def initialize(argv)
-      found = ENV.fetch("PATH", "").split(File::PATH_SEPARATOR).any? do |dir|
-        File.executable?(File.join(dir, argv[0]))
-      end
-      raise "#{argv[0]} is not installed (Debian: apt-get install #{argv[0]}); " \
-            "the binding tests need a real server" unless found
-
-      @port = TestSupport.free_port
-      @argv = argv.map { |a| a.gsub("{port}", @port.to_s) }
-      @log = File.join(Dir.tmpdir, "unicache-#{argv[0]}-#{@port}.log")
-    end
-
-    def start
-      @pid = Process.spawn(*@argv, out: @log, err: @log)
-      deadline = Time.now + 10
-      while Time.now < deadline
-        begin
-          TCPSocket.new("127.0.0.1", @port).close
-          return self
-        rescue SystemCallError
-          raise "#{@argv[0]} exited: #{File.read(@log)}" if Process.wait(@pid, Process::WNOHANG)
-
-          sleep 0.02
-        end
-      end
-      raise "#{@argv[0]} did not start: #{File.read(@log)}"
-    end
-
-    def pause = Process.kill("STOP", @pid)
-    def resume = Process.kill("CONT", @pid)
-
-    def stop
-      return unless @pid
-
-      resume
-      Process.kill("TERM", @pid)
-      Process.wait(@pid)
-      @pid = nil
-      FileUtils.rm_f(@log)
-    end
-  end
-
-  SERVERS = {}
-  MUTEX = Mutex.new
-
-  def self.server(name)
-    MUTEX.synchronize do
-      SERVERS[name] ||= case name
-                        when "redis"
-                          Server.new(%w[redis-server --port {port} --bind 127.0.0.1 --save] + [""] +
-                                     %w[--appendonly no --loglevel warning]).start
-                        when "memcached"
-                          argv = %w[memcached -l 127.0.0.1 -p {port} -U 0 -m 128]
-                          argv += %w[-u root] if Process.euid.zero?
-                          Server.new(argv).start
-                        end
-    end
-  end
-
-  def self.stop_all
-    SERVERS.each_value(&:stop)
-  end
+  def self.server(name) = TestServers.server(name)
 
   def self.uri(backend, dir)
     case backend
@@ -101,13 +29,14 @@ module TestSupport
   end
 
   @counter = 0
+  @mutex = Mutex.new
   def self.next_prefix
-    MUTEX.synchronize { "t#{Process.pid}-#{@counter += 1}:" }
+    @mutex.synchronize { "t#{Process.pid}-#{@counter += 1}:" }
   end
 end
 
 # Stop the servers after minitest's own at_exit hook has run the tests.
-at_exit { TestSupport.stop_all }
+at_exit { TestServers.stop_all }
 require "minitest/autorun"
 
 # Included in every per-backend test class; the class defines #backend.

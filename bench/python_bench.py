@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""The Python binding beside the caches Python programmers use today, in
+the same run on the same machine: cachetools (memory), diskcache (SQLite),
+redis-py (Redis), pylibmc (memcached), all from Debian packages. Redis and
+memcached run as real local servers started here.
+
+    /usr/bin/python3 bench/python_bench.py [--build build] [--rounds 7]
+
+Each pair is timed in alternating rounds (ours, theirs, ours, ...) and the
+best round of each is kept, which filters out time stolen by other work on
+the machine. ratio = their time per operation / ours (higher is better).
+Backends this build does not have are reported as such, not skipped.
+"""
+import argparse
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+KEYS = 1000
+
+TARGETS = {  # operation -> minimum ratio the issue asks for
+    "memory get": 2.0,
+    "sqlite get": 3.0,
+    "sqlite set": 3.0,
+    "redis get": 1.3,
+    "memcached get": 1.0,
+}
+
+
+def best_ns(fn, keys, rounds_out):
+    """Time one round of fn over keys; keep it in rounds_out; ns per op."""
+    start = time.perf_counter_ns()
+    fn(keys)
+    ns = (time.perf_counter_ns() - start) / len(keys)
+    rounds_out.append(ns)
+    return ns
+
+
+def compare(ours, theirs, n, rounds):
+    """Alternating rounds; returns (best ns/op ours, best ns/op theirs)."""
+    keys = ["key:%d" % (i % KEYS) for i in range(n)]
+    a, b = [], []
+    ours(keys[: n // 10])  # warm up both
+    theirs(keys[: n // 10])
+    for r in range(rounds):
+        if r % 2:
+            best_ns(theirs, keys, b)
+            best_ns(ours, keys, a)
+        else:
+            best_ns(ours, keys, a)
+            best_ns(theirs, keys, b)
+    return min(a), min(b)
+
+
+def get_loop(get):
+    def run(keys):
+        for k in keys:
+            get(k)
+    return run
+
+
+def set_loop(set_):
+    def run(keys):
+        for k in keys:
+            set_(k, "value for " + k)
+    return run
+
+
+class Report:
+    def __init__(self):
+        self.rows = []
+        self.failed = []
+
+    def add(self, op, ours_name, ours_ns, anchor, anchor_ns):
+        ratio = anchor_ns / ours_ns
+        target = TARGETS.get(op) if ours_name.endswith("(json)") else None
+        verdict = ""
+        if target is not None:
+            verdict = "ok" if ratio >= target else "BELOW TARGET"
+            if ratio < target:
+                self.failed.append(op)
+        self.rows.append((op, ours_name, ours_ns, anchor, anchor_ns, ratio,
+                          "%.1fx %s" % (target, verdict) if target else ""))
+
+    def missing(self, op, why):
+        self.rows.append((op, why, None, "", None, None, ""))
+
+    def print(self):
+        head = ("operation", "unicache", "ns/op", "ops/s", "anchor", "ns/op", "ops/s", "ratio",
+                "target")
+        print("%-14s %-26s %8s %10s  %-26s %8s %10s %7s  %s" % head)
+        for op, ours, ons, anchor, ans, ratio, target in self.rows:
+            if ons is None:
+                print("%-14s %s" % (op, ours))
+                continue
+            print("%-14s %-26s %8.0f %10.0f  %-26s %8.0f %10.0f %6.2fx  %s"
+                  % (op, ours, ons, 1e9 / ons, anchor, ans, 1e9 / ans, ratio, target))
+
+
+def open_or_none(unicache, uri, serializer):
+    """Our cache, in a key space of its own (the anchors use the same
+    server), or None when this build does not have the backend."""
+    try:
+        return unicache.Cache(uri, serializer=serializer, prefix="unicache-bench:")
+    except unicache.NotSupported:
+        return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build", default=str(ROOT / "build"),
+                        help="the CMake build directory with the Python binding")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply operation counts")
+    args = parser.parse_args()
+    sys.path.insert(0, str(pathlib.Path(args.build) / "bindings" / "python"))
+    sys.path.insert(0, str(ROOT / "tests" / "python"))
+    import unicache
+    from servers import STARTERS
+
+    import cachetools
+    import diskcache
+    import pylibmc
+    import redis
+
+    def count(n):
+        return max(100, int(n * args.scale))
+
+    print("unicache %s Python binding, %s, %d CPUs, load average %s"
+          % (unicache.__version__, sys.version.split()[0], os.cpu_count(),
+             " ".join("%.2f" % x for x in os.getloadavg())))
+    report = Report()
+    rounds = args.rounds
+    tmp = tempfile.mkdtemp(prefix="unicache-bench-")
+    servers = []
+    try:
+        # ----------------------------------------------------------- memory
+        lru = cachetools.LRUCache(maxsize=100000)
+        mem = {s: unicache.Cache("memory://", serializer=s) for s in ("json", "raw")}
+        for i in range(KEYS):
+            k = "key:%d" % i
+            lru[k] = "value for " + k
+            mem["json"].set(k, "value for " + k)
+            mem["raw"].set(k, "value for " + k)
+        n = count(300000)
+        for name, c in (("get (json)", mem["json"]), ("get (raw)", mem["raw"])):
+            ours, theirs = compare(get_loop(c.get), get_loop(lru.get), n, rounds)
+            report.add("memory get", "Cache." + name, ours, "cachetools.LRUCache.get", theirs)
+        ours, theirs = compare(get_loop(mem["json"].__getitem__), get_loop(lru.__getitem__), n,
+                               rounds)
+        report.add("memory c[k]", "Cache[k] (json)", ours, "cachetools.LRUCache[k]", theirs)
+        ours, theirs = compare(set_loop(mem["json"].set), set_loop(lru.__setitem__), n, rounds)
+        report.add("memory set", "Cache.set (json)", ours, "cachetools.LRUCache[k]=v", theirs)
+
+        # ----------------------------------------------------------- sqlite
+        sq = open_or_none(unicache, "sqlite://" + os.path.join(tmp, "unicache.db"), "json")
+        if sq is None:
+            report.missing("sqlite", "sqlite backend not built (UNICACHE_WITH_SQLITE=OFF)")
+        else:
+            dc = diskcache.Cache(os.path.join(tmp, "diskcache"))
+            n = count(20000)
+            ours, theirs = compare(set_loop(sq.set), set_loop(dc.set), n, rounds)
+            report.add("sqlite set", "Cache.set (json)", ours, "diskcache.Cache.set", theirs)
+            ours, theirs = compare(get_loop(sq.get), get_loop(dc.get), n, rounds)
+            report.add("sqlite get", "Cache.get (json)", ours, "diskcache.Cache.get", theirs)
+            dc.close()
+            sq.close()
+
+        # ------------------------------------------------------------ redis
+        server = STARTERS["redis"]().start()
+        servers.append(server)
+        uri = "redis://127.0.0.1:%d/0" % server.port
+        rd = {s: open_or_none(unicache, uri, s) for s in ("json", "raw")}
+        if rd["json"] is None:
+            report.missing("redis", "redis backend not built (UNICACHE_WITH_REDIS=OFF)")
+        else:
+            client = redis.Redis(host="127.0.0.1", port=server.port)
+            for i in range(KEYS):
+                rd["json"].set("key:%d" % i, "value for key:%d" % i)
+                client.set("key:%d" % i, "value for key:%d" % i)
+            n = count(10000)
+            for name, c in (("get (json)", rd["json"]), ("get (raw)", rd["raw"])):
+                ours, theirs = compare(get_loop(c.get), get_loop(client.get), n, rounds)
+                report.add("redis get", "Cache." + name, ours, "redis.Redis.get", theirs)
+            ours, theirs = compare(set_loop(rd["json"].set), set_loop(client.set), n, rounds)
+            report.add("redis set", "Cache.set (json)", ours, "redis.Redis.set", theirs)
+            client.close()
+            for c in rd.values():
+                c.close()
+
+        # -------------------------------------------------------- memcached
+        server = STARTERS["memcached"]().start()
+        servers.append(server)
+        uri = "memcached://127.0.0.1:%d" % server.port
+        mc = {s: open_or_none(unicache, uri, s) for s in ("json", "raw")}
+        if mc["json"] is None:
+            report.missing("memcached", "memcached backend not built (UNICACHE_WITH_MEMCACHED=OFF)")
+        else:
+            client = pylibmc.Client(["127.0.0.1:%d" % server.port])
+            for i in range(KEYS):
+                mc["json"].set("key:%d" % i, "value for key:%d" % i)
+                client.set("key:%d" % i, "value for key:%d" % i)
+            n = count(10000)
+            for name, c in (("get (json)", mc["json"]), ("get (raw)", mc["raw"])):
+                ours, theirs = compare(get_loop(c.get), get_loop(client.get), n, rounds)
+                report.add("memcached get", "Cache." + name, ours, "pylibmc.Client.get", theirs)
+            ours, theirs = compare(set_loop(mc["json"].set), set_loop(client.set), n, rounds)
+            report.add("memcached set", "Cache.set (json)", ours, "pylibmc.Client.set", theirs)
+            for c in mc.values():
+                c.close()
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    report.print()
+    print("load average after: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+    if report.failed:
+        print("below target: " + ", ".join(report.failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
