@@ -1,5 +1,6 @@
 #include "redis_backend.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -241,16 +242,15 @@ bool RedisBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 bool RedisBackend::get(Bytes key, OwnedBuffer *out)
 {
     return run(true, [&](RedisConnection &c) {
-        c.command(2);
-        c.arg("GET");
-        c.arg(key);
+        c.command({"GET", key});
+        int status = CACHE_MISS;
+        c.sink_next(out, &status, 1); // a hit lands in *out directly
         RedisReply r = c.checked("GET");
-        if (r->type == REDIS_REPLY_NIL)
-            return false;
-        if (r->type != REDIS_REPLY_STRING)
+        if (status == CACHE_OK)
+            return true;
+        if (r->type != REDIS_REPLY_NIL)
             unexpected(opts_, "GET", r.get());
-        out->assign(r->str, r->len);
-        return true;
+        return false;
     });
 }
 
@@ -396,19 +396,12 @@ void RedisBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, in
             for (size_t i = done; i < trip_end; i += kKeysPerCommand)
                 queue_keys(c, "MGET", keys + i, std::min(kKeysPerCommand, trip_end - i));
             for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
-                RedisReply r = c.checked("MGET");
                 size_t m = std::min(kKeysPerCommand, trip_end - i);
+                std::fill(statuses + i, statuses + i + m, CACHE_MISS);
+                c.sink_next(values + i, statuses + i, m); // hits land in values[]
+                RedisReply r = c.checked("MGET");
                 if (r->type != REDIS_REPLY_ARRAY || r->elements != m)
                     unexpected(opts_, "MGET", r.get());
-                for (size_t j = 0; j < m; j++) {
-                    const redisReply *e = r->element[j];
-                    if (e->type == REDIS_REPLY_STRING) {
-                        values[i + j].assign(e->str, e->len);
-                        statuses[i + j] = CACHE_OK;
-                    } else {
-                        statuses[i + j] = CACHE_MISS;
-                    }
-                }
             }
             done = trip_end;
         }

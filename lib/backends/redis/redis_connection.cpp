@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <sys/socket.h>
@@ -36,9 +38,103 @@ bool starts_with(const char *text, size_t len, const char *prefix)
     return len >= n && std::memcmp(text, prefix, n) == 0;
 }
 
+// ------------------------------------------------------------- replies
+//
+// hiredis's default reply functions allocate a reply and, separately, its
+// string; these put both in one block, share one static nil, and honour the
+// connection's RedisReplySink. They are called from C: nothing may throw.
+
+redisReply g_sunk = {REDIS_REPLY_STRING, 0, 0, nullptr, 0, nullptr}; // went to a sink
+redisReply g_nil = {REDIS_REPLY_NIL, 0, 0, nullptr, 0, nullptr};
+
+void free_reply(void *p)
+{
+    auto *r = static_cast<redisReply *>(p);
+    if (!r || r == &g_sunk || r == &g_nil)
+        return;
+    if (r->type == REDIS_REPLY_ARRAY && r->element) {
+        for (size_t i = 0; i < r->elements; i++)
+            free_reply(r->element[i]);
+        std::free(r->element);
+    }
+    std::free(r);
+}
+
+void *link_reply(const redisReadTask *task, redisReply *r)
+{
+    if (task->parent)
+        static_cast<redisReply *>(task->parent->obj)->element[task->idx] = r;
+    return r;
+}
+
+redisReply *new_reply(int type, size_t extra)
+{
+    auto *r = static_cast<redisReply *>(std::calloc(1, sizeof(redisReply) + extra));
+    if (r)
+        r->type = type;
+    return r;
+}
+
+void *create_string(const redisReadTask *task, char *str, size_t len)
+{
+    auto *sink = static_cast<RedisReplySink *>(task->privdata);
+    if (sink && sink->count && task->type == REDIS_REPLY_STRING) {
+        // The reply itself (GET), or an element of a top-level array (MGET).
+        size_t i = !task->parent ? 0 : !task->parent->parent ? size_t(task->idx) : SIZE_MAX;
+        if (i < sink->count) {
+            try {
+                sink->values[i].assign(str, len);
+            } catch (...) {
+                return nullptr; // hiredis reports out of memory
+            }
+            sink->statuses[i] = CACHE_OK;
+            return link_reply(task, &g_sunk);
+        }
+    }
+    redisReply *r = new_reply(task->type, len + 1);
+    if (!r)
+        return nullptr;
+    char *bytes = reinterpret_cast<char *>(r + 1);
+    std::memcpy(bytes, str, len);
+    bytes[len] = '\0';
+    r->str = bytes;
+    r->len = len;
+    return link_reply(task, r);
+}
+
+void *create_array(const redisReadTask *task, int elements)
+{
+    redisReply *r = new_reply(REDIS_REPLY_ARRAY, 0);
+    if (!r)
+        return nullptr;
+    if (elements > 0) {
+        r->element = static_cast<redisReply **>(std::calloc(size_t(elements), sizeof(redisReply *)));
+        if (!r->element) {
+            std::free(r);
+            return nullptr;
+        }
+    }
+    r->elements = size_t(elements > 0 ? elements : 0);
+    return link_reply(task, r);
+}
+
+void *create_integer(const redisReadTask *task, long long value)
+{
+    redisReply *r = new_reply(REDIS_REPLY_INTEGER, 0);
+    if (!r)
+        return nullptr;
+    r->integer = value;
+    return link_reply(task, r);
+}
+
+void *create_nil(const redisReadTask *task) { return link_reply(task, &g_nil); }
+
+redisReplyObjectFunctions g_reply_functions = {create_string, create_array, create_integer,
+                                               create_nil, free_reply};
+
 } // namespace
 
-void RedisReplyDeleter::operator()(redisReply *r) const { freeReplyObject(r); }
+void RedisReplyDeleter::operator()(redisReply *r) const { free_reply(r); }
 
 std::unique_ptr<RedisConnection> RedisConnection::open(const RedisOptions &opts)
 {
@@ -52,6 +148,10 @@ std::unique_ptr<RedisConnection> RedisConnection::open(const RedisOptions &opts)
     if (!c)
         throw std::bad_alloc();
     conn->ctx_ = c;
+    if (c->reader) {
+        c->reader->fn = &g_reply_functions;
+        c->reader->privdata = &conn->sink_;
+    }
     if (c->err) {
         std::string why = c->errstr;
         if (c->err == REDIS_ERR_OOM)
@@ -217,8 +317,11 @@ RedisReply RedisConnection::reply(const char *what)
         flush(what);
     void *raw = nullptr;
     errno = 0;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw)
-        fail_io(what, errno, true);
+    int rc = redisGetReply(ctx_, &raw);
+    int err = errno;
+    sink_ = RedisReplySink();
+    if (rc != REDIS_OK || !raw)
+        fail_io(what, err, true);
     pending_--;
     return RedisReply(static_cast<redisReply *>(raw));
 }

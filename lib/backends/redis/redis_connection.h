@@ -6,7 +6,9 @@
 // sendmsg(MSG_NOSIGNAL): binary-safe, no format strings, large values sent
 // from the caller's memory without a copy, and a server that closed the
 // socket can never raise SIGPIPE in the host process (hiredis 0.14 writes
-// with write(2), which would).
+// with write(2), which would). Reply objects are built by our own hiredis
+// reader functions: one allocation per string reply, none for nil, and
+// values copied straight into the caller's buffer when a sink is armed.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +50,13 @@ struct RedisReplyDeleter {
 };
 using RedisReply = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
+// Where the bulk strings of the next reply go (see RedisConnection::sink_next).
+struct RedisReplySink {
+    OwnedBuffer *values = nullptr;
+    int *statuses = nullptr;
+    size_t count = 0; // 0: not armed
+};
+
 class RedisConnection {
 public:
     // Connects, authenticates (AUTH) and selects the database (SELECT).
@@ -85,6 +94,17 @@ public:
     // server's text is quoted with the password removed.
     [[noreturn]] void fail_reply(const redisReply *r, const char *what) const;
 
+    // The next reply's bulk string (a GET answer), or the bulk strings of
+    // its array (an MGET answer), are copied straight into values[i], with
+    // statuses[i] = CACHE_OK, instead of into the reply object: a hit costs
+    // the one allocation the caller keeps. Nil leaves statuses[i] alone.
+    // The reply then holds a placeholder for each of them. Applies to one
+    // reply only.
+    void sink_next(OwnedBuffer *values, int *statuses, size_t count)
+    {
+        sink_ = RedisReplySink{values, statuses, count};
+    }
+
     // Replies still owed by the server; a connection returned with some is
     // closed rather than reused.
     size_t pending() const { return pending_; }
@@ -111,6 +131,7 @@ private:
 
     const RedisOptions &opts_;
     redisContext *ctx_ = nullptr;
+    RedisReplySink sink_; // the reader's privdata
 
     // The queued request: bytes copied into scratch_ plus references to
     // large caller-owned arguments, in order.
