@@ -24,6 +24,7 @@ struct Entry {
     uint8_t freq = 0;      // small per-entry counter for policies
     uint16_t spare = 0;
     uint32_t charge = 0;   // bytes counted against max_memory
+    uint32_t stamp = 0;    // EntryList's clock when last put at the front
 
     char *key_data() { return reinterpret_cast<char *>(this + 1); }
     const char *key_data() const { return reinterpret_cast<const char *>(this + 1); }
@@ -65,12 +66,25 @@ public:
     Entry *front() { return empty() ? nullptr : head_.next; } // most recent
     Entry *back() { return empty() ? nullptr : head_.prev; }  // least recent
 
+    template <typename Fn>
+    void for_each(Fn fn)
+    {
+        for (Entry *e = head_.next; e != &head_; e = e->next)
+            fn(e);
+    }
+
+    // How many entries were put at the front since e was (an upper bound on
+    // its distance from the front). Lets a policy skip moving an entry that
+    // is already among the most recent: two fewer cache misses per hit.
+    uint32_t age_of(const Entry *e) const { return clock_ - e->stamp; }
+
     void push_front(Entry *e)
     {
         e->next = head_.next;
         e->prev = &head_;
         head_.next->prev = e;
         head_.next = e;
+        e->stamp = ++clock_;
         size_++;
     }
     void remove(Entry *e)
@@ -82,19 +96,23 @@ public:
     }
     void move_to_front(Entry *e)
     {
-        if (head_.next == e)
+        if (head_.next == e) {
+            e->stamp = clock_;
             return;
+        }
         e->prev->next = e->next;
         e->next->prev = e->prev;
         e->next = head_.next;
         e->prev = &head_;
         head_.next->prev = e;
         head_.next = e;
+        e->stamp = ++clock_;
     }
 
 private:
     Entry head_;
     size_t size_ = 0;
+    uint32_t clock_ = 0;
 };
 
 } // namespace unicache

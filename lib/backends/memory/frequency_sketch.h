@@ -25,10 +25,8 @@ public:
     // updates grow counters slowly, so the period is twice Caffeine's.
     static constexpr size_t kAgingPeriod = 20;
 
-    explicit FrequencySketch(size_t capacity) { resize(capacity); }
-
-    // Sizes the table for a capacity (forgetting every count).
-    void resize(size_t capacity)
+    // Sized for a cache of `capacity` entries.
+    explicit FrequencySketch(size_t capacity)
     {
         size_t words = 64;
         while (words < capacity && words < (size_t(1) << 30))
@@ -36,33 +34,30 @@ public:
         table_.assign(words, 0);
         block_mask_ = words / kWordsPerBlock - 1;
         aging_period_ = kAgingPeriod * std::max<size_t>(capacity, 16);
-        additions_ = 0;
     }
+
     size_t width() const { return table_.size(); }
+
+    // Starts loading the key's block, to overlap with the table lookup.
+    void prefetch(uint64_t hash) const { __builtin_prefetch(block(remix(hash))); }
 
     unsigned estimate(uint64_t hash) const
     {
-        Slots s = slots(hash);
-        unsigned m = kMaxCount;
-        for (int i = 0; i < 4; i++)
-            m = std::min(m, counter(s, i));
-        return m;
+        Cells c(const_cast<FrequencySketch *>(this), hash);
+        return std::min(std::min(c.count(0), c.count(1)), std::min(c.count(2), c.count(3)));
     }
 
     void increment(uint64_t hash)
     {
-        Slots s = slots(hash);
-        unsigned c[4];
-        unsigned m = kMaxCount;
-        for (int i = 0; i < 4; i++) {
-            c[i] = counter(s, i);
-            m = std::min(m, c[i]);
-        }
+        Cells c(this, hash);
+        unsigned c0 = c.count(0), c1 = c.count(1), c2 = c.count(2), c3 = c.count(3);
+        unsigned m = std::min(std::min(c0, c1), std::min(c2, c3));
         if (m == kMaxCount)
             return;
-        for (int i = 0; i < 4; i++)
-            if (c[i] == m)
-                table_[s.word[i]] += uint64_t(1) << s.shift[i];
+        c.add_if(0, c0 == m);
+        c.add_if(1, c1 == m);
+        c.add_if(2, c2 == m);
+        c.add_if(3, c3 == m);
         if (++additions_ >= aging_period_)
             age();
     }
@@ -82,32 +77,39 @@ public:
 private:
     static constexpr size_t kWordsPerBlock = 8; // 64 bytes
 
-    struct Slots {
-        size_t word[4];
-        unsigned shift[4];
-    };
-
-    unsigned counter(const Slots &s, int i) const
-    {
-        return unsigned(table_[s.word[i]] >> s.shift[i]) & 0xF;
-    }
-
     // The block comes from the high half of a remix of the key's hash (the
-    // shard already consumed some raw bits); each row takes one word of its
-    // own pair in the block and one counter in that word from the low half.
-    Slots slots(uint64_t hash) const
+    // shard already consumed some raw bits). Row i owns words 2i and 2i+1 of
+    // the block and takes one of them and one 4-bit counter in it from 5
+    // bits of the low half.
+    static uint64_t remix(uint64_t hash)
     {
         uint64_t h = (hash ^ (hash >> 29)) * 0xBF58476D1CE4E5B9ull;
-        h ^= h >> 32;
-        size_t block = size_t(h >> 32) & block_mask_;
-        Slots s;
-        for (int i = 0; i < 4; i++) {
-            unsigned bits = unsigned(h >> (i * 5)) & 0x1F;
-            s.word[i] = block * kWordsPerBlock + size_t(i) * 2 + (bits & 1);
-            s.shift[i] = (bits >> 1) * 4;
-        }
-        return s;
+        return h ^ (h >> 32);
     }
+    uint64_t *block(uint64_t h) const
+    {
+        return const_cast<uint64_t *>(table_.data()) +
+               (size_t(h >> 32) & block_mask_) * kWordsPerBlock;
+    }
+
+    // A key's four counters (written out so the compiler keeps them in
+    // registers; this runs on every cache hit).
+    class Cells {
+    public:
+        Cells(FrequencySketch *s, uint64_t hash) : h_(remix(hash)), block_(s->block(h_)) {}
+        unsigned count(unsigned row) const { return unsigned(*word(row) >> shift(row)) & 0xF; }
+        void add_if(unsigned row, bool yes) { *word(row) += uint64_t(yes) << shift(row); }
+
+    private:
+        uint64_t *word(unsigned row) const
+        {
+            return block_ + row * 2 + ((h_ >> (row * 5)) & 1);
+        }
+        unsigned shift(unsigned row) const { return unsigned((h_ >> (row * 5 + 1)) & 0xF) * 4; }
+
+        uint64_t h_;
+        uint64_t *block_;
+    };
 
     std::vector<uint64_t> table_;
     size_t block_mask_ = 0;

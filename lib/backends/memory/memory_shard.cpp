@@ -1,8 +1,6 @@
 #include "memory_shard.h"
 
-#include <cinttypes>
-#include <climits>
-#include <cstdlib>
+#include <algorithm>
 
 #include "core/clock.h"
 #include "core/counter_text.h"
@@ -12,141 +10,148 @@
 namespace unicache {
 
 namespace {
-// Hash-table node + bucket pointer, charged per entry on top of the
-// allocation itself (libstdc++: node = next, key, value, cached-hash slot).
-constexpr size_t kTableOverhead = sizeof(void *) * 2 + 16 + sizeof(void *) * 2;
+
+bool expired(const Entry *e, int64_t now) { return e->expire_at && e->expire_at <= now; }
+
+bool has_prefix(const Entry *e, Bytes prefix)
+{
+    return e->key().substr(0, prefix.size()) == prefix;
+}
+
 } // namespace
 
 size_t MemoryShard::charge_for(size_t key_len, size_t value_len)
 {
-    return sizeof(Entry) + key_len + value_len + kTableOverhead;
+    // glibc malloc: an 8-byte header, rounded up to 16 bytes.
+    size_t alloc = (sizeof(Entry) + key_len + value_len + 8 + 15) & ~size_t(15);
+    return alloc + EntryTable::kBytesPerEntry;
 }
 
 MemoryShard::MemoryShard(ShardLimits limits, std::unique_ptr<EvictionPolicy> policy)
-    : policy_(std::move(policy)), limits_(limits)
+    : table_(std::min<size_t>(limits.max_items, kInitialReserve)), policy_(std::move(policy)),
+      limits_(limits)
 {
-    if (limits_.max_items)
-        map_.reserve(limits_.max_items);
 }
 
 MemoryShard::~MemoryShard()
 {
-    for (auto &kv : map_)
-        Entry::destroy(kv.second);
+    table_.for_each([](Entry *e) { Entry::destroy(e); });
 }
 
 Entry *MemoryShard::find_live(Bytes key, uint64_t hash, int64_t now)
 {
-    auto it = map_.find(ref(key, hash));
-    if (it == map_.end())
-        return nullptr;
-    Entry *e = it->second;
-    if (e->expire_at && e->expire_at <= (now ? now : monotonic_ms())) {
+    Entry *e = table_.find(key, hash);
+    if (e && expired(e, now ? now : monotonic_ms())) {
         expirations_++;
-        erase(it);
+        erase(e);
         return nullptr;
     }
     return e;
 }
 
-void MemoryShard::erase(Map::iterator it)
+void MemoryShard::release(Entry *e)
 {
-    Entry *e = it->second;
     policy_->on_remove(e);
     bytes_ -= e->charge;
     if (e->expire_at)
         ttl_entries_--;
-    map_.erase(it);
     Entry::destroy(e);
 }
 
-void MemoryShard::store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at,
-                        uint64_t tag_id, Map::iterator it)
+void MemoryShard::erase(Entry *e)
 {
-    size_t charge = charge_for(key.size(), value.size());
+    table_.erase(e);
+    release(e);
+}
+
+void MemoryShard::set_expiry(Entry *e, int64_t expire_at)
+{
+    if (e->expire_at)
+        ttl_entries_--;
+    e->expire_at = expire_at;
+    if (expire_at) {
+        ttl_entries_++;
+        min_expire_ = std::min(min_expire_, expire_at);
+        pass_min_ = std::min(pass_min_, expire_at);
+    }
+}
+
+void MemoryShard::store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at,
+                        uint64_t tag_id, Entry *e)
+{
     if (value.size() > UINT32_MAX || key.size() > UINT32_MAX)
         fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +
                                 " bytes is over the memory backend's 4 GiB entry limit");
+    size_t charge = charge_for(key.size(), value.size());
     if (limits_.max_bytes && charge > limits_.max_bytes)
         fail(CACHE_ETOOBIG, "entry of " + std::to_string(charge) +
                                 " bytes (key, value and overhead) is larger than this cache "
                                 "can hold per shard (" +
                                 std::to_string(limits_.max_bytes) +
                                 " bytes); raise max_memory_mb or lower shards");
-    if (it != map_.end()) {
-        Entry *old = it->second;
-        bytes_ -= old->charge;
-        if (old->expire_at)
-            ttl_entries_--;
-        Entry *e = old;
-        if (value.size() <= old->value_cap && value.size() >= old->value_cap / 2) {
+    if (e) {
+        bytes_ -= e->charge;
+        if (value.size() <= e->value_cap && value.size() >= e->value_cap / 2) {
             if (!value.empty())
                 std::memcpy(e->value_data(), value.data(), value.size());
             e->value_len = uint32_t(value.size());
+            // Reusing the allocation: the charge stays that of its capacity.
+            charge = charge_for(key.size(), e->value_cap);
         } else {
+            Entry *old = e;
             e = Entry::create(key, value, hash);
             e->prev = old->prev;
             e->next = old->next;
             e->queue = old->queue;
             e->freq = old->freq;
+            e->expire_at = old->expire_at;
             if (e->prev) {
                 e->prev->next = e;
                 e->next->prev = e;
             }
             policy_->on_move(old, e);
-            // Re-point the table key at the new allocation; no rehash needed.
-            auto node = map_.extract(it);
-            node.key().data = e->key_data();
-            node.mapped() = e;
-            map_.insert(std::move(node));
+            table_.replace(old, e);
             Entry::destroy(old);
         }
         e->charge = uint32_t(charge);
-        e->expire_at = expire_at;
         e->tag_id = tag_id;
+        set_expiry(e, expire_at);
         bytes_ += charge;
-        if (expire_at)
-            ttl_entries_++;
         policy_->on_hit(e);
         enforce_limits();
         return;
     }
-    Entry *e = Entry::create(key, value, hash);
+    e = Entry::create(key, value, hash);
     e->charge = uint32_t(charge);
-    e->expire_at = expire_at;
     e->tag_id = tag_id;
     try {
-        map_.emplace(KeyRef{e->key_data(), e->key_len, hash}, e);
+        table_.insert(e);
     } catch (...) {
         Entry::destroy(e);
         throw;
     }
+    set_expiry(e, expire_at);
     bytes_ += charge;
-    if (expire_at)
-        ttl_entries_++;
     policy_->on_insert(e);
     enforce_limits();
 }
 
 void MemoryShard::enforce_limits()
 {
-    while ((limits_.max_items && map_.size() > limits_.max_items) ||
+    while ((limits_.max_items && table_.size() > limits_.max_items) ||
            (limits_.max_bytes && bytes_ > limits_.max_bytes)) {
         Entry *v = policy_->victim();
         if (!v)
             break;
-        auto it = map_.find(ref(v->key(), v->hash));
-        if (it == map_.end())
-            fail(CACHE_EINTERNAL, "eviction policy returned an entry the shard does not hold");
         evictions_++;
-        erase(it);
+        erase(v);
     }
 }
 
 void MemoryShard::set(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, uint64_t tag_id)
 {
     std::lock_guard<std::mutex> lock(mu_);
-    store(key, hash, value, expire_at, tag_id, map_.find(ref(key, hash)));
+    store(key, hash, value, expire_at, tag_id, table_.find(key, hash));
 }
 
 bool MemoryShard::add(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, int64_t now)
@@ -154,22 +159,21 @@ bool MemoryShard::add(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, 
     std::lock_guard<std::mutex> lock(mu_);
     if (find_live(key, hash, now))
         return false;
-    store(key, hash, value, expire_at, 0, map_.end());
+    store(key, hash, value, expire_at, 0, nullptr);
     return true;
 }
 
 bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
 {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(ref(key, hash));
-    if (it == map_.end()) {
-        policy_->on_miss(hash);
-        return false;
-    }
-    Entry *e = it->second;
-    if (e->expire_at && e->expire_at <= monotonic_ms()) {
+    policy_->will_access(hash);
+    Entry *e = table_.find(key, hash);
+    if (e && e->expire_at && e->expire_at <= monotonic_ms()) {
         expirations_++;
-        erase(it);
+        erase(e);
+        e = nullptr;
+    }
+    if (!e) {
         policy_->on_miss(hash);
         return false;
     }
@@ -181,24 +185,24 @@ bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
 bool MemoryShard::del(Bytes key, uint64_t hash)
 {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(ref(key, hash));
-    if (it == map_.end())
+    Entry *e = table_.find(key, hash);
+    if (!e)
         return false;
-    bool live = !(it->second->expire_at && it->second->expire_at <= monotonic_ms());
+    bool live = !expired(e, monotonic_ms());
     if (!live)
         expirations_++;
-    erase(it);
+    erase(e);
     return live;
 }
 
 bool MemoryShard::del_if_tagged(Bytes key, uint64_t hash, uint64_t tag_id)
 {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = map_.find(ref(key, hash));
-    if (it == map_.end() || it->second->tag_id != tag_id)
+    Entry *e = table_.find(key, hash);
+    if (!e || e->tag_id != tag_id)
         return false;
-    bool live = !(it->second->expire_at && it->second->expire_at <= monotonic_ms());
-    erase(it);
+    bool live = !expired(e, monotonic_ms());
+    erase(e);
     return live;
 }
 
@@ -223,7 +227,7 @@ int64_t MemoryShard::incr(Bytes key, uint64_t hash, int64_t delta, int64_t expir
     int64_t next = add_counter(current, delta);
     char buf[24];
     size_t n = format_counter(next, buf);
-    store(key, hash, Bytes(buf, n), expire_at, tag_id, map_.find(ref(key, hash)));
+    store(key, hash, Bytes(buf, n), expire_at, tag_id, e);
     return next;
 }
 
@@ -233,11 +237,7 @@ bool MemoryShard::touch(Bytes key, uint64_t hash, int64_t expire_at)
     Entry *e = find_live(key, hash, 0);
     if (!e)
         return false;
-    if (e->expire_at)
-        ttl_entries_--;
-    e->expire_at = expire_at;
-    if (expire_at)
-        ttl_entries_++;
+    set_expiry(e, expire_at);
     return true;
 }
 
@@ -255,14 +255,13 @@ size_t MemoryShard::remove_if_prefix(Bytes prefix)
 {
     std::lock_guard<std::mutex> lock(mu_);
     size_t removed = 0;
-    for (auto it = map_.begin(); it != map_.end();) {
-        auto next = std::next(it);
-        if (it->second->key().substr(0, prefix.size()) == prefix) {
-            erase(it);
-            removed++;
-        }
-        it = next;
-    }
+    table_.erase_if([&](Entry *e) {
+        if (!has_prefix(e, prefix))
+            return false;
+        release(e);
+        removed++;
+        return true;
+    });
     return removed;
 }
 
@@ -271,16 +270,13 @@ size_t MemoryShard::remove_matching(const GlobPattern &pattern)
     std::lock_guard<std::mutex> lock(mu_);
     int64_t now = monotonic_ms();
     size_t removed = 0;
-    for (auto it = map_.begin(); it != map_.end();) {
-        auto next = std::next(it);
-        Entry *e = it->second;
-        if (pattern.match(e->key())) {
-            bool live = !(e->expire_at && e->expire_at <= now);
-            erase(it);
-            removed += live;
-        }
-        it = next;
-    }
+    table_.erase_if([&](Entry *e) {
+        if (!pattern.match(e->key()))
+            return false;
+        removed += !expired(e, now);
+        release(e);
+        return true;
+    });
     return removed;
 }
 
@@ -289,33 +285,46 @@ void MemoryShard::collect_matching(const GlobPattern &pattern, size_t limit,
 {
     std::lock_guard<std::mutex> lock(mu_);
     int64_t now = monotonic_ms();
-    for (auto &kv : map_) {
-        if (limit && out->size() >= limit)
-            return;
-        Entry *e = kv.second;
-        if (e->expire_at && e->expire_at <= now)
-            continue;
-        if (pattern.match(e->key()))
+    table_.for_each([&](Entry *e) {
+        if ((!limit || out->size() < limit) && !expired(e, now) && pattern.match(e->key()))
             out->emplace_back(e->key());
-    }
+    });
 }
 
 size_t MemoryShard::reap(int64_t now)
 {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (ttl_entries_ == 0)
-        return 0;
     size_t removed = 0;
-    for (auto it = map_.begin(); it != map_.end();) {
-        auto next = std::next(it);
-        if (it->second->expire_at && it->second->expire_at <= now) {
-            erase(it);
-            removed++;
+    size_t table_capacity = 0;
+    bool complete = true;
+    for (size_t pos = 0;; pos += kReapChunk) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (pos == 0) {
+            if (ttl_entries_ == 0 || now < min_expire_)
+                return 0;
+            table_capacity = table_.capacity();
+            pass_min_ = INT64_MAX;
         }
-        it = next;
+        // A rehash between chunks moves entries behind the cursor; this pass
+        // may then miss some, so the next one must not be skipped.
+        if (table_.capacity() != table_capacity)
+            complete = false;
+        table_.erase_if_range(pos, pos + kReapChunk, [&](Entry *e) {
+            if (!e->expire_at)
+                return false;
+            if (e->expire_at > now) {
+                pass_min_ = std::min(pass_min_, e->expire_at);
+                return false;
+            }
+            release(e);
+            removed++;
+            expirations_++;
+            return true;
+        });
+        if (pos + kReapChunk >= table_.capacity()) {
+            min_expire_ = complete ? pass_min_ : now;
+            return removed;
+        }
     }
-    expirations_ += int64_t(removed);
-    return removed;
 }
 
 ShardCounts MemoryShard::counts(Bytes prefix)
@@ -325,16 +334,16 @@ ShardCounts MemoryShard::counts(Bytes prefix)
     c.evictions = evictions_;
     c.expirations = expirations_;
     if (prefix.empty()) {
-        c.size = int64_t(map_.size());
+        c.size = int64_t(table_.size());
         c.bytes = int64_t(bytes_);
         return c;
     }
-    for (auto &kv : map_) {
-        if (kv.second->key().substr(0, prefix.size()) == prefix) {
+    table_.for_each([&](Entry *e) {
+        if (has_prefix(e, prefix)) {
             c.size++;
-            c.bytes += kv.second->charge;
+            c.bytes += e->charge;
         }
-    }
+    });
     return c;
 }
 

@@ -1,18 +1,19 @@
-// MemoryShard: one lock, one hash table, one eviction policy. The memory
+// MemoryShard: one lock, one entry table, one eviction policy. The memory
 // backend spreads keys over shards by hash so readers on different shards
 // never touch the same lock.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <string_view>
-#include <unordered_map>
+#include <string>
 #include <vector>
 
 #include "core/bytes.h"
 #include "core/glob.h"
 #include "entry.h"
+#include "entry_table.h"
 #include "policy.h"
 
 namespace unicache {
@@ -26,10 +27,14 @@ struct ShardCounts {
     int64_t size = 0, bytes = 0, evictions = 0, expirations = 0;
 };
 
-class MemoryShard {
+// alignas: shards are allocated one by one; keep two shards' locks and
+// counters off each other's cache lines.
+class alignas(64) MemoryShard {
 public:
     MemoryShard(ShardLimits limits, std::unique_ptr<EvictionPolicy> policy);
     ~MemoryShard();
+    MemoryShard(const MemoryShard &) = delete;
+    MemoryShard &operator=(const MemoryShard &) = delete;
 
     // expire_at: monotonic ms, 0 = never. tag_id: 0 unless set_tagged.
     void set(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, uint64_t tag_id);
@@ -48,46 +53,43 @@ public:
     void collect_matching(const GlobPattern &pattern, size_t limit,
                           std::vector<std::string> *out);
 
-    // Drops expired entries; returns how many.
+    // Drops the entries expired at `now`, kReapChunk table slots per lock
+    // hold so that readers wait microseconds, not a full scan. Skips the
+    // scan when no entry can have expired yet. Returns how many it dropped.
     size_t reap(int64_t now);
     ShardCounts counts(Bytes prefix);
 
-    // Largest entry charge this shard can hold.
-    size_t max_charge() const { return limits_.max_bytes; }
+    // Bytes an entry is charged against max_memory and in memory_bytes: its
+    // allocation as malloc rounds it, plus its share of the table.
     static size_t charge_for(size_t key_len, size_t value_len);
 
-private:
-    struct KeyRef {
-        const char *data;
-        uint32_t len;
-        uint64_t hash;
-        bool operator==(const KeyRef &o) const
-        {
-            return len == o.len && std::memcmp(data, o.data, len) == 0;
-        }
-    };
-    struct KeyRefHash {
-        size_t operator()(const KeyRef &k) const { return size_t(k.hash); }
-    };
-    using Map = std::unordered_map<KeyRef, Entry *, KeyRefHash>;
+    static constexpr size_t kReapChunk = 4096;
+    // Table slots reserved up front at most (a huge max_items must not
+    // allocate its whole table before the first set).
+    static constexpr size_t kInitialReserve = 1 << 16;
 
-    static KeyRef ref(Bytes key, uint64_t hash)
-    {
-        return KeyRef{key.data(), uint32_t(key.size()), hash};
-    }
+private:
     // Finds a live entry; drops it (counting an expiration) when expired.
     Entry *find_live(Bytes key, uint64_t hash, int64_t now);
-    void erase(Map::iterator it);
+    // Removes e from the table and the policy and frees it.
+    void erase(Entry *e);
+    // The same without the table (for table walks that erase in place).
+    void release(Entry *e);
+    void set_expiry(Entry *e, int64_t expire_at);
     void store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, uint64_t tag_id,
-               Map::iterator it);
+               Entry *existing);
     void enforce_limits();
 
     std::mutex mu_;
-    Map map_;
+    EntryTable table_;
     std::unique_ptr<EvictionPolicy> policy_;
     ShardLimits limits_;
     size_t bytes_ = 0;
-    size_t ttl_entries_ = 0; // entries with an expiry, to skip needless reaps
+    size_t ttl_entries_ = 0; // entries with an expiry
+    // No entry expires before min_expire_; the reaper skips the shard until
+    // then. While a reap pass runs, pass_min_ collects the next value.
+    int64_t min_expire_ = INT64_MAX;
+    int64_t pass_min_ = INT64_MAX;
     int64_t evictions_ = 0;
     int64_t expirations_ = 0;
 };

@@ -10,6 +10,8 @@
 //  - Entries live in EntryList lists (entry.h) or in none. When the shard
 //    moves an entry to a new allocation it patches list neighbours itself
 //    and then calls on_move(from, to) for any other pointer the policy keeps.
+//  - will_access: a lookup for `hash` is about to start (a policy may
+//    prefetch its own structures so their cache misses overlap the table's).
 //  - capacity_hint: the shard's item limit (0 = unknown), for sizing regions.
 // All calls happen under the shard's lock.
 #pragma once
@@ -29,6 +31,7 @@ public:
     virtual void on_insert(Entry *e) = 0;
     virtual void on_hit(Entry *e) = 0;
     virtual void on_miss(uint64_t hash) { (void)hash; }
+    virtual void will_access(uint64_t hash) { (void)hash; }
     virtual void on_remove(Entry *e) = 0;
     virtual Entry *victim() = 0;
     virtual void on_move(Entry *from, Entry *to)

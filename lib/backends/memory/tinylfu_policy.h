@@ -69,7 +69,8 @@ public:
         sketch_.increment(e->hash);
         switch (e->queue) {
         case kWindow:
-            window_.move_to_front(e);
+            if (window_.age_of(e) >= window_.size() / kLazyShare)
+                window_.move_to_front(e);
             break;
         case kProbation:
             if (candidate_ == e)
@@ -85,12 +86,15 @@ public:
             }
             break;
         default:
-            protected_.move_to_front(e);
+            if (protected_.age_of(e) >= protected_.size() / kLazyShare)
+                protected_.move_to_front(e);
             break;
         }
         if (++sample_hits_ + sample_misses_ >= sample_period_)
             climb();
     }
+
+    void will_access(uint64_t hash) override { sketch_.prefetch(hash); }
 
     void on_miss(uint64_t) override
     {
@@ -117,7 +121,7 @@ public:
             v = window_.back();
         if (!candidate_ || !v)
             return v ? v : candidate_;
-        if (admit(candidate_, v))
+        if (admits(sketch_.estimate(candidate_->hash), sketch_.estimate(v->hash)))
             return v;
         if (v->queue == kProbation) {
             probation_.remove(v);
@@ -130,6 +134,20 @@ public:
     {
         if (candidate_ == from)
             candidate_ = to;
+    }
+
+    // The admission rule on two sketch counts: the more popular wins; a warm
+    // candidate that ties or loses still gets in 1 time in 128.
+    bool admits(unsigned candidate_count, unsigned victim_count)
+    {
+        if (candidate_count > victim_count)
+            return true;
+        if (candidate_count < kWarm)
+            return false;
+        rng_ ^= rng_ << 13;
+        rng_ ^= rng_ >> 7;
+        rng_ ^= rng_ << 17;
+        return (rng_ & 127) == 0;
     }
 
     // For tests: the window's current share of the capacity, and the sketch.
@@ -150,24 +168,13 @@ private:
     // mostly noise and sends the climber the wrong way.
     static constexpr size_t kSamplePerItem = 5;
     static constexpr size_t kMinSample = 10000;
+    // A hit on an entry in the most recent 1/kLazyShare of its LRU list does
+    // not move it (see EntryList::age_of).
+    static constexpr size_t kLazyShare = 4;
 
     EntryList &list_of(Entry *e)
     {
         return e->queue == kWindow ? window_ : e->queue == kProbation ? probation_ : protected_;
-    }
-
-    bool admit(Entry *candidate, Entry *victim)
-    {
-        unsigned c = sketch_.estimate(candidate->hash);
-        unsigned v = sketch_.estimate(victim->hash);
-        if (c > v)
-            return true;
-        if (c < kWarm)
-            return false;
-        rng_ ^= rng_ << 13;
-        rng_ ^= rng_ >> 7;
-        rng_ ^= rng_ << 17;
-        return (rng_ & 127) == 0;
     }
 
     void climb()
@@ -200,8 +207,19 @@ private:
         if (resident <= capacity_)
             return;
         capacity_ = resident;
-        if (capacity_ > sketch_.width())
-            sketch_.resize(capacity_ * 2);
+        if (capacity_ > sketch_.width()) {
+            // A wider sketch, seeded with the resident entries' counts so
+            // that growing does not make the whole cache look cold.
+            FrequencySketch wider(capacity_ * 2);
+            auto carry = [&](Entry *e) {
+                for (unsigned n = sketch_.estimate(e->hash); n > 0; n--)
+                    wider.increment(e->hash);
+            };
+            window_.for_each(carry);
+            probation_.for_each(carry);
+            protected_.for_each(carry);
+            sketch_ = std::move(wider);
+        }
         resize_regions();
     }
 
