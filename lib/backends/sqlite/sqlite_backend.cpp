@@ -57,6 +57,9 @@ SqliteBackend::SqliteBackend(SqliteOptions opts)
       // One private database per :memory: handle, so a single connection.
       pool_(opts_, sql_, opts_.in_memory() ? 1 : 64), evictor_(opts_)
 {
+    if (!sqlite3_threadsafe())
+        fail(CACHE_ENOTSUP, "the SQLite library was built without thread support "
+                            "(SQLITE_THREADSAFE=0); the sqlite backend needs it");
     if (!opts_.in_memory())
         check_store_path(opts_.path);
     auto first = std::make_unique<SqliteConnection>(opts_, sql_);

@@ -42,6 +42,7 @@ void ClockEvictor::after_write(SqliteConnection &c, size_t bytes) noexcept
     if (!lock)
         return;
     try {
+        c.start_operation(); // its own busy_timeout_ms, not what the write left
         enforce(c);
     } catch (...) {
         // Retried by the next write or the background pass.
