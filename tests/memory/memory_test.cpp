@@ -3,6 +3,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "unicache.h"
 
@@ -62,7 +63,99 @@ TEST_P(Policies, MaxMemoryIsEnforcedAndReportedHonestly)
     cache_close(c);
 }
 
-INSTANTIATE_TEST_SUITE_P(Memory, Policies, ::testing::Values("lru", "fifo"));
+TEST_P(Policies, ManyThreadsUnderEvictionAndExpiryKeepTheLimits)
+{
+    cache_t *c = nullptr;
+    std::string uri = "memory://?max_items=2000&expiry_interval_ms=5&policy=" + GetParam();
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++)
+        threads.emplace_back([c, t] {
+            for (int i = 0; i < 20000; i++) {
+                std::string k = "k" + std::to_string((i * 7 + t * 13) % 5000);
+                cache_buf v = {nullptr, 0};
+                int rc = cache_get(c, k.data(), k.size(), &v);
+                if (rc == CACHE_OK) {
+                    EXPECT_EQ(std::string(static_cast<char *>(v.data), v.size), "value-" + k);
+                    cache_buf_free(&v);
+                } else {
+                    EXPECT_EQ(rc, CACHE_MISS);
+                    std::string val = "value-" + k;
+                    EXPECT_EQ(cache_set(c, k.data(), k.size(), val.data(), val.size(), i % 3 ? 0 : 2),
+                              CACHE_OK);
+                }
+                if (i % 97 == 0)
+                    cache_delete(c, k.data(), k.size());
+            }
+        });
+    for (auto &th : threads)
+        th.join();
+    std::string s = stats(c);
+    EXPECT_LE(stat_field(s, "size"), 2000) << s;
+    EXPECT_GT(stat_field(s, "evictions"), 0) << s;
+    EXPECT_GT(stat_field(s, "hits"), 0) << s;
+    cache_close(c);
+}
+
+INSTANTIATE_TEST_SUITE_P(Memory, Policies, ::testing::Values("tinylfu", "lru", "lfu", "fifo"));
+
+TEST(MemoryBackend, TheDefaultPolicyIsTinyLfu)
+{
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open("memory://?max_items=10", &c), CACHE_OK);
+    cache_buf j = {nullptr, 0};
+    ASSERT_EQ(cache_backend_info(c, &j), CACHE_OK);
+    std::string info(static_cast<char *>(j.data), j.size);
+    cache_buf_free(&j);
+    EXPECT_NE(info.find("policy=tinylfu"), std::string::npos) << info;
+    cache_close(c);
+}
+
+TEST(MemoryBackend, ExpiredEntriesAreNeverReturnedEvenWithoutTheReaper)
+{
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open("memory://?expiry_interval_ms=0", &c), CACHE_OK);
+    ASSERT_EQ(cache_set(c, "gone", 4, "v", 1, 30), CACHE_OK);
+    ASSERT_EQ(cache_set(c, "kept", 4, "v", 1, 0), CACHE_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    cache_buf v = {nullptr, 0};
+    EXPECT_EQ(cache_exists(c, "gone", 4), CACHE_MISS);
+    EXPECT_EQ(cache_get(c, "gone", 4, &v), CACHE_MISS);
+    EXPECT_EQ(v.data, nullptr);
+    cache_buf_array keys = {nullptr, 0};
+    ASSERT_EQ(cache_keys(c, "*", 1, 0, &keys), CACHE_OK);
+    ASSERT_EQ(keys.count, 1u);
+    EXPECT_EQ(std::string(static_cast<char *>(keys.items[0].data), keys.items[0].size), "kept");
+    cache_buf_array_free(&keys);
+    std::string s = stats(c);
+    EXPECT_EQ(stat_field(s, "size"), 1) << s;
+    EXPECT_EQ(stat_field(s, "expirations"), 1) << s;
+    cache_close(c);
+}
+
+TEST(MemoryBackend, BadMemoryParametersAreRejectedByName)
+{
+    const struct {
+        const char *uri;
+        const char *mention;
+    } cases[] = {
+        {"memory://?policy=random", "tinylfu, lru, lfu, fifo"},
+        {"memory://?policy=", "policy"},
+        {"memory://?expiry_interval_ms=-5", "expiry_interval_ms"},
+        {"memory://?expiry_interval_ms=soon", "expiry_interval_ms"},
+        {"memory://?shards=2048", "shards"},
+        {"memory://?shards=6", "power of two"},
+        {"memory://?max_memory_mb=-1", "max_memory_mb"},
+        {"memory://?max_items=99999999999", "max_items"},
+    };
+    for (const auto &k : cases) {
+        cache_t *c = reinterpret_cast<cache_t *>(1);
+        EXPECT_EQ(cache_open(k.uri, &c), CACHE_EINVAL) << k.uri;
+        EXPECT_EQ(c, nullptr) << k.uri;
+        EXPECT_NE(std::string(cache_last_error()).find(k.mention), std::string::npos)
+            << k.uri << ": " << cache_last_error();
+    }
+}
 
 TEST(MemoryBackend, ValueLargerThanTheCacheIsTooBig)
 {
