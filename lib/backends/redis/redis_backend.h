@@ -19,10 +19,14 @@
 // more fields than distinct keys written with it.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/backend.h"
+#include "core/clock.h"
 #include "redis_options.h"
 #include "redis_pool.h"
 
@@ -63,6 +67,7 @@ public:
     // Inserted between the prefix and a tag name to form the tag's hash key.
     // Keys containing it are never listed or deleted by pattern.
     static const std::string kTagMark;
+    static bool is_tag_index(const char *data, size_t len);
 
 private:
     struct Script {
@@ -75,10 +80,11 @@ private:
 
     // Runs op on a pooled connection, retrying (with exponential backoff)
     // failures that cannot have had an effect, or any lost connection when
-    // replay_safe. Defined in the .cpp; op is a lambda, never std::function.
+    // replay_safe. op is a lambda, never std::function.
     template <typename Op>
-    auto run(bool replay_safe, Op &&op)
-        -> decltype(op(std::declval<RedisConnection &>()));
+    auto run(bool replay_safe, Op &&op) -> decltype(op(std::declval<RedisConnection &>()));
+    // CACHE_ETOOBIG for values Redis would refuse (over 512 MB).
+    void check_value(Bytes value) const;
     int64_t incr_strict(RedisConnection &c, Bytes key, int64_t delta, int64_t ttl_ms_if_new);
     std::string tag_key(Bytes full_tag) const;
     const std::string &script_sha(RedisConnection &c, Script &s);
@@ -87,10 +93,42 @@ private:
                  const Bytes *args, size_t nargs);
     size_t scan_delete(RedisConnection &c, const GlobPattern &glob, bool skip_tags);
 
+    static const char kTagSetSource[];
+    static const char kTagInvalidateSource[];
+
     RedisOptions opts_;
     RedisPool pool_;
     Script tag_set_;
     Script tag_invalidate_;
 };
+
+template <typename Op>
+auto RedisBackend::run(bool replay_safe, Op &&op)
+    -> decltype(op(std::declval<RedisConnection &>()))
+{
+    int64_t start = 0;
+    for (int attempt = 0;; attempt++) {
+        try {
+            RedisPool::Lease conn = pool_.acquire(!replay_safe);
+            return op(*conn);
+        } catch (const RedisIoError &e) {
+            pool_.note_failure();
+            bool retry = e.status() == CACHE_EUNAVAILABLE && (replay_safe || !e.maybe_executed());
+            int64_t delay = opts_.retry_delay_ms << std::min(attempt, 20);
+            int64_t now = monotonic_ms();
+            if (!start)
+                start = now;
+            // Never sleep past timeout_ms from the first failure: a call
+            // against a dead server returns within its timeout.
+            if (!retry || attempt >= opts_.max_retries || now - start + delay > opts_.timeout_ms) {
+                if (attempt == 0)
+                    throw;
+                throw Error(e.status(), std::string(e.what()) + " (" +
+                                            std::to_string(attempt + 1) + " attempts)");
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+        }
+    }
+}
 
 } // namespace unicache

@@ -267,6 +267,14 @@ void RedisConnection::command(std::initializer_list<Bytes> args)
         arg(a);
 }
 
+void RedisConnection::command(const char *name, const Bytes *args, size_t n)
+{
+    command(n + 1);
+    arg(name);
+    for (size_t i = 0; i < n; i++)
+        arg(args[i]);
+}
+
 // ------------------------------------------------------------- I/O
 
 void RedisConnection::flush(const char *what)
@@ -338,11 +346,22 @@ RedisReply RedisConnection::typed(const char *what, int type, const char *expect
 {
     RedisReply r = checked(what);
     if (r->type != type)
-        throw RedisIoError(CACHE_EIO,
-                           opts_.where + ": " + what + ": unexpected reply type " +
-                               std::to_string(r->type) + " (expected " + expected + ")",
-                           true);
+        fail_type(r.get(), what, expected);
     return r;
+}
+
+void RedisConnection::fail_type(const redisReply *r, const char *what, const char *expected) const
+{
+    throw RedisIoError(CACHE_EIO,
+                       opts_.where + ": " + what + ": unexpected reply type " +
+                           std::to_string(r->type) + " (expected " + expected + ")",
+                       true);
+}
+
+bool RedisConnection::is_error(const redisReply *r, const char *prefix)
+{
+    size_t n = std::strlen(prefix);
+    return r->type == REDIS_REPLY_ERROR && r->len >= n && std::memcmp(r->str, prefix, n) == 0;
 }
 
 int64_t RedisConnection::integer(const char *what)

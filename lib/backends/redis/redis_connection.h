@@ -74,6 +74,8 @@ public:
     void arg(Bytes a);
     void arg(int64_t v);
     void command(std::initializer_list<Bytes> args);
+    // A command of name followed by args[0, n) (MGET, DEL).
+    void command(const char *name, const Bytes *args, size_t n);
 
     // Writes whatever is queued, then returns the next reply. `what` names
     // the command in messages. Error replies are returned, not thrown; I/O
@@ -93,6 +95,12 @@ public:
     // server with a noeviction policy, a read-only replica, ...). The
     // server's text is quoted with the password removed.
     [[noreturn]] void fail_reply(const redisReply *r, const char *what) const;
+    // Throws RedisIoError(CACHE_EIO) for a reply of a type the command
+    // cannot return.
+    [[noreturn]] void fail_type(const redisReply *r, const char *what,
+                                const char *expected = "another type") const;
+    // True for an error reply starting with prefix ("NOSCRIPT").
+    static bool is_error(const redisReply *r, const char *prefix);
 
     // The next reply's bulk string (a GET answer), or the bulk strings of
     // its array (an MGET answer), are copied straight into values[i], with
