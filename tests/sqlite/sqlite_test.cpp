@@ -24,6 +24,14 @@ namespace {
 
 std::string last() { return cache_last_error(); }
 
+// The buffer's bytes as a string; frees the buffer.
+std::string consume(cache_buf *b)
+{
+    std::string s(b->data ? static_cast<char *>(b->data) : "", b->size);
+    cache_buf_free(b);
+    return s;
+}
+
 int set_str(cache_t *c, const std::string &k, const std::string &v, int64_t ttl = 0)
 {
     return cache_set(c, k.data(), k.size(), v.data(), v.size(), ttl);
@@ -35,18 +43,14 @@ std::string get_str(cache_t *c, const std::string &k, int *rc = nullptr)
     int r = cache_get(c, k.data(), k.size(), &b);
     if (rc)
         *rc = r;
-    std::string out = r == CACHE_OK ? std::string(static_cast<char *>(b.data), b.size) : "";
-    cache_buf_free(&b);
-    return out;
+    return consume(&b);
 }
 
 std::string stats(cache_t *c)
 {
     cache_buf j = {nullptr, 0};
     EXPECT_EQ(cache_stats_json(c, &j), CACHE_OK);
-    std::string s(static_cast<char *>(j.data), j.size);
-    cache_buf_free(&j);
-    return s;
+    return consume(&j);
 }
 
 long long stat_field(const std::string &json, const std::string &name)
@@ -61,9 +65,7 @@ std::string info(cache_t *c)
 {
     cache_buf b = {nullptr, 0};
     EXPECT_EQ(cache_backend_info(c, &b), CACHE_OK);
-    std::string s(static_cast<char *>(b.data), b.size);
-    cache_buf_free(&b);
-    return s;
+    return consume(&b);
 }
 
 std::set<std::string> list_keys(cache_t *c, const std::string &pattern, int *rc)

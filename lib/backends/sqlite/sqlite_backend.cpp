@@ -343,8 +343,7 @@ size_t SqliteBackend::invalidate_tags(const Bytes *tags, size_t n)
 void SqliteBackend::ping()
 {
     auto c = pool_.acquire();
-    Query q(*c, Sql::max_rowid); // reads the table, not just the connection
-    q.step();
+    Query(*c, Sql::max_rowid).scalar(); // reads the table, not just the connection
 }
 
 std::string SqliteBackend::info()
@@ -375,12 +374,9 @@ BackendStats SqliteBackend::stats(Bytes prefix)
     int64_t now = wall_ms();
     if (prefix.empty()) {
         // The whole table: b-tree counts, no row is read.
-        Query rows(*c, Sql::count_rows), expired(*c, Sql::count_expired), pages(*c, Sql::page_usage);
-        rows.step();
-        expired.bind(kNow, now).step();
-        pages.step();
-        b.size = rows.column_int(0) - expired.column_int(0);
-        b.memory_bytes = pages.column_int(0);
+        b.size = Query(*c, Sql::count_rows).scalar() -
+                 Query(*c, Sql::count_expired).bind(kNow, now).scalar();
+        b.memory_bytes = Query(*c, Sql::page_usage).scalar();
     } else {
         KeyRange range(prefix);
         Query q(*c, range.pick(Sql::stats_bounded, Sql::stats_open));

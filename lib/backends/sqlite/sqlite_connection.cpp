@@ -38,6 +38,12 @@ void match_function(sqlite3_context *ctx, int, sqlite3_value **argv)
                                                : Bytes()));
 }
 
+// A statement compiled for one use, finalized on scope exit.
+struct AdhocStatement {
+    sqlite3_stmt *stmt;
+    ~AdhocStatement() { sqlite3_finalize(stmt); }
+};
+
 } // namespace
 
 Query &Query::bind(int param, const GlobPattern &p)
@@ -172,10 +178,7 @@ void SqliteConnection::exec(const std::string &sql)
         }
         if (!stmt)
             continue; // whitespace or a comment
-        struct Finalizer {
-            sqlite3_stmt *s;
-            ~Finalizer() { sqlite3_finalize(s); }
-        } guard{stmt};
+        AdhocStatement st{stmt};
         while (step(stmt) == SQLITE_ROW) {
         }
     }
@@ -183,35 +186,17 @@ void SqliteConnection::exec(const std::string &sql)
 
 int64_t SqliteConnection::scalar_int(const std::string &sql)
 {
-    sqlite3_stmt *stmt = prepare_adhoc(sql);
-    int64_t v = 0;
-    try {
-        if (step(stmt) == SQLITE_ROW)
-            v = sqlite3_column_int64(stmt, 0);
-    } catch (...) {
-        sqlite3_finalize(stmt);
-        throw;
-    }
-    sqlite3_finalize(stmt);
-    return v;
+    AdhocStatement st{prepare_adhoc(sql)};
+    return step(st.stmt) == SQLITE_ROW ? sqlite3_column_int64(st.stmt, 0) : 0;
 }
 
 std::string SqliteConnection::scalar_text(const std::string &sql)
 {
-    sqlite3_stmt *stmt = prepare_adhoc(sql);
-    std::string v;
-    try {
-        if (step(stmt) == SQLITE_ROW) {
-            const unsigned char *t = sqlite3_column_text(stmt, 0);
-            if (t)
-                v.assign(reinterpret_cast<const char *>(t), size_t(sqlite3_column_bytes(stmt, 0)));
-        }
-    } catch (...) {
-        sqlite3_finalize(stmt);
-        throw;
-    }
-    sqlite3_finalize(stmt);
-    return v;
+    AdhocStatement st{prepare_adhoc(sql)};
+    if (step(st.stmt) != SQLITE_ROW || !sqlite3_column_text(st.stmt, 0))
+        return std::string();
+    return std::string(reinterpret_cast<const char *>(sqlite3_column_text(st.stmt, 0)),
+                       size_t(sqlite3_column_bytes(st.stmt, 0)));
 }
 
 void SqliteConnection::throw_error(int rc, const std::string &doing) const

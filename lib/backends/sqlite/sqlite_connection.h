@@ -87,6 +87,8 @@ public:
 
     // Steps once; true when a row is available.
     bool step() { return c_.step(stmt_) == SQLITE_ROW; }
+    // Steps once and returns the first column (0 when there is no row).
+    int64_t scalar() { return step() ? column_int(0) : 0; }
     // Steps to completion (a write); returns the rows it changed.
     int64_t run()
     {

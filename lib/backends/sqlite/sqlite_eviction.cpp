@@ -88,11 +88,7 @@ void ClockEvictor::enforce(SqliteConnection &c)
     purge_expired(c, wall_ms(), 10 * kPurgeBatch);
     int64_t rows = 0;
     if (max_items_) {
-        {
-            Query q(c, Sql::count_rows);
-            q.step();
-            rows = q.column_int(0);
-        }
+        rows = Query(c, Sql::count_rows).scalar();
         if (rows > max_items_)
             rows -= evict(c, rows - (max_items_ - item_slack_), 0);
     }
@@ -100,12 +96,7 @@ void ClockEvictor::enforce(SqliteConnection &c)
         // Pages in use fall more slowly than the bytes removed (index
         // pages, partly filled pages), so measure again after each round.
         for (int round = 0; round < 16; round++) {
-            int64_t used;
-            {
-                Query q(c, Sql::page_usage);
-                q.step();
-                used = q.column_int(0);
-            }
+            int64_t used = Query(c, Sql::page_usage).scalar();
             if (used <= max_bytes_)
                 break;
             int64_t goal = used - (max_bytes_ - byte_slack_);
@@ -115,12 +106,7 @@ void ClockEvictor::enforce(SqliteConnection &c)
                 break;
         }
     }
-    int64_t top;
-    {
-        Query q(c, Sql::max_rowid);
-        q.step();
-        top = q.column_int(0);
-    }
+    int64_t top = Query(c, Sql::max_rowid).scalar();
     tx.commit();
     if (max_items_) {
         rowid_at_check_.store(top, std::memory_order_relaxed);
