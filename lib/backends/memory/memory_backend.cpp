@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <random>
 
 #include "backends/factories.h"
 #include "core/clock.h"
@@ -17,27 +18,40 @@ size_t choose_shards(const MemoryOptions &o)
     if (o.shards)
         return o.shards;
     // Enough shards that two cores rarely meet on one lock, but each shard
-    // keeps >= 1024 items so per-shard eviction still sees a real history.
+    // keeps >= 1024 items so per-shard eviction still sees a real history,
+    // and >= 4 MiB so that a large value still fits in one shard's budget.
     size_t n = 16;
-    if (o.max_items)
-        while (n > 1 && o.max_items / n < 1024)
-            n /= 2;
+    while (n > 1 && ((o.max_items && o.max_items / n < 1024) ||
+                     (o.max_memory && o.max_memory / n < (size_t(4) << 20))))
+        n /= 2;
     return n;
+}
+
+uint64_t random_seed()
+{
+    std::random_device rd;
+    return (uint64_t(rd()) << 32) ^ rd() ^ uint64_t(monotonic_ms());
 }
 
 } // namespace
 
-MemoryBackend::MemoryBackend(const MemoryOptions &opts) : opts_(opts)
+MemoryBackend::MemoryBackend(const MemoryOptions &opts) : opts_(opts), seed_(random_seed())
 {
     size_t n = choose_shards(opts_);
+    if (opts_.max_items && opts_.max_items < n)
+        fail(CACHE_EINVAL, "parameter 'shards' (" + std::to_string(n) +
+                               ") must not exceed max_items (" + std::to_string(opts_.max_items) +
+                               ")");
     shard_mask_ = n - 1;
-    ShardLimits limits;
-    // Round up so the shards together hold at least max_items.
-    limits.max_items = opts_.max_items ? (opts_.max_items + n - 1) / n : 0;
-    limits.max_bytes = opts_.max_memory ? std::max<size_t>(opts_.max_memory / n, 1) : 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        // Split the limits exactly: the shards together hold max_items and
+        // max_memory, never more.
+        ShardLimits limits;
+        limits.max_items = opts_.max_items / n + (i < opts_.max_items % n);
+        limits.max_bytes = opts_.max_memory / n;
         shards_.push_back(
             std::make_unique<MemoryShard>(limits, make_policy(opts_.policy, limits.max_items)));
+    }
     if (opts_.expiry_interval_ms > 0)
         reaper_ = std::thread([this] { reaper_loop(); });
 }
@@ -76,49 +90,49 @@ int64_t MemoryBackend::expire_at(int64_t ttl_ms)
 
 void MemoryBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     shard_for(h).set(key, h, value, expire_at(ttl_ms), 0);
 }
 
 bool MemoryBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     return shard_for(h).add(key, h, value, expire_at(ttl_ms), monotonic_ms());
 }
 
 bool MemoryBackend::get(Bytes key, OwnedBuffer *out)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     return shard_for(h).get(key, h, out);
 }
 
 bool MemoryBackend::del(Bytes key)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     return shard_for(h).del(key, h);
 }
 
 bool MemoryBackend::exists(Bytes key)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     return shard_for(h).exists(key, h);
 }
 
 int64_t MemoryBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     return shard_for(h).incr(key, h, delta, expire_at(ttl_ms_if_new));
 }
 
 bool MemoryBackend::touch(Bytes key, int64_t ttl_ms)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     return shard_for(h).touch(key, h, expire_at(ttl_ms));
 }
 
 bool MemoryBackend::ttl(Bytes key, int64_t *remaining_ms)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     return shard_for(h).ttl(key, h, monotonic_ms(), remaining_ms);
 }
 
@@ -155,7 +169,7 @@ size_t MemoryBackend::delete_pattern(const GlobPattern &pattern)
 void MemoryBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                                size_t ntags)
 {
-    uint64_t h = hash_bytes(key.data(), key.size());
+    uint64_t h = hash_of(key);
     uint64_t id = ntags ? next_tag_id_.fetch_add(1, std::memory_order_relaxed) : 0;
     if (ntags) {
         // Index first: an invalidation racing with this set then finds the
@@ -169,7 +183,7 @@ void MemoryBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byt
                 auto &m = t.members;
                 m.erase(std::remove_if(m.begin(), m.end(),
                                        [&](const std::pair<std::string, uint64_t> &p) {
-                                           uint64_t hh = hash_bytes(p.first.data(), p.first.size());
+                                           uint64_t hh = hash_of(p.first);
                                            return !shard_for(hh).exists(p.first, hh) ||
                                                   p.second + 0 == 0;
                                        }),
@@ -197,7 +211,7 @@ size_t MemoryBackend::invalidate_tags(const Bytes *tags, size_t n)
     }
     size_t removed = 0;
     for (auto &v : victims) {
-        uint64_t h = hash_bytes(v.first.data(), v.first.size());
+        uint64_t h = hash_of(v.first);
         removed += shard_for(h).del_if_tagged(v.first, h, v.second) ? 1 : 0;
     }
     return removed;

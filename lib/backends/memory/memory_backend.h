@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/hash.h"
 #include "memory_shard.h"
 
 namespace unicache {
@@ -49,11 +50,19 @@ public:
     const MemoryOptions &options() const { return opts_; }
 
 private:
+    // The key's hash, remixed with this cache's random seed: a caller who
+    // picks keys cannot aim them at one table slot or one shard without
+    // full 64-bit collisions of the key hash.
+    uint64_t hash_of(Bytes key) const
+    {
+        return detail::mix(hash_bytes(key.data(), key.size()) ^ seed_, 0x9E3779B97F4A7C15ull);
+    }
     MemoryShard &shard_for(uint64_t hash) { return *shards_[(hash >> 40) & shard_mask_]; }
     static int64_t expire_at(int64_t ttl_ms);
     void reaper_loop();
 
     MemoryOptions opts_;
+    uint64_t seed_;
     std::vector<std::unique_ptr<MemoryShard>> shards_;
     size_t shard_mask_ = 0;
 
