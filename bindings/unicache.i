@@ -783,6 +783,10 @@ static PyObject *uc_py_get_fastcall(PyObject *self, PyObject *const *args, Py_ss
     $1 = $input == Py_None ? NULL : (void *)in_bytes.data;
     $2 = in_bytes.size;
 }
+/* Named typemaps need their own freearg: the generic one does not apply. */
+%typemap(freearg) (const void *value, size_t value_len), (const void *prefix, size_t prefix_len) {
+    uc_py_release(&in_bytes$argnum);
+}
 
 /* A URI: str or None (None: $UNICACHE_URL, else memory://). */
 %typemap(in) const char *uri {

@@ -21,7 +21,8 @@ if not BACKENDS or set(BACKENDS) - KNOWN:
                        % (sorted(KNOWN), BACKENDS))
 
 # Tests that do not depend on the backend run once, with the memory run.
-collect_ignore = [] if "memory" in BACKENDS else ["test_stubs.py", "test_quickstart.py"]
+collect_ignore = ([] if "memory" in BACKENDS
+                  else ["test_stubs.py", "test_quickstart.py", "test_leaks.py"])
 
 
 @pytest.fixture(scope="session")
