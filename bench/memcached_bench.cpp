@@ -17,7 +17,7 @@
 // reads the prefix generation before every call (a second round trip), and a
 // tagged entry needs one more round trip to check its tag versions.
 //
-// Usage: memcached_bench [requests per measurement, default 50000] [rounds, default 5]
+// Usage: memcached_bench [requests per measurement, default 20000] [rounds, default 7]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -215,8 +215,8 @@ void print_row(const Pair &p)
 
 int main(int argc, char **argv)
 {
-    size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 50000;
-    int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+    size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 20000;
+    int rounds = argc > 2 ? std::atoi(argv[2]) : 7;
     if (n < kBatch || rounds < 1) {
         std::fprintf(stderr, "usage: memcached_bench [requests >= 100] [rounds >= 1]\n");
         return 2;
@@ -237,6 +237,7 @@ int main(int argc, char **argv)
     std::string value(kValueSize, 'v');
     // Every get below is a hit.
     uc_set(text, keys, value, kKeys);
+    uc_set(binary, keys, value, kKeys);
     bare_set(bare, keys, value, kKeys);
     cache_slice tag = {"bench-tag", 9};
     for (const auto &k : keys)
@@ -254,6 +255,8 @@ int main(int argc, char **argv)
          [&] { return uc_get(binary, keys, n); }, ">= 0.9"},
         {"set, binary protocol", [&] { return bare_set(bare_bin, keys, value, n); },
          [&] { return uc_set(binary, keys, value, n); }, ">= 0.9"},
+        {"batch get of 100, binary protocol, keys/s", [&] { return bare_mget(bare_bin, keys, n * 10); },
+         [&] { return uc_get_many(binary, keys, n * 10); }, "report"},
         {"get, generation_cache_ms=0 (strict clear)", [&] { return bare_get(bare, keys, n); },
          [&] { return uc_get(strict, keys, n); }, "report"},
         {"get of a tagged entry (+1 round trip)", [&] { return bare_get(bare, keys, n); },

@@ -60,6 +60,21 @@ uint32_t placed(const std::string &name)
     return item_keys::server_hash(name.data(), name.size(), nullptr);
 }
 
+TEST(ItemKeys, SafeMeansPrintableAsciiWithoutSpace)
+{
+    // Every byte value at every position of a word, and in the tail.
+    for (int b = 0; b < 256; b++) {
+        bool expect = b > 0x20 && b < 0x7f;
+        for (size_t pos = 0; pos < 19; pos++) {
+            std::string text(19, 'k');
+            text[pos] = char(b);
+            EXPECT_EQ(item_keys::is_safe(text), expect) << "byte " << b << " at " << pos;
+        }
+    }
+    EXPECT_TRUE(item_keys::is_safe(""));
+    EXPECT_TRUE(item_keys::is_safe("!~!~!~!~!~"));
+}
+
 TEST(ItemKeys, SafeShortKeysAreSentVerbatim)
 {
     bool hashed = true;
@@ -115,7 +130,7 @@ TEST(Envelope, PlainValuesCarryNoHeader)
 {
     std::string header;
     uint32_t flags = Envelope::encode(0, Bytes(), Bytes(), &header);
-    EXPECT_EQ(flags, Envelope::kMark);
+    EXPECT_EQ(flags, 0u);
     EXPECT_TRUE(header.empty());
     Envelope e = Envelope::decode(flags, "-2");
     EXPECT_EQ(e.value, "-2");
@@ -161,7 +176,8 @@ TEST(Envelope, ForeignOrTruncatedItemsAreCorrupt)
             return e.status();
         }
     };
-    EXPECT_EQ(status_of(0, "raw"), CACHE_ECORRUPT);
+    EXPECT_EQ(status_of(12345, "raw"), CACHE_ECORRUPT);
+    EXPECT_EQ(status_of(Envelope::kMark << 8, "raw"), CACHE_ECORRUPT);
     EXPECT_EQ(status_of(Envelope::kMark | 0x80, "x"), CACHE_ECORRUPT); // a newer format bit
     EXPECT_EQ(status_of(Envelope::kMark | Envelope::kExpiry, "short"), CACHE_ECORRUPT);
     EXPECT_EQ(status_of(Envelope::kMark | Envelope::kKey, std::string("\x09\0\0\0abc", 7)),

@@ -62,6 +62,20 @@ std::string get_str(cache_t *c, const std::string &k, int *rc_out = nullptr)
 
 std::string key_named(int i) { return "key:" + std::to_string(i); }
 
+// Two fresh servers, and the URI of a cache over both.
+struct TwoServers {
+    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
+    TwoServers()
+    {
+        a.start();
+        b.start();
+    }
+    std::string uri(const std::string &params = "") const
+    {
+        return "memcached://" + addr(a) + "," + addr(b) + (params.empty() ? "" : "?" + params);
+    }
+};
+
 // A bare libmemcached client on one server, to look at what unicache stored.
 struct Bare {
     memcached_st *mc;
@@ -164,12 +178,9 @@ TEST(Memcached, LongAndUnsafeKeysWork)
 
 TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
 {
-    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
-    a.start();
-    b.start();
-    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b) +
-                              "?timeout_ms=500&retry_timeout_s=1",
-                          "spread:");
+    TwoServers two;
+    ServerProcess &a = two.a, &b = two.b;
+    cache_t *c = open_uri(two.uri("timeout_ms=500&retry_timeout_s=1"), "spread:");
     ASSERT_NE(c, nullptr);
     const int n = 200;
     for (int i = 0; i < n; i++)
@@ -202,6 +213,8 @@ TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
     EXPECT_EQ(survived.size(), size_t(on_a - 1));
     EXPECT_EQ(errors, n - int(on_a - 1));
     EXPECT_LT(slowest, 500 + 250);
+    EXPECT_EQ(cache_ping(c), CACHE_EUNAVAILABLE);
+    EXPECT_NE(std::string(cache_last_error()).find(addr(b)), std::string::npos) << cache_last_error();
     std::vector<cache_slice> batch;
     std::vector<std::string> names;
     for (int i = 0; i < 10; i++)
@@ -239,10 +252,9 @@ TEST(Memcached, AClearKeepsEveryKeyOnItsServer)
 {
     // The generation is part of each entry's name but not of its placement:
     // after a clear, every key is written again to the server it was on.
-    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
-    a.start();
-    b.start();
-    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b), "keep:");
+    TwoServers two;
+    ServerProcess &a = two.a, &b = two.b;
+    cache_t *c = open_uri(two.uri(), "keep:");
     const int n = 100;
     for (int i = 0; i < n; i++)
         ASSERT_EQ(set_str(c, key_named(i), "1"), CACHE_OK) << cache_last_error();
@@ -259,15 +271,38 @@ TEST(Memcached, AClearKeepsEveryKeyOnItsServer)
     cache_close(c);
 }
 
+TEST(Memcached, AClearThatMissesAServerSaysSo)
+{
+    TwoServers two;
+    ServerProcess &b = two.b;
+    cache_t *c = open_uri(two.uri("timeout_ms=500"), "half:");
+    const int n = 50;
+    for (int i = 0; i < n; i++)
+        ASSERT_EQ(set_str(c, key_named(i), "v"), CACHE_OK) << cache_last_error();
+    b.kill_hard();
+    EXPECT_EQ(cache_clear(c), CACHE_EUNAVAILABLE);
+    std::string msg = cache_last_error();
+    EXPECT_NE(msg.find("not cleared"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(addr(b)), std::string::npos) << msg;
+    // The live server's part is cleared all the same.
+    int hits = 0, misses = 0;
+    for (int i = 0; i < n; i++) {
+        int rc = cache_exists(c, key_named(i).data(), key_named(i).size());
+        hits += rc == CACHE_OK;
+        misses += rc == CACHE_MISS;
+    }
+    EXPECT_EQ(hits, 0);
+    EXPECT_GT(misses, 0);
+    cache_close(c);
+}
+
 TEST(Memcached, RemoveFailedServersMovesKeysToTheLiveServer)
 {
-    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
-    a.start();
-    b.start();
-    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b) +
-                              "?timeout_ms=500&retry_timeout_s=1&remove_failed_servers=true&"
-                              "pool_size=1",
-                          "eject:");
+    TwoServers two;
+    ServerProcess &b = two.b;
+    cache_t *c = open_uri(
+        two.uri("timeout_ms=500&retry_timeout_s=1&remove_failed_servers=true&pool_size=1"),
+        "eject:");
     ASSERT_NE(c, nullptr);
     const int n = 100;
     for (int i = 0; i < n; i++)
@@ -569,7 +604,7 @@ TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
         name[size_t(i)] = digits[g & 63];
     name += ":f:k";
     ASSERT_EQ(bare.get(name, &rc), "mine");
-    ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
+    ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, 12345), MEMCACHED_SUCCESS);
     int grc;
     get_str(c, "k", &grc);
     EXPECT_EQ(grc, CACHE_ECORRUPT);
@@ -583,10 +618,9 @@ TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
 
 TEST(Memcached, InfoDescribesEveryServer)
 {
-    ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();
-    a.start();
-    b.start();
-    cache_t *c = open_uri("memcached://" + addr(a) + "," + addr(b));
+    TwoServers two;
+    ServerProcess &a = two.a, &b = two.b;
+    cache_t *c = open_uri(two.uri());
     cache_buf info = {nullptr, 0};
     ASSERT_EQ(cache_backend_info(c, &info), CACHE_OK) << cache_last_error();
     std::string text(static_cast<char *>(info.data), info.size);

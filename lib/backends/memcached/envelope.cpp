@@ -43,11 +43,15 @@ Bytes take_section(Bytes *rest)
 
 Envelope Envelope::decode(uint32_t flags, Bytes item)
 {
+    Envelope e;
+    if (flags == 0) {
+        e.value = item;
+        return e;
+    }
     if ((flags & kMarkMask) != kMark || (flags & ~kMarkMask & ~(kExpiry | kKey | kTags)))
         fail(CACHE_ECORRUPT, "a memcached item under a unicache key has flags " +
                                  std::to_string(flags) +
                                  ", so it was not written by unicache (or by a newer one)");
-    Envelope e;
     Bytes rest = item;
     if (flags & kExpiry) {
         if (rest.size() < 8)
@@ -67,7 +71,7 @@ Envelope Envelope::decode(uint32_t flags, Bytes item)
 uint32_t Envelope::encode(int64_t expiry_ms, Bytes key, Bytes tags, std::string *out)
 {
     out->clear();
-    uint32_t flags = kMark;
+    uint32_t flags = 0;
     if (expiry_ms) {
         flags |= kExpiry;
         put_le(uint64_t(expiry_ms), 8, out);
@@ -82,7 +86,7 @@ uint32_t Envelope::encode(int64_t expiry_ms, Bytes key, Bytes tags, std::string 
         put_le(tags.size(), 4, out);
         out->append(tags.data(), tags.size());
     }
-    return flags;
+    return flags ? flags | kMark : 0;
 }
 
 void append_tag(Bytes tag_key, uint64_t version, std::string *tags)

@@ -1,7 +1,8 @@
 // Envelope: what unicache stores in a memcached item besides the value.
 //
-// memcached keeps 32 flag bits with every item. unicache puts a format mark
-// in the high 16 and, in the low bits, which of these precede the value:
+// memcached keeps 32 flag bits with every item. A bare value has flags 0;
+// otherwise a format mark sits in bits 8-15 and the low bits say which of
+// these precede the value:
 //
 //   expiry     int64 LE, the absolute wall-clock deadline in ms (memcached
 //              cannot report a remaining TTL, and rounds it to seconds)
@@ -9,8 +10,9 @@
 //   tags       uint32 LE length + (uint8 length, tag counter name,
 //              uint64 LE version)*, for entries written with tags
 //
-// An entry with none of them is stored as the bare value, so a plain set
-// costs nothing extra and a counter reads "-2" in any memcached client.
+// A plain entry therefore costs nothing extra: stored as the bare value with
+// flags 0 (short to parse in every reply), so a counter reads "-2" in any
+// memcached client.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +23,8 @@
 namespace unicache {
 
 struct Envelope {
-    static constexpr uint32_t kMark = 0x75630000; // "uc"
-    static constexpr uint32_t kMarkMask = 0xffff0000;
+    static constexpr uint32_t kMark = 0x7500; // 'u'
+    static constexpr uint32_t kMarkMask = 0xffffff00;
     static constexpr uint32_t kExpiry = 1, kKey = 2, kTags = 4;
 
     int64_t expiry_ms = 0; // 0: never
@@ -32,7 +34,7 @@ struct Envelope {
     Bytes value;
 
     // Parses an item. Throws CACHE_ECORRUPT if it was not written by
-    // unicache (foreign flags) or is truncated.
+    // unicache (flags it does not know) or is truncated.
     static Envelope decode(uint32_t flags, Bytes item);
 
     // Writes the header for the given metadata into *out (replacing it) and

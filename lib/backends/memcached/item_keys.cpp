@@ -49,18 +49,38 @@ uint32_t hash32(const char *p, size_t n) { return uint32_t(hash_bytes(p, n) >> 3
 
 bool is_safe(Bytes text)
 {
-    for (unsigned char c : text)
+    // Eight bytes at a time: a byte is unsafe if it is below 0x21 or above
+    // 0x7e, i.e. if b - 0x21 borrows or b + 1 reaches 0x80 (classic
+    // "has a byte less than / more than n" tests on a 64-bit word).
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const char *p = text.data();
+    size_t n = text.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        if (((w - ones * 0x21) & ~w & highs) | (((w + ones) | w) & highs))
+            return false;
+    }
+    for (; n; p++, n--) {
+        unsigned char c = (unsigned char)*p;
         if (c <= 0x20 || c >= 0x7f)
             return false;
+    }
     return true;
 }
 
 bool append_entry_key(Bytes full_key, std::string *out)
 {
+    if (kEntryHead + full_key.size() <= kMaxKey && is_safe(full_key)) {
+        static const char kHead[kEntryHead + 1] = "AAAAAA:";
+        out->append(kHead, kEntryHead);
+        out->append(full_key.data(), full_key.size());
+        return false;
+    }
     out->append(kGenerationChars, 'A');
-    size_t before = out->size();
-    append_named(full_key, ':', out, kGenerationChars);
-    return (*out)[before] == '#';
+    out->push_back('#');
+    append_digest(full_key, out);
+    return true;
 }
 
 void generation_text(uint64_t generation, char *out)

@@ -399,12 +399,17 @@ bool MemcachedBackend::tags_current(Connection &c, Bytes tags)
     return std::all_of(current.begin(), current.end(), [](char x) { return x != 0; });
 }
 
+bool MemcachedBackend::read_live(Connection &c, Bytes full_key, Item *item)
+{
+    bool hashed = name_entry(c, full_key);
+    return read(c, item) && is_live(c, *item, full_key, hashed);
+}
+
 bool MemcachedBackend::get(Bytes key, OwnedBuffer *out)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
     Item item;
-    if (!read(*c, &item) || !is_live(*c, item, key, hashed))
+    if (!read_live(*c, key, &item))
         return false;
     out->assign(item.env.value);
     return true;
@@ -413,17 +418,15 @@ bool MemcachedBackend::get(Bytes key, OwnedBuffer *out)
 bool MemcachedBackend::exists(Bytes key)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
     Item item;
-    return read(*c, &item) && is_live(*c, item, key, hashed);
+    return read_live(*c, key, &item);
 }
 
 bool MemcachedBackend::ttl(Bytes key, int64_t *remaining_ms)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
     Item item;
-    if (!read(*c, &item) || !is_live(*c, item, key, hashed))
+    if (!read_live(*c, key, &item))
         return false;
     *remaining_ms = item.env.expiry_ms ? std::max<int64_t>(item.env.expiry_ms - wall_ms(), 1) : -1;
     return true;

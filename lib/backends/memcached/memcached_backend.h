@@ -89,6 +89,8 @@ private:
     // is the plain get; read_cas() also fetches the CAS value for an update.
     bool read(Connection &c, Item *out);
     bool read_cas(Connection &c, Item *out);
+    // Names, reads and checks full_key's entry: false unless it is live.
+    bool read_live(Connection &c, Bytes full_key, Item *item);
     // Whether a fetched item is full_key's entry and still alive.
     bool is_live(Connection &c, const Item &item, Bytes full_key, bool hashed);
     // Whether every (tag, version) in a raw tag section is still current.
