@@ -75,6 +75,7 @@ TEST(Config, SqlitePathsAndJson)
     EXPECT_EQ(j.hosts[0].port, 7);
     EXPECT_EQ(j.password, "pw");
     EXPECT_EQ(j.params.take_int("db", 0, 0, 15), 2);
+    EXPECT_EQ(j.display, "redis://:***@h:7");
 }
 
 TEST(Config, UnknownParameterListsValidOnes)

@@ -265,6 +265,20 @@ Config parse_json(const std::string &text)
             c.params.add(name, json_scalar(item, name));
         }
     }
+    if (!uri) {
+        // A display form for messages and stats, never with the password.
+        c.display = c.scheme + "://";
+        if (!c.user.empty() || c.has_password)
+            c.display += c.user + (c.has_password ? ":***" : "") + "@";
+        for (size_t i = 0; i < c.hosts.size(); i++) {
+            const HostPort &h = c.hosts[i];
+            c.display += (i ? "," : "") +
+                         (h.host.find(':') != std::string::npos ? "[" + h.host + "]" : h.host);
+            if (h.port)
+                c.display += ":" + std::to_string(h.port);
+        }
+        c.display += c.path;
+    }
     return c;
 }
 

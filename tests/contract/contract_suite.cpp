@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -393,25 +394,33 @@ TEST_P(Contract, ManyThreadsShareOneHandle)
     const int threads = 4, per = 500;
     std::vector<std::thread> ts;
     std::atomic<int> failures{0};
+    std::mutex mu;
+    std::string first_error; // cache_last_error() is per thread: keep the worker's
+    auto failed = [&] {
+        failures++;
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_error.empty())
+            first_error = cache_last_error();
+    };
     for (int t = 0; t < threads; t++) {
         ts.emplace_back([&, t] {
             for (int i = 0; i < per; i++) {
                 std::string k = "t" + std::to_string(t) + ":" + std::to_string(i % 50);
                 std::string v = "value-" + std::to_string(i);
                 if (set_str(c, k, v) != CACHE_OK)
-                    failures++;
+                    failed();
                 int rc;
                 get_str(c, k, &rc);
                 if (rc != CACHE_OK && rc != CACHE_MISS)
-                    failures++;
+                    failed();
                 if (cache_incr(c, "shared", 6, 1, nullptr) != CACHE_OK)
-                    failures++;
+                    failed();
             }
         });
     }
     for (auto &t : ts)
         t.join();
-    EXPECT_EQ(failures.load(), 0) << cache_last_error();
+    EXPECT_EQ(failures.load(), 0) << first_error;
     EXPECT_EQ(get_str(c, "shared"), std::to_string(threads * per));
 }
 
