@@ -110,6 +110,25 @@ def open_or_none(unicache, uri, serializer):
         return None
 
 
+def network_pair(unicache, report, backend, uri, client, client_name, n, rounds):
+    """get (json and raw) and set, ours against a client of the same server."""
+    ours = {s: open_or_none(unicache, uri, s) for s in ("json", "raw")}
+    if ours["json"] is None:
+        report.missing(backend, "%s backend not built (UNICACHE_WITH_%s=OFF)"
+                       % (backend, backend.upper()))
+        return
+    for i in range(KEYS):
+        ours["json"].set("key:%d" % i, "value for key:%d" % i)
+        client.set("key:%d" % i, "value for key:%d" % i)
+    for name in ("json", "raw"):
+        a, b = compare(get_loop(ours[name].get), get_loop(client.get), n, rounds)
+        report.add(backend + " get", "Cache.get (%s)" % name, a, client_name + ".get", b)
+    a, b = compare(set_loop(ours["json"].set), set_loop(client.set), n, rounds)
+    report.add(backend + " set", "Cache.set (json)", a, client_name + ".set", b)
+    for c in ours.values():
+        c.close()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default=str(ROOT / "build"),
@@ -170,48 +189,18 @@ def main():
             dc.close()
             sq.close()
 
-        # ------------------------------------------------------------ redis
+        # ------------------------------------------------ redis, memcached
         server = STARTERS["redis"]().start()
         servers.append(server)
-        uri = "redis://127.0.0.1:%d/0" % server.port
-        rd = {s: open_or_none(unicache, uri, s) for s in ("json", "raw")}
-        if rd["json"] is None:
-            report.missing("redis", "redis backend not built (UNICACHE_WITH_REDIS=OFF)")
-        else:
-            client = redis.Redis(host="127.0.0.1", port=server.port)
-            for i in range(KEYS):
-                rd["json"].set("key:%d" % i, "value for key:%d" % i)
-                client.set("key:%d" % i, "value for key:%d" % i)
-            n = count(10000)
-            for name, c in (("get (json)", rd["json"]), ("get (raw)", rd["raw"])):
-                ours, theirs = compare(get_loop(c.get), get_loop(client.get), n, rounds)
-                report.add("redis get", "Cache." + name, ours, "redis.Redis.get", theirs)
-            ours, theirs = compare(set_loop(rd["json"].set), set_loop(client.set), n, rounds)
-            report.add("redis set", "Cache.set (json)", ours, "redis.Redis.set", theirs)
-            client.close()
-            for c in rd.values():
-                c.close()
-
-        # -------------------------------------------------------- memcached
+        client = redis.Redis(host="127.0.0.1", port=server.port)
+        network_pair(unicache, report, "redis", "redis://127.0.0.1:%d/0" % server.port,
+                     client, "redis.Redis", count(10000), rounds)
+        client.close()
         server = STARTERS["memcached"]().start()
         servers.append(server)
-        uri = "memcached://127.0.0.1:%d" % server.port
-        mc = {s: open_or_none(unicache, uri, s) for s in ("json", "raw")}
-        if mc["json"] is None:
-            report.missing("memcached", "memcached backend not built (UNICACHE_WITH_MEMCACHED=OFF)")
-        else:
-            client = pylibmc.Client(["127.0.0.1:%d" % server.port])
-            for i in range(KEYS):
-                mc["json"].set("key:%d" % i, "value for key:%d" % i)
-                client.set("key:%d" % i, "value for key:%d" % i)
-            n = count(10000)
-            for name, c in (("get (json)", mc["json"]), ("get (raw)", mc["raw"])):
-                ours, theirs = compare(get_loop(c.get), get_loop(client.get), n, rounds)
-                report.add("memcached get", "Cache." + name, ours, "pylibmc.Client.get", theirs)
-            ours, theirs = compare(set_loop(mc["json"].set), set_loop(client.set), n, rounds)
-            report.add("memcached set", "Cache.set (json)", ours, "pylibmc.Client.set", theirs)
-            for c in mc.values():
-                c.close()
+        client = pylibmc.Client(["127.0.0.1:%d" % server.port])
+        network_pair(unicache, report, "memcached", "memcached://127.0.0.1:%d" % server.port,
+                     client, "pylibmc.Client", count(10000), rounds)
     finally:
         for server in servers:
             server.stop()

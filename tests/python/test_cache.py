@@ -1,8 +1,10 @@
 """unicache.Cache: the Python API on every backend."""
+import contextlib
 import datetime
 import json
 import math
 import pickle
+import sqlite3
 import threading
 import time
 
@@ -305,51 +307,57 @@ def test_memory_backend_keeps_the_gil(make_cache, backend):
     assert make_cache()._blocking() is (backend != "memory")
 
 
-@pytest.mark.parametrize("server_backend", ["redis", "memcached"])
-def test_blocked_call_releases_the_gil(backend, server_backend, servers, make_cache):
-    if backend != server_backend:
-        return  # this run's backend is another one
-    c = make_cache()
+@contextlib.contextmanager
+def waiting_call(backend, servers, uri, c):
+    """Starts, in a thread, a call that has to wait (on a paused server or
+    a locked database) until the block ends; yields the thread and a dict
+    that receives the call's result."""
     c.set("k", "v")
-    server = servers(server_backend)
     result = {}
-    server.pause()
+    if backend == "sqlite":  # WAL readers never wait: take the write lock
+        lock = sqlite3.connect(uri[len("sqlite://"):], timeout=10, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        release = lambda: (lock.execute("COMMIT"), lock.close())
+        call = lambda: c.set("k", "v") or "v"  # set returns None when it worked
+    else:
+        server = servers(backend)
+        server.pause()
+        release = server.resume
+        call = lambda: c.get("k")
+    t = threading.Thread(target=lambda: result.setdefault("v", call()))
     try:
-        t = threading.Thread(target=lambda: result.setdefault("v", c.get("k")))
         t.start()
-        time.sleep(0.05)  # the thread is now waiting for the server
+        time.sleep(0.05)  # the thread is now waiting
+        assert t.is_alive()
+        yield result
+    finally:
+        release()
+        t.join(30)
+    assert result.get("v") == "v"
+
+
+def test_blocked_call_releases_the_gil(backend, servers, uri, make_cache):
+    c = make_cache()
+    if backend == "memory":
+        assert not c._blocking()  # nothing to wait for: it keeps the GIL
+        return
+    with waiting_call(backend, servers, uri, c):
         started = time.monotonic()
         for _ in range(3):
             time.sleep(0.01)  # needs the GIL between sleeps
         assert time.monotonic() - started < 0.5
-        assert t.is_alive()
-    finally:
-        server.resume()
-    t.join(30)
-    assert result.get("v") == "v"
 
 
-@pytest.mark.parametrize("server_backend", ["redis", "memcached"])
-def test_close_while_another_thread_waits(backend, server_backend, servers, make_cache):
-    if backend != server_backend:
-        return
+def test_close_while_another_thread_waits(backend, servers, uri, make_cache):
     c = make_cache()
-    c.set("k", "v")
-    server = servers(server_backend)
-    result = {}
-    server.pause()
-    try:
-        t = threading.Thread(target=lambda: result.setdefault("v", c.get("k")))
-        t.start()
-        time.sleep(0.05)
+    if backend == "memory":
+        assert not c._blocking()
+        return
+    with waiting_call(backend, servers, uri, c):
         c.close()  # must not free the handle under the waiting thread
         assert c.closed
         with pytest.raises(unicache.InvalidArgument):
             c.get("k")
-    finally:
-        server.resume()
-    t.join(30)
-    assert result.get("v") == "v"
 
 
 # ------------------------------------------------------------- default cache

@@ -192,25 +192,55 @@ module CacheTests
     assert_equal 800, cache.get("shared")
   end
 
-  def test_blocked_call_releases_the_gvl
-    return unless %w[redis memcached].include?(backend)
-
-    c = make_cache
+  # Runs the block while a call on the cache waits in another thread (on a
+  # paused server, or on SQLite's write lock held by the sqlite3 shell).
+  def while_a_call_waits(c)
     c.set("k", "v")
-    server = TestSupport.server(backend)
-    server.pause
+    if backend == "sqlite"
+      shell = IO.popen(["sqlite3", uri.delete_prefix("sqlite://")], "r+")
+      shell.puts "BEGIN IMMEDIATE;"
+      shell.puts "SELECT 'locked';"
+      shell.flush
+      assert_equal "locked", shell.gets.chomp
+      release = -> { shell.puts "COMMIT;"; shell.close }
+      call = -> { c.set("k", "v") && "v" }
+    else
+      server = TestSupport.server(backend)
+      server.pause
+      release = -> { server.resume }
+      call = -> { c.get("k") }
+    end
     begin
-      t = Thread.new { c.get("k") }
+      t = Thread.new { call.call }
       sleep 0.05
+      assert t.alive? # it is waiting
+      yield
+    ensure
+      release.call
+    end
+    assert_equal "v", t.value
+  end
+
+  def test_blocked_call_releases_the_gvl
+    return if backend == "memory" # nothing to wait for: it keeps the GVL
+
+    while_a_call_waits(make_cache) do
       started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
       counted = 0
       counted += 1 while Process.clock_gettime(Process::CLOCK_MONOTONIC) - started < 0.05
       assert_operator counted, :>, 1000 # this thread ran while the other waited
-      assert t.alive?
-    ensure
-      server.resume
     end
-    assert_equal "v", t.value
+  end
+
+  def test_close_while_another_thread_waits
+    return if backend == "memory"
+
+    c = make_cache
+    while_a_call_waits(c) do
+      c.close # must not free the handle under the waiting thread
+      assert c.closed?
+      assert_raises(Unicache::InvalidArgumentError) { c.get("k") }
+    end
   end
 end
 

@@ -21,6 +21,7 @@ gets 304 Not Modified with no body.
 Entries are stored as bytes, whatever the cache's serializer, in a format
 the Ruby Rack middleware shares (the same cache can serve both).
 """
+import collections
 import email.utils
 import hashlib
 import json
@@ -83,16 +84,10 @@ def _etag_matches(if_none_match, etag):
     return False
 
 
-class Stored:
-    """A cached response."""
+class Stored(collections.namedtuple("Stored", "headers body stored_at etag")):
+    """A cached response (always a 200)."""
 
-    __slots__ = ("headers", "body", "stored_at", "etag")
-
-    def __init__(self, headers, body, stored_at, etag):
-        self.headers = headers
-        self.body = body
-        self.stored_at = stored_at
-        self.etag = etag
+    __slots__ = ()
 
     def encode(self):
         head = json.dumps({"status": 200, "headers": self.headers, "stored_at": self.stored_at,
@@ -114,16 +109,8 @@ class Stored:
             return None  # not ours or damaged: treat as a miss
 
 
-class Plan:
-    """What to do with one request."""
-
-    __slots__ = ("key", "lookup", "store", "head")
-
-    def __init__(self, key, lookup, store, head):
-        self.key = key
-        self.lookup = lookup
-        self.store = store
-        self.head = head
+# What to do with one request: look it up? store the response? HEAD?
+Plan = collections.namedtuple("Plan", "key lookup store head")
 
 
 class HttpCache:
@@ -247,3 +234,18 @@ class HttpCache:
                        if k.lower() in _NOT_MODIFIED_HEADERS]
             return 304, headers + extra, False
         return 200, stored.headers + extra, True
+
+
+class Middleware:
+    """What the WSGI and ASGI middleware share: the wrapped app and the rules.
+
+    cache: a unicache.Cache (None: unicache.default_cache()).
+    ttl: seconds for responses that do not say (default 60).
+    key_prefix: prepended to every key (default "unicache.http:").
+    max_body: larger bodies are passed through, not stored (default 1 MiB).
+    """
+
+    def __init__(self, app, cache=None, *, ttl=60, key_prefix="unicache.http:",
+                 max_body=1 << 20):
+        self.app = app
+        self.http = HttpCache(cache, ttl=ttl, key_prefix=key_prefix, max_body=max_body)

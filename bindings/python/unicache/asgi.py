@@ -9,7 +9,7 @@ run in the loop's default executor, so a slow server never stalls the loop.
 Non-HTTP scopes (websocket, lifespan) pass straight through.
 """
 from ._cache import call_async
-from ._http import HttpCache
+from ._http import Middleware
 
 __all__ = ["CacheMiddleware"]
 
@@ -40,19 +40,9 @@ def _encode(headers):
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
-class CacheMiddleware:
-    """Cache an ASGI application's HTTP responses.
-
-    cache: a unicache.Cache (None: unicache.default_cache()).
-    ttl: seconds for responses that do not say (default 60).
-    key_prefix: prepended to every key (default "unicache.http:").
-    max_body: larger bodies are passed through, not stored (default 1 MiB).
-    """
-
-    def __init__(self, app, cache=None, *, ttl=60, key_prefix="unicache.http:",
-                 max_body=1 << 20):
-        self.app = app
-        self.http = HttpCache(cache, ttl=ttl, key_prefix=key_prefix, max_body=max_body)
+class CacheMiddleware(Middleware):
+    """Cache an ASGI application's responses; see unicache._http.Middleware
+    for the arguments."""
 
     async def __call__(self, scope, receive, send):
         if scope.get("type") != "http":

@@ -1,7 +1,7 @@
 # Type stubs for unicache.asgi.
 from typing import Any, Awaitable, Callable, MutableMapping
 
-from . import Cache
+from ._http import Middleware
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -9,15 +9,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApplication = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-class CacheMiddleware:
+class CacheMiddleware(Middleware):
     app: ASGIApplication
-    def __init__(
-        self,
-        app: ASGIApplication,
-        cache: Cache | None = None,
-        *,
-        ttl: int | float = 60,
-        key_prefix: str = "unicache.http:",
-        max_body: int = 1048576,
-    ) -> None: ...
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...

@@ -264,6 +264,40 @@ def _is_ttl(value):
     return value is None or isinstance(value, (int, float)) or hasattr(value, "total_seconds")
 
 
+def _fetch(c, key, flights, produce, ttl, tags=None):
+    """The cached value of key, else produce()'s, stored with ttl and
+    tags() (a callable, evaluated only when storing); one producer per key
+    at a time in this process."""
+    value = c.get(key, _MISSING)
+    if value is not _MISSING:
+        return value
+
+    def compute():
+        value = c.get(key, _MISSING)  # another caller may have stored it meanwhile
+        if value is _MISSING:
+            value = produce()
+            c.set(key, value, ttl, tags=tags() if tags else None)
+        return value
+
+    return flights.run((c, key), compute)
+
+
+async def _fetch_async(c, key, flights, produce, ttl, tags=None):
+    """_fetch for coroutines: produce() returns an awaitable."""
+    value = await call_async(c, c.get, key, _MISSING)
+    if value is not _MISSING:
+        return value
+
+    async def compute():
+        value = await call_async(c, c.get, key, _MISSING)
+        if value is _MISSING:
+            value = await produce()
+            await call_async(c, c.set, key, value, ttl, tags=tags() if tags else None)
+        return value
+
+    return await flights.run_async((c, key), compute)
+
+
 # ------------------------------------------------------------------ cached
 
 def _make_cached(func, *, ttl, keyspec, unless, tags, cache, tag_entries, clear):
@@ -280,40 +314,16 @@ def _make_cached(func, *, ttl, keyspec, unless, tags, cache, tag_entries, clear)
         async def wrapper(*args, **kwargs):
             if unless is not None and unless(*args, **kwargs):
                 return await func(*args, **kwargs)
-            c = _resolve(cache)
-            key = keyspec(args, kwargs)
-            value = await call_async(c, c.get, key, _MISSING)
-            if value is not _MISSING:
-                return value
-
-            async def compute():
-                value = await call_async(c, c.get, key, _MISSING)
-                if value is _MISSING:
-                    value = await func(*args, **kwargs)
-                    await call_async(c, c.set, key, value, ttl, tags=entry_tags(args, kwargs))
-                return value
-
-            return await flights.run_async((c, key), compute)
+            return await _fetch_async(_resolve(cache), keyspec(args, kwargs), flights,
+                                      lambda: func(*args, **kwargs), ttl,
+                                      lambda: entry_tags(args, kwargs))
     else:
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             if unless is not None and unless(*args, **kwargs):
                 return func(*args, **kwargs)
-            c = _resolve(cache)
-            key = keyspec(args, kwargs)
-            value = c.get(key, _MISSING)
-            if value is not _MISSING:
-                return value
-
-            def compute():
-                # Another thread may have stored it while we queued.
-                value = c.get(key, _MISSING)
-                if value is _MISSING:
-                    value = func(*args, **kwargs)
-                    c.set(key, value, ttl, tags=entry_tags(args, kwargs))
-                return value
-
-            return flights.run((c, key), compute)
+            return _fetch(_resolve(cache), keyspec(args, kwargs), flights,
+                          lambda: func(*args, **kwargs), ttl, lambda: entry_tags(args, kwargs))
 
     def cache_key(*args, **kwargs):
         """The cache key a call with these arguments uses."""
@@ -498,24 +508,13 @@ class cached_property:
             if value is _MISSING:
                 value = self._flights.run((id(obj), None), lambda: self._compute_local(obj))
             return value
-        c = _resolve(self.cache)
-        value = c.get(key, _MISSING)
-        if value is _MISSING:
-            value = self._flights.run((c, key), lambda: self._compute_shared(obj, c, key))
-        return value
+        return _fetch(_resolve(self.cache), key, self._flights, lambda: self.func(obj), self.ttl)
 
     def _compute_local(self, obj):
         value = self._local_get(obj)
         if value is _MISSING:
             value = self.func(obj)
             self._local_set(obj, value)
-        return value
-
-    def _compute_shared(self, obj, c, key):
-        value = c.get(key, _MISSING)
-        if value is _MISSING:
-            value = self.func(obj)
-            c.set(key, value, self.ttl)
         return value
 
     async def _get_async(self, obj, key):
@@ -532,19 +531,8 @@ class cached_property:
                 return value
 
             return await self._flights.run_async((id(obj), None), compute_local)
-        c = _resolve(self.cache)
-        value = await call_async(c, c.get, key, _MISSING)
-        if value is not _MISSING:
-            return value
-
-        async def compute_shared():
-            value = await call_async(c, c.get, key, _MISSING)
-            if value is _MISSING:
-                value = await self.func(obj)
-                await call_async(c, c.set, key, value, self.ttl)
-            return value
-
-        return await self._flights.run_async((c, key), compute_shared)
+        return await _fetch_async(_resolve(self.cache), key, self._flights,
+                                  lambda: self.func(obj), self.ttl)
 
     def __set__(self, obj, value):
         key = self._cache_key(obj)

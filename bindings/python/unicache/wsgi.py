@@ -6,7 +6,7 @@
 The rules (GET/HEAD, 200 only, Cache-Control, Vary, ETag/If-None-Match)
 are described in unicache._http.
 """
-from ._http import HttpCache
+from ._http import Middleware
 
 __all__ = ["CacheMiddleware"]
 
@@ -37,19 +37,9 @@ def _header_getter(environ):
     return get
 
 
-class CacheMiddleware:
-    """Cache a WSGI application's responses.
-
-    cache: a unicache.Cache (None: unicache.default_cache()).
-    ttl: seconds for responses that do not say (default 60).
-    key_prefix: prepended to every key (default "unicache.http:").
-    max_body: larger bodies are passed through, not stored (default 1 MiB).
-    """
-
-    def __init__(self, app, cache=None, *, ttl=60, key_prefix="unicache.http:",
-                 max_body=1 << 20):
-        self.app = app
-        self.http = HttpCache(cache, ttl=ttl, key_prefix=key_prefix, max_body=max_body)
+class CacheMiddleware(Middleware):
+    """Cache a WSGI application's responses; see unicache._http.Middleware
+    for the arguments."""
 
     def __call__(self, environ, start_response):
         get_header = _header_getter(environ)
