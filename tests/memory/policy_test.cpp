@@ -393,9 +393,9 @@ TEST(MemoryShardExpiry, ReapDropsOnlyExpiredEntriesAndFreesTheirBytes)
     ShardCounts c = s.counts("");
     EXPECT_EQ(c.size, 10001);
     EXPECT_EQ(c.expirations, 10000);
-    size_t expect = MemoryShard::charge_for(7, 1);
+    size_t expect = s.charge_for(7, 1);
     for (int i = 1; i < 20000; i += 2)
-        expect += MemoryShard::charge_for(("k" + std::to_string(i)).size(), 100);
+        expect += s.charge_for(("k" + std::to_string(i)).size(), 100);
     EXPECT_EQ(size_t(c.bytes), expect);
     EXPECT_EQ(s.reap(now + 100000), 10000u);
     EXPECT_EQ(s.counts("").size, 1);
@@ -436,7 +436,7 @@ TEST(MemoryShardLimits, MemoryBytesIsTheSumOfChargesForEveryPolicy)
         for (int i = 0; i < 100; i++) {
             std::string k = "key" + std::to_string(1000 + i);
             s.set(k, h(k), std::string(size_t(i), 'x'), 0, 0);
-            expect += MemoryShard::charge_for(k.size(), size_t(i));
+            expect += s.charge_for(k.size(), size_t(i));
         }
         EXPECT_EQ(size_t(s.counts("").bytes), expect) << name;
         for (int i = 0; i < 5000; i++) {
@@ -444,7 +444,7 @@ TEST(MemoryShardLimits, MemoryBytesIsTheSumOfChargesForEveryPolicy)
             s.set(k, h(k), std::string(200, 'y'), 0, 0);
             ASSERT_LE(s.counts("").bytes, 64 << 10) << name;
         }
-        EXPECT_GT(s.counts("").bytes, (64 << 10) - 2 * int64_t(MemoryShard::charge_for(8, 200)))
+        EXPECT_GT(s.counts("").bytes, (64 << 10) - 2 * int64_t(s.charge_for(8, 200)))
             << name << ": the cache should stay nearly full";
     }
 }

@@ -20,16 +20,16 @@ bool has_prefix(const Entry *e, Bytes prefix)
 
 } // namespace
 
-size_t MemoryShard::charge_for(size_t key_len, size_t value_len)
+size_t MemoryShard::charge_for(size_t key_len, size_t value_len) const
 {
     // glibc malloc: an 8-byte header, rounded up to 16 bytes.
     size_t alloc = (sizeof(Entry) + key_len + value_len + 8 + 15) & ~size_t(15);
-    return alloc + EntryTable::kBytesPerEntry;
+    return alloc + EntryTable::kBytesPerEntry + policy_bytes_;
 }
 
 MemoryShard::MemoryShard(ShardLimits limits, std::unique_ptr<EvictionPolicy> policy)
     : table_(std::min<size_t>(limits.max_items, kInitialReserve)), policy_(std::move(policy)),
-      limits_(limits)
+      policy_bytes_(policy_->bytes_per_entry()), limits_(limits)
 {
 }
 

@@ -60,8 +60,9 @@ public:
     ShardCounts counts(Bytes prefix);
 
     // Bytes an entry is charged against max_memory and in memory_bytes: its
-    // allocation as malloc rounds it, plus its share of the table.
-    static size_t charge_for(size_t key_len, size_t value_len);
+    // allocation as malloc rounds it, its share of the table and of the
+    // policy's own structures.
+    size_t charge_for(size_t key_len, size_t value_len) const;
 
     static constexpr size_t kReapChunk = 4096;
     // Table slots reserved up front at most (a huge max_items must not
@@ -83,6 +84,7 @@ private:
     std::mutex mu_;
     EntryTable table_;
     std::unique_ptr<EvictionPolicy> policy_;
+    size_t policy_bytes_;
     ShardLimits limits_;
     size_t bytes_ = 0;
     size_t ttl_entries_ = 0; // entries with an expiry

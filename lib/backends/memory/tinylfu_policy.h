@@ -96,6 +96,10 @@ public:
 
     void will_access(uint64_t hash) override { sketch_.prefetch(hash); }
 
+    // The sketch: one 8-byte word per unit of capacity, rounded up to a
+    // power of two (twice that without an item limit, as it grows ahead).
+    size_t bytes_per_entry() const override { return fixed_capacity_ ? 16 : 32; }
+
     void on_miss(uint64_t) override
     {
         if (sample_hits_ + ++sample_misses_ >= sample_period_)
