@@ -117,7 +117,7 @@ void MemoryShard::store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at
         e->tag_id = tag_id;
         set_expiry(e, expire_at);
         bytes_ += charge;
-        policy_->on_hit(e);
+        policy_->on_update(e);
         enforce_limits();
         return;
     }

@@ -1,7 +1,8 @@
 // EvictionPolicy: decides which resident entry leaves when a shard is full.
 //
 // Contract with the shard (memory_shard.cpp):
-//  - on_insert: a new entry became resident; on_hit: it was read or written;
+//  - on_insert: a new entry became resident; on_hit: it was read;
+//    on_update: it was overwritten (by default the same as a read);
 //    on_miss: a lookup for `hash` found nothing (frequency sketches use it);
 //    on_remove: the entry leaves for any reason (delete, expiry, eviction).
 //  - victim(): called while the shard is over its limits; returns a resident
@@ -32,6 +33,7 @@ public:
     virtual ~EvictionPolicy() = default;
     virtual void on_insert(Entry *e) = 0;
     virtual void on_hit(Entry *e) = 0;
+    virtual void on_update(Entry *e) { on_hit(e); }
     virtual void on_miss(uint64_t hash) { (void)hash; }
     virtual void will_access(uint64_t hash) { (void)hash; }
     virtual size_t bytes_per_entry() const { return 0; }

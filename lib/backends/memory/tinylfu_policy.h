@@ -66,33 +66,14 @@ public:
 
     void on_hit(Entry *e) override
     {
-        sketch_.increment(e->hash);
-        switch (e->queue) {
-        case kWindow:
-            if (window_.age_of(e) >= window_.size() / kLazyShare)
-                window_.move_to_front(e);
-            break;
-        case kProbation:
-            if (candidate_ == e)
-                candidate_ = nullptr;
-            probation_.remove(e);
-            e->queue = kProtected;
-            protected_.push_front(e);
-            while (protected_.size() > protected_max_) {
-                Entry *d = protected_.back();
-                protected_.remove(d);
-                d->queue = kProbation;
-                probation_.push_front(d);
-            }
-            break;
-        default:
-            if (protected_.age_of(e) >= protected_.size() / kLazyShare)
-                protected_.move_to_front(e);
-            break;
-        }
+        touch(e);
         if (++sample_hits_ + sample_misses_ >= sample_period_)
             climb();
     }
+
+    // A write is an access for the sketch and the queues, but not a hit for
+    // the climber's hit rate.
+    void on_update(Entry *e) override { touch(e); }
 
     void will_access(uint64_t hash) override { sketch_.prefetch(hash); }
 
@@ -175,6 +156,34 @@ private:
     // A hit on an entry in the most recent 1/kLazyShare of its LRU list does
     // not move it (see EntryList::age_of).
     static constexpr size_t kLazyShare = 4;
+
+    void touch(Entry *e)
+    {
+        sketch_.increment(e->hash);
+        switch (e->queue) {
+        case kWindow:
+            if (window_.age_of(e) >= window_.size() / kLazyShare)
+                window_.move_to_front(e);
+            break;
+        case kProbation:
+            if (candidate_ == e)
+                candidate_ = nullptr;
+            probation_.remove(e);
+            e->queue = kProtected;
+            protected_.push_front(e);
+            while (protected_.size() > protected_max_) {
+                Entry *d = protected_.back();
+                protected_.remove(d);
+                d->queue = kProbation;
+                probation_.push_front(d);
+            }
+            break;
+        default:
+            if (protected_.age_of(e) >= protected_.size() / kLazyShare)
+                protected_.move_to_front(e);
+            break;
+        }
+    }
 
     EntryList &list_of(Entry *e)
     {
