@@ -27,6 +27,7 @@
 %{
 #include <limits.h>
 #include <math.h>
+#include <new>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,10 +38,12 @@
 #include <ruby/thread.h>
 #endif
 
-/* Statuses of our own, never C ABI ones: "this handle is closed", and
- * "the binding already raised" (Python: the exception is set). */
+/* Statuses of our own, never C ABI ones: "this handle is closed", "out
+ * of memory before any C call", and "the binding already raised" (Python:
+ * the exception is set). */
 #define UC_ECLOSED INT_MIN
-#define UC_ERAISED (INT_MIN + 1)
+#define UC_ENOMEM (INT_MIN + 1)
+#define UC_ERAISED (INT_MIN + 2)
 
 /* Values of Handle._set_codec() (Python only; Ruby serialises in Ruby). */
 enum { UC_CODEC_RAW = 0, UC_CODEC_JSON = 1, UC_CODEC_OBJECT = 2 };
@@ -92,12 +95,20 @@ static const struct uc_error_kind uc_error_kinds[] = {
 };
 #define UC_NKINDS (sizeof uc_error_kinds / sizeof uc_error_kinds[0])
 
+/* The C status a failed status stands for. */
+static int uc_public_status(int status)
+{
+    if (status == UC_ECLOSED)
+        return CACHE_EINVAL;
+    if (status == UC_ENOMEM)
+        return CACHE_ENOMEM;
+    return status;
+}
+
 static int uc_kind_index(int status)
 {
-    size_t i;
-    if (status == UC_ECLOSED)
-        status = CACHE_EINVAL;
-    for (i = 0; i < UC_NKINDS; i++)
+    status = uc_public_status(status);
+    for (size_t i = 0; i < UC_NKINDS; i++)
         if (uc_error_kinds[i].status == status)
             return (int)i;
     return -1;
@@ -108,62 +119,39 @@ static const char *uc_message(int status)
 {
     if (status == UC_ECLOSED)
         return "invalid argument: the cache is closed";
+    if (status == UC_ENOMEM)
+        return "out of memory";
     return cache_last_error();
 }
 
 /* --------------------------------------------- blocking calls, closing */
 
-static void uc_close_now(struct uc_handle *h);
-
-#ifdef SWIGRUBY
-template <typename F> struct uc_gvl_call {
-    F *fn;
-    cache_t *cache;
-    int rc;
-};
-template <typename F> static void *uc_gvl_trampoline(void *p)
-{
-    uc_gvl_call<F> *call = static_cast<uc_gvl_call<F> *>(p);
-    call->rc = (*call->fn)(call->cache);
-    return NULL;
-}
-#endif
-
 /*
- * Run fn(cache) for the handle. Memory-backend calls keep the GIL/GVL
- * (releasing it doubles the cost of a get and lets threads ping-pong);
- * every other backend may wait on a socket or a file lock, so other
- * threads run meanwhile. No unblocking function is given to Ruby: an
- * interrupt waits for the call, which the backend's own timeouts bound.
+ * fn() without the GIL/GVL, so that other threads run while it waits. No
+ * unblocking function is given to Ruby: an interrupt waits for the call,
+ * which the backend's own timeouts bound.
  */
-template <typename F> static int uc_run(struct uc_handle *h, F fn)
+template <typename F> static int uc_unlocked(F &fn)
 {
-    if (!h || !h->cache || h->closing)
-        return UC_ECLOSED;
-    if (!h->blocking)
-        return fn(h->cache);
-    cache_t *cache = h->cache;
-    int rc;
-    h->busy++;
 #ifdef SWIGPYTHON
+    int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = fn(cache);
+    rc = fn();
     Py_END_ALLOW_THREADS
-#else
-    uc_gvl_call<F> call = {&fn, cache, 0};
-    rb_thread_call_without_gvl(uc_gvl_trampoline<F>, &call, NULL, NULL);
-    rc = call.rc;
-#endif
-    h->busy--;
-    if (h->closing && h->busy == 0)
-        uc_close_now(h);
     return rc;
-}
-
-static int uc_close_cache(cache_t *cache)
-{
-    cache_close(cache);
-    return CACHE_OK;
+#else
+    struct Call {
+        F *fn;
+        int rc;
+    } call = {&fn, 0};
+    void *(*trampoline)(void *) = [](void *p) -> void * {
+        Call *c = static_cast<Call *>(p);
+        c->rc = (*c->fn)();
+        return NULL;
+    };
+    rb_thread_call_without_gvl(trampoline, &call, NULL, NULL);
+    return call.rc;
+#endif
 }
 
 static void uc_close_now(struct uc_handle *h)
@@ -173,15 +161,35 @@ static void uc_close_now(struct uc_handle *h)
     h->closing = 0;
     if (!cache)
         return;
-    if (!h->blocking) {
+    auto close = [cache] {
         cache_close(cache);
-        return;
-    }
-    /* Closing a network/file backend can wait too. */
-    struct uc_handle tmp = *h;
-    tmp.cache = cache;
-    tmp.busy = 0;
-    uc_run(&tmp, uc_close_cache);
+        return CACHE_OK;
+    };
+    if (h->blocking)
+        uc_unlocked(close); /* closing a network/file backend can wait too */
+    else
+        close();
+}
+
+/*
+ * Run fn(cache) for the handle. Memory-backend calls keep the GIL/GVL:
+ * releasing it doubles the cost of a get and makes threads ping-pong.
+ * Every other backend may wait on a socket or a file lock.
+ */
+template <typename F> static int uc_run(struct uc_handle *h, F fn)
+{
+    if (!h || !h->cache || h->closing)
+        return UC_ECLOSED;
+    cache_t *cache = h->cache;
+    if (!h->blocking)
+        return fn(cache);
+    h->busy++;
+    auto call = [&] { return fn(cache); };
+    int rc = uc_unlocked(call);
+    h->busy--;
+    if (h->closing && h->busy == 0)
+        uc_close_now(h);
+    return rc;
 }
 
 /* Close unless another thread is inside a call; then that call closes. */
@@ -227,23 +235,18 @@ static int uc_open(const char *uri, const void *prefix, size_t prefix_len, cache
     *out = NULL;
     struct uc_handle *h = (struct uc_handle *)calloc(1, sizeof *h);
     if (!h)
-        return CACHE_ENOMEM;
-    int rc;
-#ifdef SWIGPYTHON
-    Py_BEGIN_ALLOW_THREADS /* opening may connect to a server */
-    rc = cache_open_ext(uri, &opts, &h->cache);
-    Py_END_ALLOW_THREADS
-#else
-    auto open = [&](cache_t *) { return cache_open_ext(uri, &opts, &h->cache); };
-    uc_gvl_call<decltype(open)> call = {&open, NULL, 0};
-    rb_thread_call_without_gvl(uc_gvl_trampoline<decltype(open)>, &call, NULL, NULL);
-    rc = call.rc;
-#endif
+        return UC_ENOMEM;
+    auto open = [&] { /* may connect to a server */
+        int rc = cache_open_ext(uri, &opts, &h->cache);
+        if (rc == CACHE_OK)
+            uc_detect_backend(h);
+        return rc;
+    };
+    int rc = uc_unlocked(open);
     if (rc != CACHE_OK) {
         free(h);
         return rc;
     }
-    uc_detect_backend(h);
     *out = h;
     return CACHE_OK;
 }
@@ -284,42 +287,31 @@ static const char *uc_seconds_to_ms(double s, cache_int64 *ms)
 static PyObject *uc_py_errors[UC_NKINDS];
 static PyObject *uc_py_cache_error;
 
+/* Raise the exception class of status with message (and .status). NULL. */
+static PyObject *uc_py_error(int status, const char *message)
+{
+    int i = uc_kind_index(status);
+    PyObject *cls = i >= 0 ? uc_py_errors[i] : uc_py_cache_error;
+    PyObject *exc = PyObject_CallFunction(cls, "s", message);
+    if (!exc)
+        return NULL;
+    PyObject *code = PyLong_FromLong(uc_public_status(status));
+    if (code && PyObject_SetAttrString(exc, "status", code) == 0)
+        PyErr_SetObject(cls, exc);
+    Py_XDECREF(code);
+    Py_DECREF(exc);
+    return NULL;
+}
+
 /* Raise the exception for a failed status. Always returns NULL. */
 static PyObject *uc_py_raise(int status)
 {
     if (status == UC_ERAISED)
         return NULL;
-    int i = uc_kind_index(status);
-    PyObject *cls = i >= 0 ? uc_py_errors[i] : uc_py_cache_error;
-    PyObject *exc = PyObject_CallFunction(cls, "s", uc_message(status));
-    if (!exc)
-        return NULL;
-    PyObject *code = PyLong_FromLong(status == UC_ECLOSED ? CACHE_EINVAL : status);
-    if (!code || PyObject_SetAttrString(exc, "status", code) < 0) {
-        Py_XDECREF(code);
-        Py_DECREF(exc);
-        return NULL;
-    }
-    Py_DECREF(code);
-    PyErr_SetObject(cls, exc);
-    Py_DECREF(exc);
-    return NULL;
+    return uc_py_error(status, uc_message(status));
 }
 
-static PyObject *uc_py_invalid(const char *message)
-{
-    int i = uc_kind_index(CACHE_EINVAL);
-    PyObject *exc = PyObject_CallFunction(uc_py_errors[i], "s", message);
-    if (exc) {
-        PyObject *code = PyLong_FromLong(CACHE_EINVAL);
-        if (code)
-            PyObject_SetAttrString(exc, "status", code);
-        Py_XDECREF(code);
-        PyErr_SetObject(uc_py_errors[i], exc);
-        Py_DECREF(exc);
-    }
-    return NULL;
-}
+static PyObject *uc_py_invalid(const char *message) { return uc_py_error(CACHE_EINVAL, message); }
 
 static int uc_py_init_errors(PyObject *module)
 {
@@ -475,8 +467,6 @@ static void uc_py_list_release(uc_py_list *l)
     l->n = 0;
 }
 
-static PyObject *uc_py_forever;
-
 /* ttl: None -> the cache's default, seconds (int, float, or anything with
  * total_seconds() such as timedelta) > 0, or FOREVER (math.inf). */
 static int uc_py_ttl(PyObject *o, cache_int64 *ms)
@@ -497,7 +487,7 @@ static int uc_py_ttl(PyObject *o, cache_int64 *ms)
         s = PyLong_AsDouble(o);
         if (s == -1.0 && PyErr_Occurred()) {
             PyErr_Clear();
-            uc_py_invalid("invalid argument: ttl is too large; use FOREVER for no expiry");
+            uc_py_invalid("invalid argument: ttl is too large; use " UC_FOREVER " for no expiry");
             return -1;
         }
     } else if (PyObject_HasAttrString(o, "total_seconds")) {
@@ -733,12 +723,19 @@ static PyObject *uc_py_get_fastcall(PyObject *self, PyObject *const *args, Py_ss
             def->ml_meth = (PyCFunction)(void (*)(void))uc_py_get_fastcall;
             def->ml_flags = METH_FASTCALL;
         }
+        /* SWIG starts docstrings with a newline; a text signature must
+         * start the docstring. */
+        if (def->ml_doc && def->ml_doc[0] == '\n')
+            def->ml_doc++;
     }
     if (uc_py_init_errors(m) < 0)
         return NULL;
-    uc_py_forever = PyFloat_FromDouble(Py_HUGE_VAL);
-    if (!uc_py_forever || PyModule_AddObjectRef(m, "FOREVER", uc_py_forever) < 0)
+    PyObject *forever = PyFloat_FromDouble(Py_HUGE_VAL);
+    if (!forever || PyModule_AddObjectRef(m, "FOREVER", forever) < 0) {
+        Py_XDECREF(forever);
         return NULL;
+    }
+    Py_DECREF(forever);
 %}
 
 %feature("kwargs");
@@ -960,32 +957,29 @@ static PyObject *uc_py_get_fastcall(PyObject *self, PyObject *const *args, Py_ss
 #ifdef SWIGRUBY
 %{
 static VALUE uc_rb_errors[UC_NKINDS];
-static VALUE uc_rb_error;
+static VALUE uc_rb_error_class;
 
-static void uc_rb_raise(int status)
+/* Raise the exception class of status with message (and #status). */
+static void uc_rb_error(int status, const char *message)
 {
     int i = uc_kind_index(status);
-    VALUE cls = i >= 0 ? uc_rb_errors[i] : uc_rb_error;
-    VALUE exc = rb_exc_new_str(cls, rb_utf8_str_new_cstr(uc_message(status)));
-    rb_iv_set(exc, "@status", INT2NUM(status == UC_ECLOSED ? CACHE_EINVAL : status));
+    VALUE cls = i >= 0 ? uc_rb_errors[i] : uc_rb_error_class;
+    VALUE exc = rb_exc_new_str(cls, rb_utf8_str_new_cstr(message));
+    rb_iv_set(exc, "@status", INT2NUM(uc_public_status(status)));
     rb_exc_raise(exc);
 }
 
-static void uc_rb_invalid(const char *message)
-{
-    int i = uc_kind_index(CACHE_EINVAL);
-    VALUE exc = rb_exc_new_str(uc_rb_errors[i], rb_utf8_str_new_cstr(message));
-    rb_iv_set(exc, "@status", INT2NUM(CACHE_EINVAL));
-    rb_exc_raise(exc);
-}
+static void uc_rb_raise(int status) { uc_rb_error(status, uc_message(status)); }
+
+static void uc_rb_invalid(const char *message) { uc_rb_error(CACHE_EINVAL, message); }
 
 static void uc_rb_init_errors(void)
 {
     VALUE top = rb_define_module("Unicache");
-    uc_rb_error = rb_define_class_under(top, "Error", rb_eStandardError);
-    rb_define_attr(uc_rb_error, "status", 1, 0);
+    uc_rb_error_class = rb_define_class_under(top, "Error", rb_eStandardError);
+    rb_define_attr(uc_rb_error_class, "status", 1, 0);
     for (size_t i = 0; i < UC_NKINDS; i++) {
-        uc_rb_errors[i] = rb_define_class_under(top, uc_error_kinds[i].rb_name, uc_rb_error);
+        uc_rb_errors[i] = rb_define_class_under(top, uc_error_kinds[i].rb_name, uc_rb_error_class);
         rb_define_const(uc_rb_errors[i], "STATUS", INT2NUM(uc_error_kinds[i].status));
     }
 }
@@ -1223,6 +1217,37 @@ static void uc_rb_slices(VALUE keep, cache_slice *slices)
     (const cache_slice *values, size_t nvalues), (const cache_slice *tags, size_t ntags),
     (const cache_slice *tags, size_t n)
 };
+
+#ifdef SWIGPYTHON
+/* Docstrings with a text signature ("name($self, ...)\n--\n\n"), which
+ * gives help() and inspect.signature() the real parameters. */
+%define UC_DOC(method, text)
+%feature("docstring", text) uc_handle::method;
+%enddef
+UC_DOC(get, "get($self, key, default=None, /)\n--\n\n"
+            "The value stored under key, or default when it is absent or expired.")
+UC_DOC(getitem, "_getitem($self, key, /)\n--\n\n"
+                "cache[key]: the value stored under key; KeyError when it is absent.")
+UC_DOC(del, "delete($self, key)\n--\n\nRemove key; True if it was there.")
+UC_DOC(exists, "exists($self, key)\n--\n\nTrue if key is present and not expired.")
+UC_DOC(incr, "incr($self, key, delta=1)\n--\n\n"
+             "Add delta to the integer counter at key (a missing key starts at 0) and "
+             "return the new value. NotANumber if the value is not an integer.")
+UC_DOC(decr, "decr($self, key, delta=1)\n--\n\nincr() with -delta.")
+UC_DOC(touch, "touch($self, key, ttl=None)\n--\n\n"
+              "Give an existing key a new TTL (seconds; None: the cache's default; "
+              "FOREVER); False if it is absent.")
+UC_DOC(ttl, "ttl($self, key)\n--\n\n"
+            "Seconds key has left, FOREVER (inf) if it never expires, None if absent.")
+UC_DOC(delete_many, "delete_many($self, keys)\n--\n\nRemove keys; returns how many existed.")
+UC_DOC(delete_pattern, "delete_pattern($self, pattern)\n--\n\n"
+                       "Remove every key matching a glob pattern; returns how many. "
+                       "NotSupported on memcached.")
+UC_DOC(ping, "ping($self)\n--\n\nTrue when the backend answers; raises otherwise.")
+UC_DOC(close, "close($self)\n--\n\n"
+              "Close the cache (closing twice is harmless); other calls raise "
+              "InvalidArgument afterwards.")
+#endif
 
 %rename(version) cache_version;
 const char *cache_version(void);

@@ -56,6 +56,15 @@ def test_context_manager_closes(uri):
     assert repr(c) == "<unicache.Cache closed>"
 
 
+def test_cache_is_not_picklable(cache):
+    import copy
+    with pytest.raises(TypeError) as info:
+        pickle.dumps(cache)
+    assert "same URI" in str(info.value)
+    with pytest.raises(TypeError):
+        copy.copy(cache)
+
+
 def test_password_never_in_repr_or_errors():
     try:
         c = unicache.Cache("redis://:s3cret-pw@127.0.0.1:1/0")

@@ -107,10 +107,21 @@ def test_python_functions_have_the_stubbed_parameters():
     checks = []
     stub_top = top_level(stub(unicache))
     cache_members = members(stub_top["Cache"])
+    overloaded = {n.name for n in stub_top["Cache"].body
+                  if isinstance(n, ast.FunctionDef) and n.decorator_list
+                  and getattr(n.decorator_list[0], "id", "") == "overload"}
     for name, node in cache_members.items():
+        if not isinstance(node, ast.FunctionDef) or name in overloaded:
+            continue
         attr = inspect.getattr_static(unicache.Cache, name, None)
-        if inspect.isfunction(attr):  # written in Python (the rest are C methods)
-            checks.append((name, node, attr, True))
+        if inspect.isfunction(attr) or inspect.ismethoddescriptor(attr):
+            # Python functions, and C methods with a text signature.
+            checks.append((name, node, getattr(unicache.Cache, name), True))
+    # get() is overloaded in the stub: its last overload has every parameter.
+    get_overloads = [n for n in stub_top["Cache"].body
+                     if isinstance(n, ast.FunctionDef) and n.name == "get"]
+    assert [p for p, _ in stub_params(get_overloads[-1])[1:]] == [
+        p for p, _ in runtime_params(unicache.Cache.get, True)]
     for name in ("default_cache", "set_default_cache"):
         checks.append((name, stub_top[name], getattr(unicache, name), False))
     dec = top_level(stub(unicache.decorators))

@@ -116,6 +116,10 @@ class Cache(_unicache.Handle):
     def __exit__(self, exc_type, exc, tb):
         self.close()
 
+    def __reduce__(self):
+        raise TypeError("a unicache.Cache cannot be pickled or copied: it is an open "
+                        "connection; open another one with the same URI")
+
     def __repr__(self):
         if self.closed:
             return "<unicache.Cache closed>"
