@@ -5,9 +5,11 @@
 #include "contract/contract_suite.h"
 #include "support/server_process.h"
 
-namespace unicache_test {
+namespace unicache_test
+{
 
-namespace {
+namespace
+{
 
 // -I 2m: the contract stores a 1 MiB value, which with its key and
 // memcached's item header is just over the default 1 MiB item limit.
@@ -20,7 +22,10 @@ ServerProcess &server(int which)
     return s;
 }
 
-std::string at(int which) { return "127.0.0.1:" + std::to_string(server(which).port()); }
+std::string at(int which)
+{
+    return "127.0.0.1:" + std::to_string(server(which).port());
+}
 
 ContractTarget target(const std::string &name, std::function<std::string()> uri)
 {
@@ -37,12 +42,12 @@ INSTANTIATE_TEST_SUITE_P(
     Memcached, Contract,
     ::testing::Values(target("text", [] { return "memcached://" + at(0); }),
                       target("binary", [] { return "memcached://" + at(0) + "?binary=true"; }),
-                      target("two_servers",
-                             [] { return "memcached://" + at(0) + "," + at(1); }),
-                      target("json", [] {
-                          return R"({"backend":"memcached","hosts":")" + at(1) +
-                                 R"(","generation_cache_ms":0})";
-                      })),
+                      target("two_servers", [] { return "memcached://" + at(0) + "," + at(1); }),
+                      target("json",
+                             [] {
+                                 return R"({"backend":"memcached","hosts":")" + at(1) +
+                                        R"(","generation_cache_ms":0})";
+                             })),
     contract_name);
 
 } // namespace unicache_test

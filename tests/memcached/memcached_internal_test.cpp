@@ -11,9 +11,11 @@
 #include "backends/memcached/sha256.h"
 #include "core/error.h"
 
-namespace unicache {
+namespace unicache
+{
 
-namespace {
+namespace
+{
 
 std::string hex(const Sha256Digest &d)
 {
@@ -26,7 +28,10 @@ std::string hex(const Sha256Digest &d)
     return out;
 }
 
-std::string sha_hex(const std::string &s) { return hex(sha256(s.data(), s.size())); }
+std::string sha_hex(const std::string &s)
+{
+    return hex(sha256(s.data(), s.size()));
+}
 
 } // namespace
 
@@ -92,7 +97,11 @@ TEST(ItemKeys, SafeShortKeysAreSentVerbatim)
 TEST(ItemKeys, LongOrUnsafeKeysBecomeDigests)
 {
     const std::string unsafe[] = {std::string(item_keys::kMaxKey - item_keys::kEntryHead + 1, 'k'),
-                                  "a b", "a\r\nb", std::string("a\0b", 3), "\x7f", "\xc3\xa9"};
+                                  "a b",
+                                  "a\r\nb",
+                                  std::string("a\0b", 3),
+                                  "\x7f",
+                                  "\xc3\xa9"};
     for (const auto &k : unsafe) {
         bool hashed = false;
         std::string name = entry_name(k, 5, &hashed);
@@ -101,7 +110,8 @@ TEST(ItemKeys, LongOrUnsafeKeysBecomeDigests)
         EXPECT_EQ(name[item_keys::kEntryHead - 1], '#');
         EXPECT_TRUE(item_keys::is_safe(name)) << name;
     }
-    EXPECT_NE(entry_name(std::string(250, 's') + "1", 5), entry_name(std::string(250, 's') + "2", 5));
+    EXPECT_NE(entry_name(std::string(250, 's') + "1", 5),
+              entry_name(std::string(250, 's') + "2", 5));
     // A safe key that looks like a digest name cannot collide with one.
     std::string digest_like = entry_name("a b", 5);
     EXPECT_NE(entry_name(digest_like.substr(item_keys::kEntryHead), 5), digest_like);
@@ -182,7 +192,9 @@ TEST(Envelope, ForeignOrTruncatedItemsAreCorrupt)
     EXPECT_EQ(status_of(Envelope::kMark | Envelope::kExpiry, "short"), CACHE_ECORRUPT);
     EXPECT_EQ(status_of(Envelope::kMark | Envelope::kKey, std::string("\x09\0\0\0abc", 7)),
               CACHE_ECORRUPT);
-    std::string item("\x05\0\0\0\x09" "abcv", 10); // a 5-byte tag section that claims 9
+    std::string item("\x05\0\0\0\x09"
+                     "abcv",
+                     10); // a 5-byte tag section that claims 9
     Envelope e = Envelope::decode(Envelope::kMark | Envelope::kTags, item);
     TagCursor cur(e.tags);
     Bytes n;

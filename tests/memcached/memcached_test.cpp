@@ -18,9 +18,11 @@
 #include "support/server_process.h"
 #include "unicache.h"
 
-namespace unicache_test {
+namespace unicache_test
+{
 
-namespace {
+namespace
+{
 
 using Clock = std::chrono::steady_clock;
 
@@ -29,9 +31,15 @@ int64_t ms_since(Clock::time_point t)
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
-std::string addr(const ServerProcess &s) { return "127.0.0.1:" + std::to_string(s.port()); }
+std::string addr(const ServerProcess &s)
+{
+    return "127.0.0.1:" + std::to_string(s.port());
+}
 
 cache_t *open_uri(const std::string &uri, const std::string &prefix = "")
 {
@@ -60,7 +68,10 @@ std::string get_str(cache_t *c, const std::string &k, int *rc_out = nullptr)
     return out;
 }
 
-std::string key_named(int i) { return "key:" + std::to_string(i); }
+std::string key_named(int i)
+{
+    return "key:" + std::to_string(i);
+}
 
 // Two fresh servers, and the URI of a cache over both.
 struct TwoServers {
@@ -123,12 +134,8 @@ TEST(Memcached, LongAndUnsafeKeysWork)
         ASSERT_NE(c, nullptr);
         std::string shared(250, 's');
         const std::vector<std::string> keys = {
-            std::string(300, 'a'),
-            std::string(10 * 1024, 'b'),
-            "with space",
-            "line\r\nbreak",
-            std::string("tab\tand\0nul", 11),
-            "\x7f\x80\xff",
+            std::string(300, 'a'),     std::string(10 * 1024, 'b'),      "with space",
+            "line\r\nbreak",           std::string("tab\tand\0nul", 11), "\x7f\x80\xff",
             std::string(232 - 2, 'c'), // the longest full key sent verbatim
             std::string(233 - 2, 'c'), // one more byte: sent as a digest
             shared + "-first",
@@ -184,7 +191,8 @@ TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
     ASSERT_NE(c, nullptr);
     const int n = 200;
     for (int i = 0; i < n; i++)
-        ASSERT_EQ(set_str(c, key_named(i), "v" + std::to_string(i)), CACHE_OK) << cache_last_error();
+        ASSERT_EQ(set_str(c, key_named(i), "v" + std::to_string(i)), CACHE_OK)
+            << cache_last_error();
     uint64_t on_a = Bare(a).stat("curr_items"), on_b = Bare(b).stat("curr_items");
     EXPECT_GT(on_a, uint64_t(n / 5));
     EXPECT_GT(on_b, uint64_t(n / 5));
@@ -214,7 +222,8 @@ TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
     EXPECT_EQ(errors, n - int(on_a - 1));
     EXPECT_LT(slowest, 500 + 500);
     EXPECT_EQ(cache_ping(c), CACHE_EUNAVAILABLE);
-    EXPECT_NE(std::string(cache_last_error()).find(addr(b)), std::string::npos) << cache_last_error();
+    EXPECT_NE(std::string(cache_last_error()).find(addr(b)), std::string::npos)
+        << cache_last_error();
     std::vector<cache_slice> batch;
     std::vector<std::string> names;
     for (int i = 0; i < 10; i++)
@@ -300,9 +309,9 @@ TEST(Memcached, RemoveFailedServersMovesKeysToTheLiveServer)
 {
     TwoServers two;
     ServerProcess &b = two.b;
-    cache_t *c = open_uri(
-        two.uri("timeout_ms=500&retry_timeout_s=1&remove_failed_servers=true&pool_size=1"),
-        "eject:");
+    cache_t *c =
+        open_uri(two.uri("timeout_ms=500&retry_timeout_s=1&remove_failed_servers=true&pool_size=1"),
+                 "eject:");
     ASSERT_NE(c, nullptr);
     const int n = 100;
     for (int i = 0; i < n; i++)
@@ -608,7 +617,8 @@ TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
         name[size_t(i)] = digits[g & 63];
     name += ":f:k";
     ASSERT_EQ(bare.get(name, &rc), "mine");
-    ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, 12345), MEMCACHED_SUCCESS);
+    ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, 12345),
+              MEMCACHED_SUCCESS);
     int grc;
     get_str(c, "k", &grc);
     EXPECT_EQ(grc, CACHE_ECORRUPT);

@@ -3,7 +3,8 @@
 #include <atomic>
 #include <cstdlib>
 
-namespace unicache {
+namespace unicache
+{
 
 ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, size_t size)
 {
@@ -22,7 +23,10 @@ ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, s
     }
 }
 
-ConnectionPool::~ConnectionPool() { release(); }
+ConnectionPool::~ConnectionPool()
+{
+    release();
+}
 
 void ConnectionPool::release()
 {

@@ -14,27 +14,29 @@
 
 #include "entry_batch.h"
 
-namespace unicache {
+namespace unicache
+{
 
 // One libmemcached handle and the scratch space of the thread holding it,
 // reused from call to call so that a warm call allocates only its result.
 struct Connection {
     memcached_st *mc = nullptr;
-    memcached_result_st result;  // the item being read with its CAS
-    memcached_result_st scratch; // drained ends of replies, tag counters
-    char *value = nullptr;       // the last value memcached_get returned (malloc'd)
-    std::string key;             // the item name
-    uint64_t generation = 0;     // the last generation written into a name
-    char generation_text[8];     // ... as it appears there
-    std::string header;          // envelope header
-    std::string item;            // header + value when both exist
-    EntryBatch batch;            // names of a multi-get
+    memcached_result_st result;        // the item being read with its CAS
+    memcached_result_st scratch;       // drained ends of replies, tag counters
+    char *value = nullptr;             // the last value memcached_get returned (malloc'd)
+    std::string key;                   // the item name
+    uint64_t generation = 0;           // the last generation written into a name
+    char generation_text[8];           // ... as it appears there
+    std::string header;                // envelope header
+    std::string item;                  // header + value when both exist
+    EntryBatch batch;                  // names of a multi-get
     std::vector<unsigned char> states; // per request of a batch
     std::mutex mu;
 };
 
-class ConnectionPool {
-public:
+class ConnectionPool
+{
+  public:
     // Calls connect() `size` times and owns what it returns (never NULL).
     // Each handle is configured from scratch: memcached_clone() loses some
     // settings (weighted ketama), which would make clones place keys on
@@ -44,8 +46,9 @@ public:
     ConnectionPool(const ConnectionPool &) = delete;
     ConnectionPool &operator=(const ConnectionPool &) = delete;
 
-    class Lease {
-    public:
+    class Lease
+    {
+      public:
         explicit Lease(Connection *c) : c_(c) {}
         Lease(const Lease &) = delete;
         Lease &operator=(const Lease &) = delete;
@@ -53,14 +56,14 @@ public:
         Connection &operator*() const { return *c_; }
         Connection *operator->() const { return c_; }
 
-    private:
+      private:
         Connection *c_;
     };
 
     Lease acquire();
     size_t size() const { return conns_.size(); }
 
-private:
+  private:
     void release();
     std::vector<std::unique_ptr<Connection>> conns_;
 };

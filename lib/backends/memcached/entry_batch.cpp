@@ -2,9 +2,11 @@
 
 #include "core/hash.h"
 
-namespace unicache {
+namespace unicache
+{
 
-namespace {
+namespace
+{
 constexpr size_t kLookAhead = 8;
 }
 

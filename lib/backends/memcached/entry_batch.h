@@ -12,10 +12,12 @@
 
 #include "core/bytes.h"
 
-namespace unicache {
+namespace unicache
+{
 
-class EntryBatch {
-public:
+class EntryBatch
+{
+  public:
     static constexpr size_t npos = SIZE_MAX;
 
     void clear();
@@ -35,7 +37,7 @@ public:
     // asked for (or asked fewer times than answered).
     size_t match(Bytes name);
 
-private:
+  private:
     size_t take(size_t i);
     void build_index();
 
@@ -44,7 +46,7 @@ private:
     std::vector<const char *> pointers_;
     std::vector<char> hashed_, answered_;
     size_t cursor_ = 0;
-    std::vector<uint32_t> index_;    // open addressing: request + 1, 0 empty
+    std::vector<uint32_t> index_;     // open addressing: request + 1, 0 empty
     std::vector<uint32_t> next_same_; // the next request of the same name + 1
 };
 

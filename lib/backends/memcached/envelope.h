@@ -20,7 +20,8 @@
 
 #include "core/bytes.h"
 
-namespace unicache {
+namespace unicache
+{
 
 struct Envelope {
     static constexpr uint32_t kMark = 0x7500; // 'u'
@@ -46,12 +47,13 @@ struct Envelope {
 void append_tag(Bytes tag_key, uint64_t version, std::string *tags);
 
 // Walks a raw tag section. Throws CACHE_ECORRUPT on a malformed one.
-class TagCursor {
-public:
+class TagCursor
+{
+  public:
     explicit TagCursor(Bytes tags) : rest_(tags) {}
     bool next(Bytes *tag_key, uint64_t *version);
 
-private:
+  private:
     Bytes rest_;
 };
 

@@ -3,11 +3,11 @@
 #include <map>
 #include <mutex>
 
-namespace unicache {
+namespace unicache
+{
 
 std::shared_ptr<GenerationTable> GenerationTable::find(const std::string &servers,
-                                                       const std::string &prefix,
-                                                       size_t nservers)
+                                                       const std::string &prefix, size_t nservers)
 {
     static std::mutex mu;
     static std::map<std::string, std::weak_ptr<GenerationTable>> tables;

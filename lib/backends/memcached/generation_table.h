@@ -10,14 +10,16 @@
 #include <memory>
 #include <string>
 
-namespace unicache {
+namespace unicache
+{
 
-class GenerationTable {
-public:
+class GenerationTable
+{
+  public:
     struct Slot {
-        std::atomic<uint64_t> value{0};         // 0: not known yet
-        std::atomic<int64_t> checked_ms{0};     // monotonic time of the last read
-        std::atomic<bool> refreshing{false};    // one thread refreshes, others go on
+        std::atomic<uint64_t> value{0};      // 0: not known yet
+        std::atomic<int64_t> checked_ms{0};  // monotonic time of the last read
+        std::atomic<bool> refreshing{false}; // one thread refreshes, others go on
     };
 
     // The table for (servers, prefix), created on first use.
@@ -28,7 +30,7 @@ public:
     Slot &slot(size_t server) { return slots_[server]; }
     size_t size() const { return size_; }
 
-private:
+  private:
     std::unique_ptr<Slot[]> slots_;
     size_t size_;
 };

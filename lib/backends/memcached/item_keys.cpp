@@ -5,10 +5,13 @@
 #include "core/hash.h"
 #include "sha256.h"
 
-namespace unicache {
-namespace item_keys {
+namespace unicache
+{
+namespace item_keys
+{
 
-namespace {
+namespace
+{
 
 const char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -43,7 +46,10 @@ void append_named(Bytes text, char sep, std::string *out, size_t head)
     }
 }
 
-uint32_t hash32(const char *p, size_t n) { return uint32_t(hash_bytes(p, n) >> 32); }
+uint32_t hash32(const char *p, size_t n)
+{
+    return uint32_t(hash_bytes(p, n) >> 32);
+}
 
 } // namespace
 

@@ -27,8 +27,10 @@
 
 #include "core/bytes.h"
 
-namespace unicache {
-namespace item_keys {
+namespace unicache
+{
+namespace item_keys
+{
 
 constexpr size_t kMaxKey = 250;        // memcached's limit
 constexpr size_t kGenerationChars = 6; // base64url digits of a generation

@@ -13,9 +13,11 @@
 #include "item_keys.h"
 #include "memcached_status.h"
 
-namespace unicache {
+namespace unicache
+{
 
-namespace {
+namespace
+{
 
 constexpr uint16_t kDefaultPort = 11211;
 // memcached reads an expiry above 30 days as an absolute Unix time.
@@ -139,13 +141,14 @@ memcached_st *MemcachedBackend::connect() const
     // Nothing is sent here: libmemcached connects on first use, so a server
     // that is down at open time only fails the calls that need it.
     std::unique_ptr<memcached_st, void (*)(memcached_st *)> m(memcached_create(nullptr),
-                                                            memcached_free);
+                                                              memcached_free);
     if (!m)
         throw std::bad_alloc();
     auto behave = [&](memcached_behavior_t b, uint64_t v) {
         memcached_return_t rc = memcached_behavior_set(m.get(), b, v);
         if (rc != MEMCACHED_SUCCESS)
-            fail(CACHE_EINTERNAL, "libmemcached refused a setting: " + memcached_detail(m.get(), rc));
+            fail(CACHE_EINTERNAL,
+                 "libmemcached refused a setting: " + memcached_detail(m.get(), rc));
     };
     behave(MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, opts_.binary);
     behave(MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
@@ -165,7 +168,8 @@ memcached_st *MemcachedBackend::connect() const
         in_port_t port = in_port_t(h.port ? h.port : kDefaultPort);
         memcached_return_t rc = memcached_server_add(m.get(), h.host.c_str(), port);
         if (rc != MEMCACHED_SUCCESS)
-            fail(CACHE_EINVAL, "memcached server '" + h.host + "': " + memcached_detail(m.get(), rc));
+            fail(CACHE_EINVAL,
+                 "memcached server '" + h.host + "': " + memcached_detail(m.get(), rc));
     }
     // Entries are placed by what follows their generation (item_keys.h).
     // hashkit_st is public; filling it here instead of calling
@@ -445,27 +449,27 @@ void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, Ow
     c.states.assign(n, kAbsent);
     int64_t wall = 0; // read once, and only if some entry has a deadline
     std::vector<std::pair<size_t, std::string>> tagged; // (request, raw tag section)
-    multi_get(c, batch.names(), batch.lengths(), n, &c.result, "multi-get",
-              [&](memcached_result_st *r) {
-                  size_t i = batch.match(
-                      Bytes(memcached_result_key_value(r), memcached_result_key_length(r)));
-                  if (i == EntryBatch::npos)
-                      return;
-                  Envelope env = Envelope::decode(memcached_result_flags(r), value_of(r));
-                  if (env.expiry_ms && !wall)
-                      wall = wall_ms();
-                  if (batch.hashed(i) && env.key != keys[i]) {
-                      c.states[i] = kOtherKey;
-                  } else if (env.expiry_ms && wall >= env.expiry_ms) {
-                      c.states[i] = kDead;
-                  } else {
-                      c.states[i] = kLive;
-                      if (!env.tags.empty())
-                          tagged.emplace_back(i, std::string(env.tags));
-                      if (values)
-                          values[i].assign(env.value);
-                  }
-              });
+    multi_get(
+        c, batch.names(), batch.lengths(), n, &c.result, "multi-get", [&](memcached_result_st *r) {
+            size_t i =
+                batch.match(Bytes(memcached_result_key_value(r), memcached_result_key_length(r)));
+            if (i == EntryBatch::npos)
+                return;
+            Envelope env = Envelope::decode(memcached_result_flags(r), value_of(r));
+            if (env.expiry_ms && !wall)
+                wall = wall_ms();
+            if (batch.hashed(i) && env.key != keys[i]) {
+                c.states[i] = kOtherKey;
+            } else if (env.expiry_ms && wall >= env.expiry_ms) {
+                c.states[i] = kDead;
+            } else {
+                c.states[i] = kLive;
+                if (!env.tags.empty())
+                    tagged.emplace_back(i, std::string(env.tags));
+                if (values)
+                    values[i].assign(env.value);
+            }
+        });
     for (auto &t : tagged) {
         if (!tags_current(c, t.second)) {
             c.states[t.first] = kDead;
@@ -530,7 +534,8 @@ void MemcachedBackend::store_new(Connection &c, Bytes full_key, bool hashed, Byt
 {
     int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
     uint32_t flags = Envelope::encode(deadline, hashed ? full_key : Bytes(), tags, &c.header);
-    memcached_return_t rc = write(c, Write::set, flags, value, deadline ? exptime_until(deadline) : 0, 0);
+    memcached_return_t rc =
+        write(c, Write::set, flags, value, deadline ? exptime_until(deadline) : 0, 0);
     if (rc != MEMCACHED_SUCCESS)
         fail_memcached(c.mc, rc, "set");
 }
@@ -669,8 +674,8 @@ void MemcachedBackend::fail_too_big(Connection &c, size_t value_size, size_t ite
     } catch (const Error &) {
         // The message below still says what happened.
     }
-    std::string msg = "value of " + std::to_string(value_size) +
-                      " bytes does not fit in one memcached item: ";
+    std::string msg =
+        "value of " + std::to_string(value_size) + " bytes does not fit in one memcached item: ";
     msg += limit > 0 ? "the server's item size limit is " + std::to_string(limit) + " bytes"
                      : "the server refused it as larger than its item size limit";
     msg += " (memcached -I), and an item also holds its " + std::to_string(c.key.size()) +
@@ -728,12 +733,11 @@ std::vector<uint64_t> MemcachedBackend::tag_versions(Connection &c,
     for (size_t i = 0; i < names.size(); i++) {
         for (int round = 0; versions[i] == 0; round++) {
             if (round == kMaxCasRounds)
-                fail(CACHE_EIO, "the memcached tag version '" + names[i] +
-                                    "' kept disappearing");
+                fail(CACHE_EIO, "the memcached tag version '" + names[i] + "' kept disappearing");
             uint64_t start = random_counter(kTagVersionBits);
             std::string text = std::to_string(start);
-            memcached_return_t rc = memcached_add(c.mc, ptrs[i], lens[i], text.data(),
-                                                  text.size(), 0, 0);
+            memcached_return_t rc =
+                memcached_add(c.mc, ptrs[i], lens[i], text.data(), text.size(), 0, 0);
             if (rc == MEMCACHED_SUCCESS) {
                 versions[i] = start;
                 break;
@@ -835,13 +839,14 @@ void MemcachedBackend::ping()
 std::string MemcachedBackend::info()
 {
     ConnectionPool::Lease c = pool_->acquire();
-    std::string text = "memcached backend: servers=" + servers_ +
-                       " protocol=" + (opts_.binary ? "binary" : "text") +
-                       " distribution=ketama timeout_ms=" + std::to_string(opts_.timeout_ms) +
-                       " pool_size=" + std::to_string(opts_.pool_size) +
-                       " retry_timeout_s=" + std::to_string(opts_.retry_timeout_s) +
-                       " remove_failed_servers=" + (opts_.remove_failed_servers ? "true" : "false") +
-                       " generation_cache_ms=" + std::to_string(opts_.generation_cache_ms) + "\n";
+    std::string text =
+        "memcached backend: servers=" + servers_ +
+        " protocol=" + (opts_.binary ? "binary" : "text") +
+        " distribution=ketama timeout_ms=" + std::to_string(opts_.timeout_ms) +
+        " pool_size=" + std::to_string(opts_.pool_size) +
+        " retry_timeout_s=" + std::to_string(opts_.retry_timeout_s) +
+        " remove_failed_servers=" + (opts_.remove_failed_servers ? "true" : "false") +
+        " generation_cache_ms=" + std::to_string(opts_.generation_cache_ms) + "\n";
     struct Collect {
         std::string *text;
         std::string last;

@@ -23,21 +23,23 @@
 #include "envelope.h"
 #include "generation_table.h"
 
-namespace unicache {
+namespace unicache
+{
 
 struct MemcachedOptions {
-    std::vector<HostPort> hosts;      // port 0: 11211
-    bool binary = false;              // binary protocol instead of text
-    int64_t timeout_ms = 1000;        // connect and per-reply limit
-    size_t pool_size = 8;             // connections per server
-    int64_t retry_timeout_s = 2;      // a failed server is skipped this long
+    std::vector<HostPort> hosts;        // port 0: 11211
+    bool binary = false;                // binary protocol instead of text
+    int64_t timeout_ms = 1000;          // connect and per-reply limit
+    size_t pool_size = 8;               // connections per server
+    int64_t retry_timeout_s = 2;        // a failed server is skipped this long
     bool remove_failed_servers = false; // rehash a dead server's keys to others
     int64_t generation_cache_ms = 1000; // how long a prefix generation is trusted
-    std::string prefix;               // this cache's key prefix
+    std::string prefix;                 // this cache's key prefix
 };
 
-class MemcachedBackend final : public Backend {
-public:
+class MemcachedBackend final : public Backend
+{
+  public:
     explicit MemcachedBackend(const MemcachedOptions &opts);
 
     const char *name() const override { return "memcached"; }
@@ -62,7 +64,7 @@ public:
     std::string info() override;
     BackendStats stats(Bytes prefix) override;
 
-private:
+  private:
     // An item as read; the views point into the connection's result.
     struct Item {
         Envelope env;
@@ -104,8 +106,8 @@ private:
     // Stores c.header + value under c.key. Returns SUCCESS or the answer
     // that means "not stored" (NOTSTORED, DATA_EXISTS, NOTFOUND); throws on
     // errors, CACHE_ETOOBIG with the server's item limit included.
-    memcached_return_t write(Connection &c, Write mode, uint32_t flags, Bytes value,
-                             time_t exptime, uint64_t cas);
+    memcached_return_t write(Connection &c, Write mode, uint32_t flags, Bytes value, time_t exptime,
+                             uint64_t cas);
     void store_new(Connection &c, Bytes full_key, bool hashed, Bytes value, int64_t ttl_ms,
                    Bytes tags);
     [[noreturn]] void fail_too_big(Connection &c, size_t value_size, size_t item_size);

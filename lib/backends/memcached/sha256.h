@@ -7,7 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace unicache {
+namespace unicache
+{
 
 struct Sha256Digest {
     unsigned char bytes[32];
