@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 
-import unicache
 from unicache.wsgi import CacheMiddleware
 
 RUBY_LIB = os.environ["UNICACHE_RUBY_LIB"]

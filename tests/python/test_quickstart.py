@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "bindings" / "python" / "examples" / "quickstart.py"
 EXAMPLES = {"python": EXAMPLE, "ruby": ROOT / "bindings" / "ruby" / "examples" / "quickstart.rb"}
