@@ -8,8 +8,8 @@
 // current minimum grow), which keeps keys that share counters with a hot
 // key from looking hot themselves.
 //
-// Aging: after kAgingPeriod x capacity increments every counter is halved,
-// so the sketch follows recent popularity and a once-hot key fades out.
+// Aging: after kAgingPeriod x capacity accesses every counter is halved, so
+// the sketch follows recent popularity and a once-hot key fades out.
 #pragma once
 
 #include <algorithm>
@@ -21,7 +21,7 @@ namespace unicache {
 class FrequencySketch {
 public:
     static constexpr unsigned kMaxCount = 15;
-    // Increments between two halvings, per unit of capacity. Conservative
+    // Accesses between two halvings, per unit of capacity. Conservative
     // updates grow counters slowly, so the period is twice Caffeine's.
     static constexpr size_t kAgingPeriod = 20;
 
@@ -38,40 +38,45 @@ public:
 
     size_t width() const { return table_.size(); }
 
-    // Starts loading the key's block, to overlap with the table lookup.
-    void prefetch(uint64_t hash) const { __builtin_prefetch(block(remix(hash))); }
-
     unsigned estimate(uint64_t hash) const
     {
         Cells c(const_cast<FrequencySketch *>(this), hash);
         return std::min(std::min(c.count(0), c.count(1)), std::min(c.count(2), c.count(3)));
     }
 
-    void increment(uint64_t hash)
+    // Adds n to the key's count, saturating at kMaxCount. Conservative: a
+    // counter only rises to the key's new estimate, so counters the key
+    // shares with hotter keys do not grow. Does not count as accesses.
+    void add(uint64_t hash, unsigned n)
     {
         Cells c(this, hash);
         unsigned c0 = c.count(0), c1 = c.count(1), c2 = c.count(2), c3 = c.count(3);
-        unsigned m = std::min(std::min(c0, c1), std::min(c2, c3));
-        if (m == kMaxCount)
-            return;
-        c.add_if(0, c0 == m);
-        c.add_if(1, c1 == m);
-        c.add_if(2, c2 == m);
-        c.add_if(3, c3 == m);
-        if (++additions_ >= aging_period_)
+        unsigned target = std::min(std::min(std::min(c0, c1), std::min(c2, c3)) + n, kMaxCount);
+        c.raise(0, c0, target);
+        c.raise(1, c1, target);
+        c.raise(2, c2, target);
+        c.raise(3, c3, target);
+    }
+
+    // Counts one access; true when the aging period is over and the owner
+    // should call age().
+    bool tick() { return ++accesses_ >= aging_period_; }
+
+    // One access of the key.
+    void increment(uint64_t hash)
+    {
+        add(hash, 1);
+        if (tick())
             age();
     }
 
-    // Halves every counter. An odd counter loses half a count that
-    // additions_ still remembers; four counters make one addition.
+    // Halves every counter and the access count, so the next aging comes
+    // after half a period: the sketch keeps about one period of history.
     void age()
     {
-        size_t odd = 0;
-        for (uint64_t &w : table_) {
-            odd += size_t(__builtin_popcountll(w & 0x1111111111111111ull));
+        for (uint64_t &w : table_)
             w = (w >> 1) & 0x7777777777777777ull;
-        }
-        additions_ = (additions_ - std::min(additions_, odd / 4)) / 2;
+        accesses_ /= 2;
     }
 
 private:
@@ -98,7 +103,11 @@ private:
     public:
         Cells(FrequencySketch *s, uint64_t hash) : h_(remix(hash)), block_(s->block(h_)) {}
         unsigned count(unsigned row) const { return unsigned(*word(row) >> shift(row)) & 0xF; }
-        void add_if(unsigned row, bool yes) { *word(row) += uint64_t(yes) << shift(row); }
+        void raise(unsigned row, unsigned current, unsigned target)
+        {
+            if (current < target)
+                *word(row) += uint64_t(target - current) << shift(row);
+        }
 
     private:
         uint64_t *word(unsigned row) const
@@ -114,7 +123,7 @@ private:
     std::vector<uint64_t> table_;
     size_t block_mask_ = 0;
     size_t aging_period_ = 0;
-    size_t additions_ = 0;
+    size_t accesses_ = 0;
 };
 
 } // namespace unicache

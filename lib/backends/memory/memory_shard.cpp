@@ -166,7 +166,6 @@ bool MemoryShard::add(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, 
 bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
 {
     std::lock_guard<std::mutex> lock(mu_);
-    policy_->will_access(hash);
     Entry *e = table_.find(key, hash);
     if (e && e->expire_at && e->expire_at <= monotonic_ms()) {
         expirations_++;

@@ -11,8 +11,6 @@
 //  - Entries live in EntryList lists (entry.h) or in none. When the shard
 //    moves an entry to a new allocation it patches list neighbours itself
 //    and then calls on_move(from, to) for any other pointer the policy keeps.
-//  - will_access: a lookup for `hash` is about to start (a policy may
-//    prefetch its own structures so their cache misses overlap the table's).
 //  - bytes_per_entry: memory the policy keeps per entry outside the Entry
 //    (a sketch, say), charged to each entry so memory_bytes tells the truth.
 //  - capacity_hint: the shard's item limit (0 = unknown), for sizing regions.
@@ -35,7 +33,6 @@ public:
     virtual void on_hit(Entry *e) = 0;
     virtual void on_update(Entry *e) { on_hit(e); }
     virtual void on_miss(uint64_t hash) { (void)hash; }
-    virtual void will_access(uint64_t hash) { (void)hash; }
     virtual size_t bytes_per_entry() const { return 0; }
     virtual void on_remove(Entry *e) = 0;
     virtual Entry *victim() = 0;

@@ -24,7 +24,8 @@
 //
 // Regions are shares of the capacity: the shard's item limit when it has
 // one, otherwise the largest resident count seen (a memory-bounded cache).
-// A hit costs one sketch increment (one cache line) and one list move.
+// A hit costs a counter in the entry itself and, unless the entry is among
+// the most recent quarter of its queue, one list move.
 #pragma once
 
 #include <algorithm>
@@ -49,7 +50,9 @@ public:
 
     void on_insert(Entry *e) override
     {
-        sketch_.increment(e->hash);
+        sketch_.add(e->hash, 1);
+        count_access();
+        e->freq = 0;
         e->queue = kWindow;
         window_.push_front(e);
         if (!fixed_capacity_)
@@ -75,8 +78,6 @@ public:
     // the climber's hit rate.
     void on_update(Entry *e) override { touch(e); }
 
-    void will_access(uint64_t hash) override { sketch_.prefetch(hash); }
-
     // The sketch: one 8-byte word per unit of capacity, rounded up to a
     // power of two (twice that without an item limit, as it grows ahead).
     size_t bytes_per_entry() const override { return fixed_capacity_ ? 16 : 32; }
@@ -91,6 +92,8 @@ public:
     {
         if (candidate_ == e)
             candidate_ = nullptr;
+        if (e->freq)
+            sketch_.add(e->hash, e->freq); // its history outlives it
         list_of(e).remove(e);
         e->queue = 0;
     }
@@ -106,7 +109,7 @@ public:
             v = window_.back();
         if (!candidate_ || !v)
             return v ? v : candidate_;
-        if (admits(sketch_.estimate(candidate_->hash), sketch_.estimate(v->hash)))
+        if (admits(count(candidate_), count(v)))
             return v;
         if (v->queue == kProbation) {
             probation_.remove(v);
@@ -157,9 +160,15 @@ private:
     // not move it (see EntryList::age_of).
     static constexpr size_t kLazyShare = 4;
 
+    // A resident entry's accesses since it was inserted wait in e->freq
+    // (its cache line is already loaded) instead of going to the sketch, so
+    // a hit does not pay a sketch cache miss. They join the sketch when the
+    // entry leaves, and count in every comparison meanwhile.
     void touch(Entry *e)
     {
-        sketch_.increment(e->hash);
+        if (e->freq < FrequencySketch::kMaxCount)
+            e->freq++;
+        count_access();
         switch (e->queue) {
         case kWindow:
             if (window_.age_of(e) >= window_.size() / kLazyShare)
@@ -183,6 +192,22 @@ private:
                 protected_.move_to_front(e);
             break;
         }
+    }
+
+    unsigned count(const Entry *e) const
+    {
+        return std::min(sketch_.estimate(e->hash) + e->freq, FrequencySketch::kMaxCount);
+    }
+
+    void count_access()
+    {
+        if (!sketch_.tick())
+            return;
+        sketch_.age();
+        auto halve = [](Entry *e) { e->freq /= 2; };
+        window_.for_each(halve);
+        probation_.for_each(halve);
+        protected_.for_each(halve);
     }
 
     EntryList &list_of(Entry *e)
@@ -224,10 +249,7 @@ private:
             // A wider sketch, seeded with the resident entries' counts so
             // that growing does not make the whole cache look cold.
             FrequencySketch wider(capacity_ * 2);
-            auto carry = [&](Entry *e) {
-                for (unsigned n = sketch_.estimate(e->hash); n > 0; n--)
-                    wider.increment(e->hash);
-            };
+            auto carry = [&](Entry *e) { wider.add(e->hash, sketch_.estimate(e->hash)); };
             window_.for_each(carry);
             probation_.for_each(carry);
             protected_.for_each(carry);
