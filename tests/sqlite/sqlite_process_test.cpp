@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -64,6 +65,25 @@ int wait_for(const Child &ch)
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);
+}
+
+// Like wait_for, but a child still running after `limit` is killed and
+// reported as -1: a deadlock is a failure, not a hung test run.
+int wait_for(const Child &ch, std::chrono::seconds limit)
+{
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+        int status = 0;
+        pid_t r = waitpid(ch.pid, &status, WNOHANG);
+        if (r == ch.pid)
+            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(ch.pid, SIGKILL);
+            waitpid(ch.pid, &status, 0);
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 int run_worker(const std::vector<std::string> &args) { return wait_for(spawn(args, false)); }
@@ -127,6 +147,49 @@ TEST(SqliteProcesses, FourProcessesHammeringOneFileAddUpExactly)
     EXPECT_EQ(get_str(c, "total", &rc), std::to_string(procs * 2 * iters));
     for (int p = 0; p < procs; p++)
         EXPECT_EQ(get_str(c, "per:p" + std::to_string(p), &rc), std::to_string(2 * iters));
+    cache_close(c);
+    RawDb raw(path);
+    EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");
+}
+
+TEST(SqliteProcesses, HandleOpenedBeforeForkWorksInTheChildren)
+{
+    // A pre-forking server: the parent opens the cache (and uses it), then
+    // forks workers that keep using the same handle. Each child must get
+    // connections of its own, not the parent's.
+    SqliteTempDir dir("fork");
+    std::string path = dir.file("fork.db");
+    std::string uri = "sqlite://" + path + "?max_items=100000";
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(cache_set(c, "k", 1, "parent", 6, 0), CACHE_OK);
+    ASSERT_EQ(cache_incr(c, "n", 1, 1, nullptr), CACHE_OK);
+    const int children = 2, iters = 300;
+    std::vector<pid_t> pids;
+    for (int p = 0; p < children; p++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            int bad = 0;
+            for (int i = 0; i < iters; i++) {
+                std::string k = "child:" + std::to_string(p) + ":" + std::to_string(i);
+                int rc;
+                bad += cache_incr(c, "n", 1, 1, nullptr) != CACHE_OK;
+                bad += cache_set(c, k.data(), k.size(), "v", 1, 0) != CACHE_OK;
+                bad += get_str(c, "k", &rc) != "parent";
+            }
+            cache_close(c);
+            _exit(bad ? 1 : 0);
+        }
+        pids.push_back(pid);
+    }
+    for (int i = 0; i < iters; i++)
+        ASSERT_EQ(cache_incr(c, "n", 1, 1, nullptr), CACHE_OK) << cache_last_error();
+    for (pid_t pid : pids)
+        EXPECT_EQ(wait_for(Child{pid, -1}, std::chrono::seconds(60)), 0)
+            << "-1: the child hung (inherited connections or locks)";
+    int rc;
+    EXPECT_EQ(get_str(c, "n", &rc), std::to_string(1 + (children + 1) * iters));
+    EXPECT_EQ(get_str(c, "child:1:299", &rc), "v");
     cache_close(c);
     RawDb raw(path);
     EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");

@@ -52,10 +52,7 @@ int64_t random_tag_id()
 
 } // namespace
 
-SqliteBackend::SqliteBackend(SqliteOptions opts)
-    : opts_(std::move(opts)), sql_(opts_.table),
-      // One private database per :memory: handle, so a single connection.
-      pool_(opts_, sql_, opts_.in_memory() ? 1 : 64), evictor_(opts_)
+SqliteBackend::SqliteBackend(SqliteOptions opts) : opts_(std::move(opts)), sql_(opts_.table)
 {
     if (!sqlite3_threadsafe())
         fail(CACHE_ENOTSUP, "the SQLite library was built without thread support "
@@ -65,40 +62,30 @@ SqliteBackend::SqliteBackend(SqliteOptions opts)
     auto first = std::make_unique<SqliteConnection>(opts_, sql_);
     open_store(*first);
     length_limit_ = sqlite3_limit(first->db(), SQLITE_LIMIT_LENGTH, -1);
-    pool_.adopt(std::move(first));
-    if (opts_.purge_interval_ms > 0)
-        purger_ = std::thread([this] { purge_loop(); });
+    auto rt = std::make_unique<SqliteRuntime>(opts_, sql_);
+    rt->pool.adopt(std::move(first));
+    rt->start_purger();
+    runtime_.store(rt.release(), std::memory_order_release);
 }
 
-SqliteBackend::~SqliteBackend()
-{
-    if (purger_.joinable()) {
-        {
-            std::lock_guard<std::mutex> lock(purge_mu_);
-            stopping_ = true;
-        }
-        purge_cv_.notify_all();
-        purger_.join();
-    }
-}
+SqliteBackend::~SqliteBackend() { delete runtime_.load(std::memory_order_acquire); }
 
-void SqliteBackend::purge_loop()
+SqliteRuntime &SqliteBackend::renew_runtime()
 {
-    std::unique_lock<std::mutex> lock(purge_mu_);
-    while (!stopping_) {
-        purge_cv_.wait_for(lock, std::chrono::milliseconds(opts_.purge_interval_ms));
-        if (stopping_)
-            break;
-        lock.unlock();
-        try {
-            auto c = pool_.acquire();
-            evictor_.maintain(*c);
-        } catch (...) {
-            // Nobody to report to; the next pass tries again, and callers
-            // see the same condition as a status on their own operations.
-        }
-        lock.lock();
-    }
+    std::lock_guard<std::mutex> lock(renew_mu_);
+    SqliteRuntime *old = runtime_.load(std::memory_order_acquire);
+    if (old->generation == SqliteRuntime::fork_generation())
+        return *old; // another thread of this child renewed it
+    // A :memory: database lives in the parent's connection; the child's
+    // copy of that memory is not reachable through a new connection.
+    if (opts_.in_memory())
+        fail(CACHE_ENOTSUP, "a sqlite://:memory: cache cannot be used after fork(); "
+                            "open it in the child, or use a file");
+    auto fresh = std::make_unique<SqliteRuntime>(opts_, sql_);
+    fresh->start_purger();
+    SqliteRuntime::abandon(old);
+    runtime_.store(fresh.get(), std::memory_order_release);
+    return *fresh.release();
 }
 
 void SqliteBackend::check_entry(Bytes key, Bytes value) const
@@ -127,15 +114,17 @@ void SqliteBackend::write_entry(SqliteConnection &c, Bytes key, Bytes value, int
 void SqliteBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
     check_entry(key, value);
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     write_entry(*c, key, value, expiry_for(ttl_ms), 0);
-    evictor_.after_write(*c, row_charge(key, value));
+    rt.evictor.after_write(*c, row_charge(key, value));
 }
 
 bool SqliteBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
     check_entry(key, value);
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     int64_t now = wall_ms();
     bool stored = Query(*c, Sql::add)
                       .bind(kKey, key)
@@ -144,39 +133,43 @@ bool SqliteBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
                       .bind(kExpires, ttl_ms > 0 ? now + ttl_ms : 0)
                       .run() > 0;
     if (stored)
-        evictor_.after_write(*c, row_charge(key, value));
+        rt.evictor.after_write(*c, row_charge(key, value));
     return stored;
 }
 
 bool SqliteBackend::get(Bytes key, OwnedBuffer *out)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Query q(*c, Sql::get);
     q.bind(kKey, key).bind(kNow, wall_ms());
     if (!q.step())
         return false;
     out->assign(q.column_blob(0));
     if (q.column_int(1) == 0)
-        evictor_.note_reference(q.column_int(2));
+        rt.evictor.note_reference(q.column_int(2));
     return true;
 }
 
 bool SqliteBackend::del(Bytes key)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     return Query(*c, Sql::del).bind(kKey, key).bind(kNow, wall_ms()).run() > 0;
 }
 
 bool SqliteBackend::exists(Bytes key)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Query q(*c, Sql::exists);
     return q.bind(kKey, key).bind(kNow, wall_ms()).step();
 }
 
 int64_t SqliteBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     // The write lock first: read-modify-write is then atomic across every
     // connection and process, and never needs a lock upgrade.
     Transaction tx(*c, Transaction::write);
@@ -196,13 +189,14 @@ int64_t SqliteBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
     else // absent or expired: a new entry, with its own TTL and no tags
         write_entry(*c, key, value, ttl_ms_if_new > 0 ? now + ttl_ms_if_new : 0, 0);
     tx.commit();
-    evictor_.after_write(*c, row_charge(key, value));
+    rt.evictor.after_write(*c, row_charge(key, value));
     return result;
 }
 
 bool SqliteBackend::touch(Bytes key, int64_t ttl_ms)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     int64_t now = wall_ms();
     return Query(*c, Sql::touch)
                .bind(kKey, key)
@@ -213,7 +207,8 @@ bool SqliteBackend::touch(Bytes key, int64_t ttl_ms)
 
 bool SqliteBackend::ttl(Bytes key, int64_t *remaining_ms)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     int64_t now = wall_ms();
     Query q(*c, Sql::ttl);
     if (!q.bind(kKey, key).bind(kNow, now).step())
@@ -226,7 +221,8 @@ bool SqliteBackend::ttl(Bytes key, int64_t *remaining_ms)
 void SqliteBackend::clear(Bytes prefix)
 {
     KeyRange range(prefix);
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Transaction tx(*c, Transaction::write);
     {
         Query q(*c, range.pick(Sql::clear_tags_bounded, Sql::clear_tags_open));
@@ -243,7 +239,8 @@ void SqliteBackend::clear(Bytes prefix)
 
 void SqliteBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     // One read transaction: one snapshot, one lock round trip.
     Transaction tx(*c, Transaction::read);
     int64_t now = wall_ms();
@@ -253,7 +250,7 @@ void SqliteBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
             values[i].assign(q.column_blob(0));
             statuses[i] = CACHE_OK;
             if (q.column_int(1) == 0)
-                evictor_.note_reference(q.column_int(2));
+                rt.evictor.note_reference(q.column_int(2));
         } else {
             statuses[i] = CACHE_MISS;
         }
@@ -268,18 +265,20 @@ void SqliteBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, i
         check_entry(keys[i], values[i]);
         charge += row_charge(keys[i], values[i]);
     }
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Transaction tx(*c, Transaction::write);
     int64_t expires_at = expiry_for(ttl_ms);
     for (size_t i = 0; i < n; i++)
         write_entry(*c, keys[i], values[i], expires_at, 0);
     tx.commit();
-    evictor_.after_write(*c, charge);
+    rt.evictor.after_write(*c, charge);
 }
 
 size_t SqliteBackend::del_many(const Bytes *keys, size_t n)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Transaction tx(*c, Transaction::write);
     int64_t now = wall_ms();
     size_t removed = 0;
@@ -292,7 +291,8 @@ size_t SqliteBackend::del_many(const Bytes *keys, size_t n)
 void SqliteBackend::keys(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out)
 {
     KeyRange range(pattern.literal_prefix());
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Query q(*c, range.pick(Sql::keys_bounded, Sql::keys_open));
     range.bind(q);
     q.bind(kNow, wall_ms()).bind(kPattern, pattern);
@@ -303,7 +303,8 @@ void SqliteBackend::keys(const GlobPattern &pattern, size_t limit, std::vector<s
 size_t SqliteBackend::delete_pattern(const GlobPattern &pattern)
 {
     KeyRange range(pattern.literal_prefix());
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Query q(*c, range.pick(Sql::delete_pattern_bounded, Sql::delete_pattern_open));
     range.bind(q);
     return size_t(q.bind(kNow, wall_ms()).bind(kPattern, pattern).run());
@@ -313,7 +314,8 @@ void SqliteBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byt
                                size_t ntags)
 {
     check_entry(key, value);
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Transaction tx(*c, Transaction::write);
     // A fresh id per tagged write: the update trigger drops the tags of
     // the previous write, and an invalidation only removes the entry while
@@ -323,12 +325,13 @@ void SqliteBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byt
     for (size_t i = 0; i < ntags; i++)
         Query(*c, Sql::tag_insert).bind(kKey, tags[i]).bind(kValue, key).bind(kTagId, tag_id).run();
     tx.commit();
-    evictor_.after_write(*c, row_charge(key, value));
+    rt.evictor.after_write(*c, row_charge(key, value));
 }
 
 size_t SqliteBackend::invalidate_tags(const Bytes *tags, size_t n)
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Transaction tx(*c, Transaction::write);
     int64_t now = wall_ms();
     size_t removed = 0;
@@ -342,13 +345,15 @@ size_t SqliteBackend::invalidate_tags(const Bytes *tags, size_t n)
 
 void SqliteBackend::ping()
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     Query(*c, Sql::max_rowid).scalar(); // reads the table, not just the connection
 }
 
 std::string SqliteBackend::info()
 {
-    auto c = pool_.acquire();
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
     std::string out = "sqlite backend: path=" + opts_.path + " table=" + opts_.table +
                       " sqlite_version=" + sqlite3_libversion();
     for (const char *pragma : {"user_version", "journal_mode", "synchronous", "page_size",
@@ -360,16 +365,17 @@ std::string SqliteBackend::info()
            " eviction=" + (opts_.bounded() ? "expired-first,clock" : "none") +
            " busy_timeout_ms=" + std::to_string(opts_.busy_timeout_ms) +
            " purge_interval_ms=" + std::to_string(opts_.purge_interval_ms) +
-           " connections=" + std::to_string(pool_.open_count());
+           " connections=" + std::to_string(rt.pool.open_count());
     return out;
 }
 
 BackendStats SqliteBackend::stats(Bytes prefix)
 {
+    SqliteRuntime &rt = runtime();
     BackendStats b;
-    b.evictions = evictor_.evictions();
-    b.expirations = evictor_.expirations();
-    auto c = pool_.acquire();
+    b.evictions = rt.evictor.evictions();
+    b.expirations = rt.evictor.expirations();
+    auto c = rt.pool.acquire();
     Transaction tx(*c, Transaction::read);
     int64_t now = wall_ms();
     if (prefix.empty()) {

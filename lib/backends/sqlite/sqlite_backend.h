@@ -5,14 +5,12 @@
 // Unix milliseconds, because the file outlives processes and reboots.
 #pragma once
 
-#include <condition_variable>
+#include <atomic>
 #include <mutex>
-#include <thread>
 
 #include "core/backend.h"
-#include "sqlite_eviction.h"
 #include "sqlite_options.h"
-#include "sqlite_pool.h"
+#include "sqlite_runtime.h"
 #include "sqlite_sql.h"
 
 namespace unicache {
@@ -50,18 +48,21 @@ private:
     // Upsert on c; the caller owns the transaction, if any.
     void write_entry(SqliteConnection &c, Bytes key, Bytes value, int64_t expires_at,
                      int64_t tag_id);
-    void purge_loop();
+    // This process's runtime; a forked child builds its own on first use.
+    SqliteRuntime &runtime()
+    {
+        SqliteRuntime *rt = runtime_.load(std::memory_order_acquire);
+        if (rt->generation == SqliteRuntime::fork_generation())
+            return *rt;
+        return renew_runtime();
+    }
+    SqliteRuntime &renew_runtime();
 
     const SqliteOptions opts_;
     const SqlCatalog sql_;
-    SqlitePool pool_;
-    ClockEvictor evictor_;
     int64_t length_limit_ = 0; // SQLITE_LIMIT_LENGTH: largest value SQLite takes
-
-    std::mutex purge_mu_;
-    std::condition_variable purge_cv_;
-    bool stopping_ = false;
-    std::thread purger_;
+    std::atomic<SqliteRuntime *> runtime_{nullptr};
+    std::mutex renew_mu_;
 };
 
 } // namespace unicache
