@@ -14,14 +14,14 @@ struct Entry {
     // entry to a new allocation by patching its neighbours.
     Entry *prev = nullptr;
     Entry *next = nullptr;
-    uint64_t hash = 0;
+    uint64_t hash = 0;     // the backend's seeded hash of the key
     int64_t expire_at = 0; // monotonic ms; 0 = never
     uint64_t tag_id = 0;   // non-zero: set by set_tagged with this id
     uint32_t key_len = 0;
     uint32_t value_cap = 0;
     uint32_t value_len = 0;
     uint8_t queue = 0;     // which policy queue holds the entry
-    uint8_t freq = 0;      // small per-entry counter for policies
+    uint8_t freq = 0;      // LFU: access count; TinyLFU: accesses not yet in its sketch
     uint16_t spare = 0;
     uint32_t charge = 0;   // bytes counted against max_memory
     uint32_t stamp = 0;    // EntryList's clock when last put at the front
