@@ -15,7 +15,7 @@
  * close() from one thread never frees a handle another thread is using.
  */
 #if defined(SWIGPYTHON)
-%module(package="unicache") unicache
+%module(package="unicache") _unicache
 #elif defined(SWIGRUBY)
 %module "unicache::native"
 #else

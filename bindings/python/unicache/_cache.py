@@ -93,6 +93,8 @@ class Cache(_unicache.Handle):
     release the GIL while they wait.
     """
 
+    __module__ = "unicache"  # its public home
+
     def __init__(self, uri=None, *, serializer="json", prefix=None, default_ttl=None):
         name, codec, dumps, loads = _codec(serializer)
         super().__init__(uri, prefix, default_ttl)
