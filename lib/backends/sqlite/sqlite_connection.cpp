@@ -211,9 +211,10 @@ void SqliteConnection::throw_error(int rc, const std::string &doing) const
         throw std::bad_alloc();
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        unicache::fail(CACHE_ETIMEOUT, where + " stayed locked by another connection for more than "
-                                     "busy_timeout_ms=" + std::to_string(opts_.busy_timeout_ms) +
-                                     " ms (" + doing + ")");
+        unicache::fail(CACHE_ETIMEOUT, doing + " " + where +
+                                           ": it stayed locked by another connection for more "
+                                           "than busy_timeout_ms=" +
+                                           std::to_string(opts_.busy_timeout_ms) + " ms");
     case SQLITE_NOTADB:
         unicache::fail(CACHE_ECORRUPT, "'" + opts_.path + "' is not a SQLite database (" + detail +
                                  "); unicache leaves it untouched");
