@@ -94,7 +94,7 @@ void SqliteBackend::check_entry(Bytes key, Bytes value) const
         fail(CACHE_ETOOBIG, "entry of " + std::to_string(key.size() + value.size()) +
                                 " bytes is larger than the whole cache (max_size_mb=" +
                                 std::to_string(opts_.max_size_bytes >> 20) + ")");
-    if (int64_t(value.size()) > length_limit_ || int64_t(key.size()) > length_limit_)
+    if (int64_t(value.size()) > length_limit_)
         fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +
                                 " bytes is larger than SQLite's limit of " +
                                 std::to_string(length_limit_) + " bytes (SQLITE_MAX_LENGTH)");

@@ -104,10 +104,11 @@ sqlite3_stmt *SqliteConnection::statement(Sql s)
         if (rc != SQLITE_OK) {
             sqlite3_finalize(slot);
             slot = nullptr;
-            if ((rc & 0xff) == SQLITE_ERROR)
-                throw_error(SQLITE_CORRUPT, "cannot use table \"" + sql_.table() +
-                                         "\" (it does not have the unicache layout: " +
-                                         sqlite3_errmsg(db_) + ") in");
+            if ((rc & 0xff) == SQLITE_ERROR) // changed behind our back
+                unicache::fail(CACHE_ECORRUPT, "table \"" + sql_.table() + "\" in '" +
+                                                   opts_.path +
+                                                   "' no longer has the unicache layout (" +
+                                                   sqlite3_errmsg(db_) + ")");
             throw_error(rc, "cannot prepare a statement on");
         }
     }

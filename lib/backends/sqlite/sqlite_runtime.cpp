@@ -5,19 +5,15 @@
 
 namespace unicache {
 
-namespace {
+std::atomic<uint64_t> SqliteRuntime::forks_{0};
 
-std::atomic<uint64_t> g_fork_generation{0};
-
-void count_fork_in_child() { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
-
-} // namespace
-
-uint64_t SqliteRuntime::fork_generation()
+uint64_t SqliteRuntime::watch_forks()
 {
     static std::once_flag once;
-    std::call_once(once, [] { pthread_atfork(nullptr, nullptr, count_fork_in_child); });
-    return g_fork_generation.load(std::memory_order_relaxed);
+    std::call_once(once, [] {
+        pthread_atfork(nullptr, nullptr, [] { forks_.fetch_add(1, std::memory_order_relaxed); });
+    });
+    return fork_generation();
 }
 
 void SqliteRuntime::abandon(SqliteRuntime *inherited)
@@ -29,7 +25,7 @@ void SqliteRuntime::abandon(SqliteRuntime *inherited)
 }
 
 SqliteRuntime::SqliteRuntime(const SqliteOptions &opts, const SqlCatalog &sql)
-    : generation(fork_generation()),
+    : generation(watch_forks()),
       // One private database per :memory: handle, so a single connection.
       pool(opts, sql, opts.in_memory() ? 1 : 64), evictor(opts),
       purge_interval_ms_(opts.purge_interval_ms)

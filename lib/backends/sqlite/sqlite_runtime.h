@@ -28,7 +28,7 @@ public:
     // The number of fork()s this process descends from since the first
     // SQLite handle was opened; a runtime built under another number
     // belongs to an ancestor process.
-    static uint64_t fork_generation();
+    static uint64_t fork_generation() { return forks_.load(std::memory_order_relaxed); }
     // Keeps an inherited runtime reachable, never to be used or destroyed.
     static void abandon(SqliteRuntime *inherited);
 
@@ -45,6 +45,8 @@ public:
     ClockEvictor evictor;
 
 private:
+    static std::atomic<uint64_t> forks_;
+    static uint64_t watch_forks(); // registers the counter, once; returns it
     void purge_loop();
 
     const int64_t purge_interval_ms_;
