@@ -5,11 +5,9 @@
 #include "contract/contract_suite.h"
 #include "support/server_process.h"
 
-namespace unicache_test
-{
+namespace unicache_test {
 
-namespace
-{
+namespace {
 
 // -I 2m: the contract stores a 1 MiB value, which with its key and
 // memcached's item header is just over the default 1 MiB item limit.

@@ -11,11 +11,9 @@
 #include "backends/memcached/sha256.h"
 #include "core/error.h"
 
-namespace unicache
-{
+namespace unicache {
 
-namespace
-{
+namespace {
 
 std::string hex(const Sha256Digest &d)
 {
@@ -56,7 +54,7 @@ std::string entry_name(Bytes full_key, uint64_t generation, bool *hashed = nullp
     if (hashed)
         *hashed = h;
     name.erase(0, 17);
-    item_keys::generation_text(generation, &name[0]);
+    item_keys::generation_text(generation, &name[item_keys::generation_offset(h)]);
     return name;
 }
 
@@ -83,43 +81,46 @@ TEST(ItemKeys, SafeMeansPrintableAsciiWithoutSpace)
 TEST(ItemKeys, SafeShortKeysAreSentVerbatim)
 {
     bool hashed = true;
-    EXPECT_EQ(entry_name("app:user:1", 0, &hashed), "AAAAAA:app:user:1");
+    EXPECT_EQ(entry_name("app:user:1", 0, &hashed), "AAAAAapp:user:1");
     EXPECT_FALSE(hashed);
-    // 0x123456789 in 6-bit groups: 4 35 17 22 30 9.
-    EXPECT_EQ(entry_name("app:user:1", 0x123456789ULL), "EjRWeJ:app:user:1");
-    // Only the low 36 bits show.
+    // 0x23456789 in 6-bit groups: 35 17 22 30 9.
+    EXPECT_EQ(entry_name("app:user:1", 0x23456789ULL), "jRWeJapp:user:1");
+    // Only the low 30 bits show.
     EXPECT_EQ(entry_name("k", item_keys::kGenerationMask + 2), entry_name("k", 1));
-    std::string longest(item_keys::kMaxKey - item_keys::kEntryHead, 'k');
+    std::string longest(item_keys::kMaxKey - item_keys::kGenerationChars, 'k');
     EXPECT_EQ(entry_name(longest, 7, &hashed).size(), item_keys::kMaxKey);
     EXPECT_FALSE(hashed);
 }
 
 TEST(ItemKeys, LongOrUnsafeKeysBecomeDigests)
 {
-    const std::string unsafe[] = {std::string(item_keys::kMaxKey - item_keys::kEntryHead + 1, 'k'),
-                                  "a b",
-                                  "a\r\nb",
-                                  std::string("a\0b", 3),
-                                  "\x7f",
-                                  "\xc3\xa9"};
+    const std::string unsafe[] = {
+        std::string(item_keys::kMaxKey - item_keys::kGenerationChars + 1, 'k'),
+        "a b",
+        "a\r\nb",
+        std::string("a\0b", 3),
+        "\x7f",
+        "\xc3\xa9"};
     for (const auto &k : unsafe) {
         bool hashed = false;
         std::string name = entry_name(k, 5, &hashed);
         EXPECT_TRUE(hashed) << k;
-        EXPECT_EQ(name.size(), item_keys::kEntryHead + 43);
-        EXPECT_EQ(name[item_keys::kEntryHead - 1], '#');
+        EXPECT_EQ(name.size(), 1 + item_keys::kGenerationChars + 43);
+        EXPECT_EQ(name.substr(0, 6), "!AAAAF");
         EXPECT_TRUE(item_keys::is_safe(name)) << name;
     }
     EXPECT_NE(entry_name(std::string(250, 's') + "1", 5),
               entry_name(std::string(250, 's') + "2", 5));
-    // A safe key that looks like a digest name cannot collide with one.
+    // A safe key that looks like a digest name cannot collide with one: a
+    // verbatim name never starts with '!'.
     std::string digest_like = entry_name("a b", 5);
-    EXPECT_NE(entry_name(digest_like.substr(item_keys::kEntryHead), 5), digest_like);
+    EXPECT_NE(entry_name(digest_like, 5), digest_like);
+    EXPECT_NE(entry_name(digest_like.substr(1 + item_keys::kGenerationChars), 5), digest_like);
 }
 
 TEST(ItemKeys, PlacementIgnoresTheGeneration)
 {
-    EXPECT_EQ(placed(entry_name("some:key", 1)), placed(entry_name("some:key", 0xfffffffffULL)));
+    EXPECT_EQ(placed(entry_name("some:key", 1)), placed(entry_name("some:key", 0x3fffffffULL)));
     EXPECT_EQ(placed(entry_name("a b", 1)), placed(entry_name("a b", 99)));
     EXPECT_NE(placed(entry_name("a", 1)), placed(entry_name("b", 1)));
     // Generation counters are placed by their anchor alone.
@@ -132,8 +133,9 @@ TEST(ItemKeys, PlacementIgnoresTheGeneration)
     EXPECT_NE(placed("~g8|"), placed(g1));
     EXPECT_EQ(item_keys::tag_key("pfx:tag"), "~t:pfx:tag");
     EXPECT_EQ(item_keys::tag_key("has space").substr(0, 3), "~t#");
-    // An entry whose key starts with '~' is still an entry, not a counter.
+    // An entry whose key starts with '~' or '!' is still an entry.
     EXPECT_NE(entry_name("~g7|x", 1)[0], '~');
+    EXPECT_NE(entry_name("!x", 1)[0], '!');
 }
 
 TEST(Envelope, PlainValuesCarryNoHeader)

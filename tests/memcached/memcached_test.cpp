@@ -18,11 +18,9 @@
 #include "support/server_process.h"
 #include "unicache.h"
 
-namespace unicache_test
-{
+namespace unicache_test {
 
-namespace
-{
+namespace {
 
 using Clock = std::chrono::steady_clock;
 
@@ -136,8 +134,8 @@ TEST(Memcached, LongAndUnsafeKeysWork)
         const std::vector<std::string> keys = {
             std::string(300, 'a'),     std::string(10 * 1024, 'b'),      "with space",
             "line\r\nbreak",           std::string("tab\tand\0nul", 11), "\x7f\x80\xff",
-            std::string(232 - 2, 'c'), // the longest full key sent verbatim
-            std::string(233 - 2, 'c'), // one more byte: sent as a digest
+            std::string(245 - 2, 'c'), // the longest full key sent verbatim
+            std::string(246 - 2, 'c'), // one more byte: sent as a digest
             shared + "-first",
             shared + "-second", // same first 250 bytes as the one before
         };
@@ -606,16 +604,16 @@ TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
     ASSERT_EQ(set_str(c, "k", "mine"), CACHE_OK);
     Bare bare(s);
     memcached_return_t rc;
-    // The entry's name is its prefix generation (6 base64url digits of its
-    // low 36 bits, see item_keys.h), ':' and the full key.
+    // The entry's name is its prefix generation (5 base64url digits of its
+    // low 30 bits, see item_keys.h) followed by the full key.
     std::string gen = bare.get("~g0|f:", &rc);
     ASSERT_EQ(rc, MEMCACHED_SUCCESS);
     uint64_t g = std::strtoull(gen.c_str(), nullptr, 10);
     const char *digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string name(6, ' ');
-    for (int i = 5; i >= 0; i--, g >>= 6)
+    std::string name(5, ' ');
+    for (int i = 4; i >= 0; i--, g >>= 6)
         name[size_t(i)] = digits[g & 63];
-    name += ":f:k";
+    name += "f:k";
     ASSERT_EQ(bare.get(name, &rc), "mine");
     ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, 12345),
               MEMCACHED_SUCCESS);

@@ -3,8 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 
-namespace unicache
-{
+namespace unicache {
 
 ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, size_t size)
 {

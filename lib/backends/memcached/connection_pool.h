@@ -14,8 +14,7 @@
 
 #include "entry_batch.h"
 
-namespace unicache
-{
+namespace unicache {
 
 // One libmemcached handle and the scratch space of the thread holding it,
 // reused from call to call so that a warm call allocates only its result.

@@ -2,11 +2,9 @@
 
 #include "core/hash.h"
 
-namespace unicache
-{
+namespace unicache {
 
-namespace
-{
+namespace {
 constexpr size_t kLookAhead = 8;
 }
 

@@ -12,8 +12,7 @@
 
 #include "core/bytes.h"
 
-namespace unicache
-{
+namespace unicache {
 
 class EntryBatch
 {

@@ -2,11 +2,9 @@
 
 #include "core/error.h"
 
-namespace unicache
-{
+namespace unicache {
 
-namespace
-{
+namespace {
 
 void put_le(uint64_t v, int bytes, std::string *out)
 {

@@ -20,8 +20,7 @@
 
 #include "core/bytes.h"
 
-namespace unicache
-{
+namespace unicache {
 
 struct Envelope {
     static constexpr uint32_t kMark = 0x7500; // 'u'

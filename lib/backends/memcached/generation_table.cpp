@@ -3,8 +3,7 @@
 #include <map>
 #include <mutex>
 
-namespace unicache
-{
+namespace unicache {
 
 std::shared_ptr<GenerationTable> GenerationTable::find(const std::string &servers,
                                                        const std::string &prefix, size_t nservers)

@@ -10,8 +10,7 @@
 #include <memory>
 #include <string>
 
-namespace unicache
-{
+namespace unicache {
 
 class GenerationTable
 {

@@ -5,13 +5,10 @@
 #include "core/hash.h"
 #include "sha256.h"
 
-namespace unicache
-{
-namespace item_keys
-{
+namespace unicache {
+namespace item_keys {
 
-namespace
-{
+namespace {
 
 const char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -77,14 +74,14 @@ bool is_safe(Bytes text)
 
 bool append_entry_key(Bytes full_key, std::string *out)
 {
-    if (kEntryHead + full_key.size() <= kMaxKey && is_safe(full_key)) {
-        static const char kHead[kEntryHead + 1] = "AAAAAA:";
-        out->append(kHead, kEntryHead);
+    static const char kPlaceholder[kGenerationChars + 1] = "AAAAA";
+    if (kGenerationChars + full_key.size() <= kMaxKey && is_safe(full_key)) {
+        out->append(kPlaceholder, kGenerationChars);
         out->append(full_key.data(), full_key.size());
         return false;
     }
-    out->append(kGenerationChars, 'A');
-    out->push_back('#');
+    out->push_back('!');
+    out->append(kPlaceholder, kGenerationChars);
     append_digest(full_key, out);
     return true;
 }
@@ -119,9 +116,8 @@ uint32_t server_hash(const char *key, size_t len, void *)
             end++;
         return hash32(key + 2, end - 2);
     }
-    if (len >= kEntryHead && (key[kEntryHead - 1] == ':' || key[kEntryHead - 1] == '#'))
-        return hash32(key + kEntryHead, len - kEntryHead);
-    return hash32(key, len);
+    size_t skip = kGenerationChars + (len && key[0] == '!' ? 1 : 0);
+    return len >= skip ? hash32(key + skip, len - skip) : hash32(key, len);
 }
 
 } // namespace item_keys

@@ -13,11 +13,9 @@
 #include "item_keys.h"
 #include "memcached_status.h"
 
-namespace unicache
-{
+namespace unicache {
 
-namespace
-{
+namespace {
 
 constexpr uint16_t kDefaultPort = 11211;
 // memcached reads an expiry above 30 days as an absolute Unix time.
@@ -27,8 +25,8 @@ constexpr int kMaxCasRounds = 10000;
 
 // A nonzero random start of `bits` bits for a counter, so that a counter
 // that was evicted and created again does not return to a value some entry
-// recorded earlier. Generations use 34 bits: names show their low 36, which
-// leaves 2^34 clears before one could wrap.
+// recorded earlier. Generations start below 2^28: names show their low 30
+// bits, which leaves 2^28 clears before one could wrap.
 uint64_t random_counter(int bits)
 {
     uint64_t v = 0;
@@ -39,7 +37,7 @@ uint64_t random_counter(int bits)
     return (v >> (64 - bits)) | 1;
 }
 
-constexpr int kGenerationBits = 34;
+constexpr int kGenerationBits = 28;
 constexpr int kTagVersionBits = 62;
 
 // Strict unsigned decimal, as memcached's incr writes it.
@@ -220,7 +218,8 @@ bool MemcachedBackend::name_entry(Connection &c, Bytes full_key, int64_t now, st
         c.generation = g;
         item_keys::generation_text(g, c.generation_text);
     }
-    std::memcpy(&(*out)[start], c.generation_text, item_keys::kGenerationChars);
+    std::memcpy(&(*out)[start + item_keys::generation_offset(hashed)], c.generation_text,
+                item_keys::kGenerationChars);
     return hashed;
 }
 

@@ -23,8 +23,7 @@
 #include "envelope.h"
 #include "generation_table.h"
 
-namespace unicache
-{
+namespace unicache {
 
 struct MemcachedOptions {
     std::vector<HostPort> hosts;        // port 0: 11211

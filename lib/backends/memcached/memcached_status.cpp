@@ -4,8 +4,7 @@
 
 #include "core/error.h"
 
-namespace unicache
-{
+namespace unicache {
 
 bool memcached_is_error(memcached_return_t rc)
 {

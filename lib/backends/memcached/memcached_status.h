@@ -5,8 +5,7 @@
 
 #include <string>
 
-namespace unicache
-{
+namespace unicache {
 
 // The unicache status for a failed libmemcached call.
 int memcached_status(const memcached_st *mc, memcached_return_t rc);

@@ -7,8 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace unicache
-{
+namespace unicache {
 
 struct Sha256Digest {
     unsigned char bytes[32];
