@@ -22,6 +22,8 @@ constexpr uint16_t kDefaultPort = 11211;
 constexpr int64_t kMaxRelativeExpiry = 30 * 24 * 3600;
 // gets + cas rounds before an update gives up under constant contention.
 constexpr int kMaxCasRounds = 10000;
+// Bytes of envelope scratch a connection keeps between calls.
+constexpr size_t kKeptScratch = 64 * 1024;
 
 // A nonzero random start of `bits` bits for a counter, so that a counter
 // that was evicted and created again does not return to a value some entry
@@ -521,6 +523,9 @@ memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t f
                            flags, cas);
         break;
     }
+    // Keep small scratch space for the next call, not the largest item ever.
+    if (c.item.capacity() > kKeptScratch)
+        std::string().swap(c.item);
     if (rc == MEMCACHED_E2BIG)
         fail_too_big(c, value.size(), item.size());
     if (memcached_is_error(rc))
