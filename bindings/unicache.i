@@ -1271,6 +1271,7 @@ const char *cache_version(void);
 %rename(_invalidate_tags) uc_handle::invalidate_tags;
 %rename(_backend_name) uc_handle::backend_name;
 %rename(_blocking) uc_handle::blocking;
+%rename(_set_blocking) uc_handle::set_blocking;
 %rename(_closed) uc_handle::closed;
 %rename(_keys) uc_handle::keys;
 %rename(_clear) uc_handle::clear;
@@ -1322,6 +1323,12 @@ struct uc_handle {};
     bool closed() { return !$self || !$self->cache || $self->closing; }
     const char *backend_name() { return $self ? $self->backend : "closed"; }
     bool blocking() { return $self && $self->blocking; }
+    /* For bench/python_gil.py, which measures what releasing costs. */
+    void set_blocking(bool on)
+    {
+        if ($self)
+            $self->blocking = on;
+    }
 
     uc_status set(const void *key, size_t key_len, const void *value, size_t value_len,
                   uc_ttl ttl = CACHE_TTL_DEFAULT)
