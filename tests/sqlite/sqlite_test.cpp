@@ -495,6 +495,33 @@ TEST_F(SqliteFile, AWriterWaitingForTheLockDoesNotBlockReadersOfTheSameHandle)
     cache_close(c);
 }
 
+TEST_F(SqliteFile, MoreThreadsThanConnectionsWaitTheirTurn)
+{
+    // 64 connections at most: the other threads wait for a free one.
+    cache_t *c = open_ok(uri());
+    const int threads = 96, per = 40;
+    std::atomic<int> bad{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; t++)
+        ts.emplace_back([&, t] {
+            std::string k = "t" + std::to_string(t);
+            for (int i = 0; i < per; i++) {
+                bad += set_str(c, k, std::to_string(i)) != CACHE_OK;
+                bad += get_str(c, k) != std::to_string(i);
+                bad += cache_incr(c, "sum", 3, 1, nullptr) != CACHE_OK;
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    EXPECT_EQ(bad.load(), 0) << last();
+    EXPECT_EQ(get_str(c, "sum"), std::to_string(threads * per));
+    std::string text = info(c);
+    size_t p = text.find("connections=");
+    ASSERT_NE(p, std::string::npos);
+    EXPECT_LE(std::stoi(text.substr(p + 12)), 64) << text;
+    cache_close(c);
+}
+
 // ----------------------------------------------------------- eviction
 
 TEST_F(SqliteFile, MaxItemsIsEnforcedOldestFirst)

@@ -1,65 +1,101 @@
 #include "sqlite_pool.h"
 
+#include <chrono>
+
 namespace unicache {
 
+namespace {
+
+std::atomic<uint64_t> g_next_pool_id{1};
+
+} // namespace
+
 SqlitePool::SqlitePool(const SqliteOptions &opts, const SqlCatalog &sql, size_t limit)
-    : opts_(opts), sql_(sql), limit_(limit ? limit : 1)
+    : opts_(opts), sql_(sql), limit_(limit ? limit : 1),
+      id_(g_next_pool_id.fetch_add(1, std::memory_order_relaxed))
 {
 }
 
-SqlitePool::Lease SqlitePool::acquire()
+SqlitePool::Lease SqlitePool::acquire_slow(Sticky &last)
 {
     std::unique_lock<std::mutex> lock(mu_);
-    while (idle_.empty() && open_ >= limit_)
-        idle_cv_.wait(lock);
-    if (!idle_.empty()) {
-        std::unique_ptr<SqliteConnection> c = std::move(idle_.back());
-        idle_.pop_back();
-        lock.unlock();
-        c->start_operation();
-        return Lease(this, std::move(c));
-    }
-    open_++;
-    lock.unlock();
-    // Opening takes a while; other threads keep using the idle ones.
-    try {
-        auto c = std::make_unique<SqliteConnection>(opts_, sql_);
-        c->start_operation();
-        return Lease(this, std::move(c));
-    } catch (...) {
-        lock.lock();
-        open_--;
-        idle_cv_.notify_one();
-        throw;
+    // Counted before looking, so a release that frees a connection after
+    // our search sees us and wakes us (both sides use seq_cst).
+    waiters_.fetch_add(1);
+    for (;;) {
+        for (auto &s : slots_) {
+            if (s->conn && !s->busy.load(std::memory_order_relaxed) &&
+                !s->busy.exchange(true, std::memory_order_acquire)) {
+                waiters_.fetch_sub(1);
+                lock.unlock();
+                last = Sticky{id_, s.get()};
+                s->conn->start_operation();
+                return Lease(this, s.get());
+            }
+        }
+        if (live_ < limit_) {
+            live_++;
+            waiters_.fetch_sub(1);
+            lock.unlock();
+            // Opening takes a while; other threads keep using the others.
+            std::unique_ptr<SqliteConnection> c;
+            try {
+                c = std::make_unique<SqliteConnection>(opts_, sql_);
+            } catch (...) {
+                lock.lock();
+                live_--;
+                free_cv_.notify_one();
+                throw;
+            }
+            c->start_operation();
+            auto slot = std::make_unique<Slot>(); // busy: ours
+            slot->conn = std::move(c);
+            Slot *raw = slot.get();
+            lock.lock();
+            slots_.push_back(std::move(slot));
+            lock.unlock();
+            last = Sticky{id_, raw};
+            return Lease(this, raw);
+        }
+        // The timeout only guards against a missed wake-up; it never fires
+        // in correct operation.
+        free_cv_.wait_for(lock, std::chrono::milliseconds(50));
     }
 }
 
 void SqlitePool::adopt(std::unique_ptr<SqliteConnection> c)
 {
+    auto slot = std::make_unique<Slot>();
+    slot->conn = std::move(c);
+    slot->busy.store(false);
     std::lock_guard<std::mutex> lock(mu_);
-    open_++;
-    idle_.push_back(std::move(c));
+    slots_.push_back(std::move(slot));
+    live_++;
 }
 
-void SqlitePool::release(std::unique_ptr<SqliteConnection> c)
+void SqlitePool::release(Slot *slot)
 {
     // A connection still inside a transaction (its rollback failed) would
-    // hold locks for the next user; close it instead of reusing it.
-    bool healthy = sqlite3_get_autocommit(c->db()) != 0;
-    if (!healthy)
-        c.reset();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (healthy)
-        idle_.push_back(std::move(c));
-    else
-        open_--;
-    idle_cv_.notify_one();
+    // hold locks for the next user: close it, and leave its slot busy for
+    // good so that no thread takes it again.
+    if (!sqlite3_get_autocommit(slot->conn->db())) {
+        std::lock_guard<std::mutex> lock(mu_);
+        slot->conn.reset();
+        live_--;
+        free_cv_.notify_one();
+        return;
+    }
+    slot->busy.store(false);
+    if (waiters_.load() > 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        free_cv_.notify_one();
+    }
 }
 
 size_t SqlitePool::open_count()
 {
     std::lock_guard<std::mutex> lock(mu_);
-    return open_;
+    return live_;
 }
 
 } // namespace unicache
