@@ -87,16 +87,32 @@ Bytes Cache::full_key(Bytes key) const
     return scratch;
 }
 
-std::vector<std::string> Cache::full_keys(const Bytes *keys, size_t n) const
+void Cache::full_keys(const Bytes *keys, size_t n, KeyBatch *out, const char *what) const
 {
-    std::vector<std::string> out;
-    out.reserve(n);
+    size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        check_key(keys[i]);
-        out.emplace_back(prefix_);
-        out.back().append(keys[i].data(), keys[i].size());
+        check_key(keys[i], what);
+        total += prefix_.size() + keys[i].size();
     }
-    return out;
+    out->views_.clear();
+    out->views_.reserve(n);
+    if (prefix_.empty()) {
+        out->views_.assign(keys, keys + n);
+        return;
+    }
+    out->buffer_.clear();
+    out->buffer_.reserve(total);
+    for (size_t i = 0; i < n; i++) {
+        out->buffer_.append(prefix_);
+        out->buffer_.append(keys[i].data(), keys[i].size());
+    }
+    // Views are taken only once the buffer stops growing.
+    size_t offset = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = prefix_.size() + keys[i].size();
+        out->views_.emplace_back(out->buffer_.data() + offset, len);
+        offset += len;
+    }
 }
 
 GlobPattern Cache::full_pattern(Bytes pattern) const
@@ -171,9 +187,9 @@ bool Cache::ttl(Bytes key, int64_t *remaining_ms)
 
 void Cache::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {
-    std::vector<std::string> full = full_keys(keys, n);
-    std::vector<Bytes> views(full.begin(), full.end());
-    backend_->get_many(views.data(), n, values, statuses);
+    KeyBatch full;
+    full_keys(keys, n, &full);
+    backend_->get_many(full.data(), n, values, statuses);
     int64_t hits = 0;
     for (size_t i = 0; i < n; i++)
         hits += statuses[i] == CACHE_OK;
@@ -184,17 +200,17 @@ void Cache::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *stat
 void Cache::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
 {
     int64_t ttl = resolve_ttl(ttl_ms);
-    std::vector<std::string> full = full_keys(keys, n);
-    std::vector<Bytes> views(full.begin(), full.end());
-    backend_->set_many(views.data(), values, n, ttl);
+    KeyBatch full;
+    full_keys(keys, n, &full);
+    backend_->set_many(full.data(), values, n, ttl);
     counters_.add(Counter::sets, int64_t(n));
 }
 
 size_t Cache::del_many(const Bytes *keys, size_t n)
 {
-    std::vector<std::string> full = full_keys(keys, n);
-    std::vector<Bytes> views(full.begin(), full.end());
-    size_t removed = backend_->del_many(views.data(), n);
+    KeyBatch full;
+    full_keys(keys, n, &full);
+    size_t removed = backend_->del_many(full.data(), n);
     counters_.add(Counter::deletes, int64_t(removed));
     return removed;
 }
@@ -221,29 +237,17 @@ void Cache::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags
 {
     int64_t ttl = resolve_ttl(ttl_ms);
     std::string k(full_key(key));
-    std::vector<std::string> full_tags;
-    full_tags.reserve(ntags);
-    for (size_t i = 0; i < ntags; i++) {
-        check_key(tags[i], "tag");
-        full_tags.emplace_back(prefix_);
-        full_tags.back().append(tags[i].data(), tags[i].size());
-    }
-    std::vector<Bytes> views(full_tags.begin(), full_tags.end());
-    backend_->set_tagged(k, value, ttl, views.data(), views.size());
+    KeyBatch full_tags;
+    full_keys(tags, ntags, &full_tags, "tag");
+    backend_->set_tagged(k, value, ttl, full_tags.data(), ntags);
     counters_.add(Counter::sets);
 }
 
 size_t Cache::invalidate_tags(const Bytes *tags, size_t n)
 {
-    std::vector<std::string> full;
-    full.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-        check_key(tags[i], "tag");
-        full.emplace_back(prefix_);
-        full.back().append(tags[i].data(), tags[i].size());
-    }
-    std::vector<Bytes> views(full.begin(), full.end());
-    size_t removed = backend_->invalidate_tags(views.data(), n);
+    KeyBatch full;
+    full_keys(tags, n, &full, "tag");
+    size_t removed = backend_->invalidate_tags(full.data(), n);
     counters_.add(Counter::deletes, int64_t(removed));
     return removed;
 }

@@ -53,7 +53,20 @@ private:
     // Returns key with the prefix prepended, in a thread-local scratch buffer
     // (valid until the next call on this thread) when there is a prefix.
     Bytes full_key(Bytes key) const;
-    std::vector<std::string> full_keys(const Bytes *keys, size_t n) const;
+    // Validates a batch of keys (or tags) and returns views of them with the
+    // prefix prepended. Without a prefix the caller's bytes pass straight
+    // through; with one, all keys share one buffer: no allocation per key.
+    class KeyBatch {
+    public:
+        const Bytes *data() const { return views_.data(); }
+        size_t size() const { return views_.size(); }
+
+    private:
+        friend class Cache;
+        std::string buffer_;
+        std::vector<Bytes> views_;
+    };
+    void full_keys(const Bytes *keys, size_t n, KeyBatch *out, const char *what = "key") const;
     GlobPattern full_pattern(Bytes pattern) const;
 
     std::unique_ptr<Backend> backend_;
