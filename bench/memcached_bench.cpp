@@ -19,6 +19,14 @@
 // tagged entry needs one more round trip to check its tag versions.
 //
 // Usage: memcached_bench [requests per measurement, default 3000] [rounds, default 40]
+//                        [row: only the rows whose name contains this text]
+//
+// To count instructions per key of one side, run a single row under callgrind
+// and collect only that side's function (bare_mget, uc_get_many or
+// backend_get_many), e.g.
+//   valgrind --tool=callgrind --toggle-collect='*bare_mget*' \
+//       ./bench/memcached_bench 3000 1 "batch get of 100, text"
+// and divide the total by the keys it read (3000 x 10 here).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -247,8 +255,9 @@ int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 3000;
     int rounds = argc > 2 ? std::atoi(argv[2]) : 40;
+    const char *only = argc > 3 ? argv[3] : nullptr;
     if (n < kBatch || rounds < 1) {
-        std::fprintf(stderr, "usage: memcached_bench [requests >= 100] [rounds >= 1]\n");
+        std::fprintf(stderr, "usage: memcached_bench [requests >= 100] [rounds >= 1] [row name part]\n");
         return 2;
     }
     unicache_test::ServerProcess server = unicache_test::ServerProcess::memcached();
@@ -298,6 +307,10 @@ int main(int argc, char **argv)
         {"get of a tagged entry (+1 round trip)", [&] { return bare_get(bare, keys, n); },
          [&] { return uc_get(tagged, keys, n); }, "report"},
     };
+    if (only)
+        pairs.erase(std::remove_if(pairs.begin(), pairs.end(),
+                                   [&](const Pair &p) { return !std::strstr(p.what, only); }),
+                    pairs.end());
     for (int r = 0; r < rounds; r++) {
         for (Pair &p : pairs) {
             double a, o;
