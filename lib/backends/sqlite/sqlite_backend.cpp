@@ -38,6 +38,8 @@ struct KeyRange {
 
 int64_t expiry_for(int64_t ttl_ms) { return ttl_ms > 0 ? wall_ms() + ttl_ms : 0; }
 
+bool is_live(int64_t expires_at, int64_t now) { return expires_at == 0 || expires_at > now; }
+
 // What a row costs, roughly: the key twice (table and index), the value
 // and SQLite's per-row overhead. Used for stats and for size checks.
 size_t row_charge(Bytes key, Bytes value) { return 2 * key.size() + value.size() + 24; }
@@ -137,18 +139,24 @@ bool SqliteBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
     return stored;
 }
 
+bool SqliteBackend::read_live(SqliteRuntime &rt, SqliteConnection &c, Bytes key, int64_t now,
+                              OwnedBuffer *out)
+{
+    bool track = rt.evictor.bounded();
+    Query q(c, track ? Sql::get_ref : Sql::get);
+    if (!q.bind(kKey, key).step() || !is_live(q.column_int(1), now))
+        return false; // an expired row is purged later, never returned
+    out->assign(q.column_blob(0));
+    if (track && q.column_int(2) == 0)
+        rt.evictor.note_reference(q.column_int(3));
+    return true;
+}
+
 bool SqliteBackend::get(Bytes key, OwnedBuffer *out)
 {
     SqliteRuntime &rt = runtime();
     auto c = rt.pool.acquire();
-    Query q(*c, Sql::get);
-    q.bind(kKey, key).bind(kNow, wall_ms());
-    if (!q.step())
-        return false;
-    out->assign(q.column_blob(0));
-    if (q.column_int(1) == 0)
-        rt.evictor.note_reference(q.column_int(2));
-    return true;
+    return read_live(rt, *c, key, wall_ms(), out);
 }
 
 bool SqliteBackend::del(Bytes key)
@@ -178,7 +186,7 @@ int64_t SqliteBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
     bool found;
     {
         Query q(*c, Sql::get);
-        found = q.bind(kKey, key).bind(kNow, now).step();
+        found = q.bind(kKey, key).step() && is_live(q.column_int(1), now);
         if (found)
             result = add_counter(parse_counter(q.column_blob(0)), delta);
     }
@@ -244,17 +252,8 @@ void SqliteBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
     // One read transaction: one snapshot, one lock round trip.
     Transaction tx(*c, Transaction::read);
     int64_t now = wall_ms();
-    for (size_t i = 0; i < n; i++) {
-        Query q(*c, Sql::get);
-        if (q.bind(kKey, keys[i]).bind(kNow, now).step()) {
-            values[i].assign(q.column_blob(0));
-            statuses[i] = CACHE_OK;
-            if (q.column_int(1) == 0)
-                rt.evictor.note_reference(q.column_int(2));
-        } else {
-            statuses[i] = CACHE_MISS;
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        statuses[i] = read_live(rt, *c, keys[i], now, &values[i]) ? CACHE_OK : CACHE_MISS;
     tx.commit();
 }
 

@@ -45,6 +45,10 @@ public:
 private:
     // Throws CACHE_ETOOBIG for an entry no write could store.
     void check_entry(Bytes key, Bytes value) const;
+    // Reads key's value into out when present and not expired at `now`;
+    // with eviction on, also remembers the hit for the clock.
+    bool read_live(SqliteRuntime &rt, SqliteConnection &c, Bytes key, int64_t now,
+                   OwnedBuffer *out);
     // Upsert on c; the caller owns the transaction, if any.
     void write_entry(SqliteConnection &c, Bytes key, Bytes value, int64_t expires_at,
                      int64_t tag_id);

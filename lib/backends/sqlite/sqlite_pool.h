@@ -23,7 +23,9 @@
 namespace unicache {
 
 class SqlitePool {
-    struct Slot {
+    // One cache line each: threads flipping their own busy flags must not
+    // contend for a line they happen to share.
+    struct alignas(64) Slot {
         std::unique_ptr<SqliteConnection> conn;
         std::atomic<bool> busy{true};
     };

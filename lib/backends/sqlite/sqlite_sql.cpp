@@ -33,7 +33,8 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
     const std::string live = kLive;
     auto set = [&](Sql s, std::string text) { texts_[int(s)] = std::move(text); };
 
-    set(Sql::get, "SELECT value, ref, rowid FROM " + t + " WHERE key = ?1 AND " + live);
+    set(Sql::get, "SELECT value, expires_at FROM " + t + " WHERE key = ?1");
+    set(Sql::get_ref, "SELECT value, expires_at, ref, rowid FROM " + t + " WHERE key = ?1");
     set(Sql::exists, "SELECT 1 FROM " + t + " WHERE key = ?1 AND " + live);
     set(Sql::ttl, "SELECT expires_at FROM " + t + " WHERE key = ?1 AND " + live);
     // Writes update in place: one table page per overwrite instead of the

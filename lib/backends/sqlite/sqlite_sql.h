@@ -26,7 +26,8 @@ enum SqlParam {
 };
 
 enum class Sql {
-    get,
+    get,     // value, expires_at: the caller checks expiry (fewer VM steps)
+    get_ref, // value, expires_at, ref, rowid: for the eviction clock
     exists,
     ttl,
     set,
