@@ -546,6 +546,29 @@ TEST_F(SqliteFile, MaxItemsIsEnforcedOldestFirst)
     EXPECT_LE(raw.integer("SELECT count(*) FROM cache"), 1000);
 }
 
+TEST_F(SqliteFile, LimitsApplyToRowsThatOtherHandlesWrote)
+{
+    // The bounded handle only reads; an unbounded one (another process, in
+    // real life) writes. The bounded handle's background pass trims.
+    cache_t *bounded = open_ok(uri("shared.db", "?max_items=100&purge_interval_ms=50"));
+    cache_t *writer = open_ok(uri("shared.db", "?purge_interval_ms=0"));
+    for (int i = 0; i < 1000; i++)
+        ASSERT_EQ(set_str(writer, "key" + std::to_string(i), "v"), CACHE_OK);
+    RawDb raw(path("shared.db"));
+    long long rows = 0;
+    for (int i = 0; i < 100; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        rows = raw.integer("SELECT count(*) FROM cache");
+        if (rows <= 100)
+            break;
+    }
+    EXPECT_LE(rows, 100);
+    EXPECT_GE(rows, 90);
+    EXPECT_EQ(get_str(bounded, "key999"), "v");
+    cache_close(writer);
+    cache_close(bounded);
+}
+
 TEST_F(SqliteFile, EvictionGivesEntriesThatWereReadASecondChance)
 {
     cache_t *c = open_ok(uri("clock.db", "?max_items=1000"));

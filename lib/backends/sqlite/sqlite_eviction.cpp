@@ -52,15 +52,26 @@ void ClockEvictor::after_write(SqliteConnection &c, size_t bytes) noexcept
 void ClockEvictor::maintain(SqliteConnection &c)
 {
     int64_t now = wall_ms();
-    // One short transaction per batch, so that writers of other processes
-    // are never held up for long by a large purge.
-    for (int round = 0; round < 100; round++)
-        if (purge_expired(c, now, kPurgeBatch) < kPurgeBatch)
-            break;
+    // A read first: most passes find nothing, and then take no write lock
+    // that writers of other processes would have to wait for. Then one
+    // short transaction per batch, so a large purge never holds them up.
+    if (Query(c, Sql::any_expired).bind(kNow, now).scalar())
+        for (int round = 0; round < 100; round++)
+            if (purge_expired(c, now, kPurgeBatch) < kPurgeBatch)
+                break;
     if (!bounded_)
         return;
     std::lock_guard<std::mutex> lock(enforce_mu_);
-    enforce(c);
+    // Counting is O(n): skip it when neither this handle wrote since the
+    // last check nor the table can have outgrown the limits by others'
+    // writes (new rows take new rowids; pages in use are in the header).
+    bool others_grew =
+        (max_items_ && Query(c, Sql::max_rowid).scalar() -
+                               rowid_at_check_.load(std::memory_order_relaxed) >
+                           insert_budget_.load(std::memory_order_relaxed)) ||
+        (max_bytes_ && Query(c, Sql::page_usage).scalar() > max_bytes_);
+    if (writes_since_check_.load(std::memory_order_relaxed) > 0 || others_grew)
+        enforce(c);
 }
 
 int64_t ClockEvictor::purge_expired(SqliteConnection &c, int64_t now, int64_t limit)

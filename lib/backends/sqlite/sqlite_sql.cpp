@@ -56,6 +56,8 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
     set(Sql::begin_write, "BEGIN IMMEDIATE");
     set(Sql::commit, "COMMIT");
 
+    set(Sql::any_expired,
+        "SELECT 1 FROM " + t + " WHERE expires_at > 0 AND expires_at <= ?2 LIMIT 1");
     set(Sql::purge_expired, "DELETE FROM " + t + " WHERE rowid IN (SELECT rowid FROM " + t +
                                 " WHERE expires_at > 0 AND expires_at <= ?2 LIMIT ?3)");
     set(Sql::count_rows, "SELECT count(*) FROM " + t);

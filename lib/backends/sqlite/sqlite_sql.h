@@ -39,6 +39,7 @@ enum class Sql {
     begin_write,
     commit,
     // maintenance
+    any_expired,
     purge_expired,
     count_rows,
     count_expired,
