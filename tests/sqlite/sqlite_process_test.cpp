@@ -2,6 +2,7 @@
 // concurrent writers with exact counters, and a writer killed mid-load.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
