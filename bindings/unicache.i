@@ -27,6 +27,7 @@
 %{
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <new>
 #include <stdlib.h>
 #include <string.h>
@@ -530,14 +531,44 @@ static PyObject *uc_py_seconds(cache_int64 ms)
  * Decoding takes the same shapes. Everything else goes through the json
  * module. Returns a new reference, or NULL (no error set) for "not mine".
  */
-static int uc_json_plain(const char *p, size_t n)
+enum { UC_JSON_ESCAPES = 0, UC_JSON_ASCII = 1, UC_JSON_UTF8 = 2 };
+
+/* Has one of the 8 bytes of x a value below n (n <= 128)? */
+static inline uint64_t uc_bytes_below(uint64_t x, unsigned n)
 {
-    for (size_t i = 0; i < n; i++) {
+    return (x - 0x0101010101010101ULL * n) & ~x & 0x8080808080808080ULL;
+}
+
+/* Has one of the 8 bytes of x the value b? */
+static inline uint64_t uc_bytes_equal(uint64_t x, unsigned char b)
+{
+    return uc_bytes_below(x ^ (0x0101010101010101ULL * b), 1);
+}
+
+/*
+ * Whether a JSON string's content needs escapes (a control character, '"'
+ * or '\\'), and if not, whether it is all ASCII. Eight bytes at a time:
+ * this scan and the str it leads to are most of a cached string's decode.
+ */
+static int uc_json_scan(const char *p, size_t n)
+{
+    uint64_t special = 0, high = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        special |= uc_bytes_below(w, 0x20) | uc_bytes_equal(w, '"') | uc_bytes_equal(w, '\\');
+        high |= w;
+    }
+    for (; i < n; i++) {
         unsigned char ch = (unsigned char)p[i];
         if (ch < 0x20 || ch == '"' || ch == '\\')
-            return 0;
+            return UC_JSON_ESCAPES;
+        high |= ch;
     }
-    return 1;
+    if (special)
+        return UC_JSON_ESCAPES;
+    return (high & 0x8080808080808080ULL) ? UC_JSON_UTF8 : UC_JSON_ASCII;
 }
 
 static PyObject *uc_json_fast_dumps(PyObject *v)
@@ -555,7 +586,7 @@ static PyObject *uc_json_fast_dumps(PyObject *v)
             PyErr_Clear(); /* the json module reports it */
             return NULL;
         }
-        if (!uc_json_plain(p, (size_t)n))
+        if (uc_json_scan(p, (size_t)n) == UC_JSON_ESCAPES)
             return NULL;
         PyObject *b = PyBytes_FromStringAndSize(NULL, n + 2);
         if (!b)
@@ -593,8 +624,20 @@ static PyObject *uc_json_fast_dumps(PyObject *v)
 
 static PyObject *uc_json_fast_loads(const char *p, size_t n)
 {
-    if (n >= 2 && p[0] == '"' && p[n - 1] == '"' && uc_json_plain(p + 1, n - 2))
-        return PyUnicode_DecodeUTF8(p + 1, (Py_ssize_t)(n - 2), "strict");
+    if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+        switch (uc_json_scan(p + 1, n - 2)) {
+        case UC_JSON_ASCII: {
+            PyObject *s = PyUnicode_New((Py_ssize_t)(n - 2), 127);
+            if (s)
+                memcpy(PyUnicode_1BYTE_DATA(s), p + 1, n - 2);
+            return s;
+        }
+        case UC_JSON_UTF8:
+            return PyUnicode_DecodeUTF8(p + 1, (Py_ssize_t)(n - 2), "strict");
+        default:
+            return NULL;
+        }
+    }
     if (n == 4 && memcmp(p, "null", 4) == 0)
         Py_RETURN_NONE;
     if (n == 4 && memcmp(p, "true", 4) == 0)
