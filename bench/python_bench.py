@@ -4,11 +4,13 @@ the same run on the same machine: cachetools (memory), diskcache (SQLite),
 redis-py (Redis), pylibmc (memcached), all from Debian packages. Redis and
 memcached run as real local servers started here.
 
-    /usr/bin/python3 bench/python_bench.py [--build build] [--rounds 7]
+    /usr/bin/python3 bench/python_bench.py [--build build] [--rounds 40]
 
-Each pair is timed in alternating rounds (ours, theirs, ours, ...) and the
-best round of each is kept, which filters out time stolen by other work on
-the machine. ratio = their time per operation / ours (higher is better).
+Each pair is timed in many short alternating rounds (ours, theirs, theirs,
+ours, ...; a few milliseconds each) and the best round of each side is
+kept: a short round often runs undisturbed, so the best one filters out
+time stolen by other work on the machine. ratio = their time per operation
+/ ours (higher is better).
 Backends this build does not have are reported as such, not skipped.
 """
 import argparse
@@ -42,10 +44,10 @@ def best_ns(fn, keys, rounds_out):
 
 def compare(ours, theirs, n, rounds):
     """Alternating rounds; returns (best ns/op ours, best ns/op theirs)."""
-    keys = ["key:%d" % (i % KEYS) for i in range(n)]
+    keys = ["key:%d" % (i % KEYS) for i in range(max(n, KEYS))]
     a, b = [], []
-    ours(keys[: n // 10])  # warm up both
-    theirs(keys[: n // 10])
+    ours(keys)  # warm up both
+    theirs(keys)
     for r in range(rounds):
         if r % 2:
             best_ns(theirs, keys, b)
@@ -133,7 +135,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default=str(ROOT / "build"),
                         help="the CMake build directory with the Python binding")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply operation counts")
     args = parser.parse_args()
     sys.path.insert(0, str(pathlib.Path(args.build) / "bindings" / "python"))
@@ -165,7 +167,7 @@ def main():
             lru[k] = "value for " + k
             mem["json"].set(k, "value for " + k)
             mem["raw"].set(k, "value for " + k)
-        n = count(300000)
+        n = count(20000)
         for name, c in (("get (json)", mem["json"]), ("get (raw)", mem["raw"])):
             ours, theirs = compare(get_loop(c.get), get_loop(lru.get), n, rounds)
             report.add("memory get", "Cache." + name, ours, "cachetools.LRUCache.get", theirs)
@@ -181,7 +183,7 @@ def main():
             report.missing("sqlite", "sqlite backend not built (UNICACHE_WITH_SQLITE=OFF)")
         else:
             dc = diskcache.Cache(os.path.join(tmp, "diskcache"))
-            n = count(20000)
+            n = count(2000)
             ours, theirs = compare(set_loop(sq.set), set_loop(dc.set), n, rounds)
             report.add("sqlite set", "Cache.set (json)", ours, "diskcache.Cache.set", theirs)
             ours, theirs = compare(get_loop(sq.get), get_loop(dc.get), n, rounds)
@@ -194,13 +196,13 @@ def main():
         servers.append(server)
         client = redis.Redis(host="127.0.0.1", port=server.port)
         network_pair(unicache, report, "redis", "redis://127.0.0.1:%d/0" % server.port,
-                     client, "redis.Redis", count(10000), rounds)
+                     client, "redis.Redis", count(500), rounds)
         client.close()
         server = STARTERS["memcached"]().start()
         servers.append(server)
         client = pylibmc.Client(["127.0.0.1:%d" % server.port])
         network_pair(unicache, report, "memcached", "memcached://127.0.0.1:%d" % server.port,
-                     client, "pylibmc.Client", count(10000), rounds)
+                     client, "pylibmc.Client", count(500), rounds)
     finally:
         for server in servers:
             server.stop()
