@@ -47,15 +47,17 @@ TEST(Sha256, MatchesTheStandardVectors)
               "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
 
-std::string entry_name(Bytes full_key, uint64_t generation, bool *hashed = nullptr)
+// The name an entry of full_key gets, as the backend makes it.
+std::string entry_name(Bytes full_key, bool *hashed = nullptr)
 {
-    std::string name = "prefix that stays";
-    bool h = item_keys::append_entry_key(full_key, &name);
+    bool verbatim = item_keys::is_verbatim(full_key);
     if (hashed)
-        *hashed = h;
-    name.erase(0, 17);
-    item_keys::generation_text(generation, &name[item_keys::generation_offset(h)]);
-    return name;
+        *hashed = !verbatim;
+    if (verbatim)
+        return std::string(full_key);
+    std::string name = "prefix that stays";
+    item_keys::append_digest_name(full_key, &name);
+    return name.substr(17);
 }
 
 uint32_t placed(const std::string &name)
@@ -78,51 +80,54 @@ TEST(ItemKeys, SafeMeansPrintableAsciiWithoutSpace)
     EXPECT_TRUE(item_keys::is_safe("!~!~!~!~!~"));
 }
 
-TEST(ItemKeys, SafeShortKeysAreSentVerbatim)
+TEST(ItemKeys, SafeShortKeysAreTheirOwnNames)
 {
     bool hashed = true;
-    EXPECT_EQ(entry_name("app:user:1", 0, &hashed), "AAAAAapp:user:1");
+    EXPECT_EQ(entry_name("app:user:1", &hashed), "app:user:1");
     EXPECT_FALSE(hashed);
-    // 0x23456789 in 6-bit groups: 35 17 22 30 9.
-    EXPECT_EQ(entry_name("app:user:1", 0x23456789ULL), "jRWeJapp:user:1");
-    // Only the low 30 bits show.
-    EXPECT_EQ(entry_name("k", item_keys::kGenerationMask + 2), entry_name("k", 1));
-    std::string longest(item_keys::kMaxKey - item_keys::kGenerationChars, 'k');
-    EXPECT_EQ(entry_name(longest, 7, &hashed).size(), item_keys::kMaxKey);
+    std::string longest(item_keys::kMaxKey, 'k');
+    EXPECT_EQ(entry_name(longest, &hashed), longest);
+    EXPECT_FALSE(hashed);
+    // '!' and '~' elsewhere than first are fine.
+    EXPECT_EQ(entry_name("a!b~c", &hashed), "a!b~c");
     EXPECT_FALSE(hashed);
 }
 
 TEST(ItemKeys, LongOrUnsafeKeysBecomeDigests)
 {
-    const std::string unsafe[] = {
-        std::string(item_keys::kMaxKey - item_keys::kGenerationChars + 1, 'k'),
-        "a b",
-        "a\r\nb",
-        std::string("a\0b", 3),
-        "\x7f",
-        "\xc3\xa9"};
+    const std::string unsafe[] = {std::string(item_keys::kMaxKey + 1, 'k'),
+                                  "a b",
+                                  "a\r\nb",
+                                  std::string("a\0b", 3),
+                                  "\x7f",
+                                  "\xc3\xa9",
+                                  "", // memcached has no empty key
+                                  // The first byte of digest and counter names.
+                                  "!x",
+                                  "~g0|p:",
+                                  "~t:tag"};
     for (const auto &k : unsafe) {
         bool hashed = false;
-        std::string name = entry_name(k, 5, &hashed);
+        std::string name = entry_name(k, &hashed);
         EXPECT_TRUE(hashed) << k;
-        EXPECT_EQ(name.size(), 1 + item_keys::kGenerationChars + 43);
-        EXPECT_EQ(name.substr(0, 6), "!AAAAF");
+        EXPECT_EQ(name.size(), item_keys::kDigestName);
+        EXPECT_EQ(name[0], '!');
         EXPECT_TRUE(item_keys::is_safe(name)) << name;
     }
-    EXPECT_NE(entry_name(std::string(250, 's') + "1", 5),
-              entry_name(std::string(250, 's') + "2", 5));
-    // A safe key that looks like a digest name cannot collide with one: a
-    // verbatim name never starts with '!'.
-    std::string digest_like = entry_name("a b", 5);
-    EXPECT_NE(entry_name(digest_like, 5), digest_like);
-    EXPECT_NE(entry_name(digest_like.substr(1 + item_keys::kGenerationChars), 5), digest_like);
+    EXPECT_NE(entry_name(std::string(250, 's') + "1"), entry_name(std::string(250, 's') + "2"));
+    // A key that is a digest name, or a counter name, cannot collide with
+    // one: a verbatim name never starts with '!' or '~'.
+    std::string digest_like = entry_name("a b");
+    EXPECT_NE(entry_name(digest_like), digest_like);
+    std::string counter = item_keys::generation_key(0, "p:");
+    EXPECT_NE(entry_name(counter), counter);
+    EXPECT_NE(entry_name(item_keys::tag_key("p:t")), item_keys::tag_key("p:t"));
 }
 
-TEST(ItemKeys, PlacementIgnoresTheGeneration)
+TEST(ItemKeys, Placement)
 {
-    EXPECT_EQ(placed(entry_name("some:key", 1)), placed(entry_name("some:key", 0x3fffffffULL)));
-    EXPECT_EQ(placed(entry_name("a b", 1)), placed(entry_name("a b", 99)));
-    EXPECT_NE(placed(entry_name("a", 1)), placed(entry_name("b", 1)));
+    EXPECT_EQ(placed(entry_name("some:key")), placed("some:key"));
+    EXPECT_NE(placed(entry_name("a")), placed(entry_name("b")));
     // Generation counters are placed by their anchor alone.
     std::string g1 = item_keys::generation_key(7, "prefix-a:");
     std::string g2 = item_keys::generation_key(7, std::string(300, 'p'));
@@ -133,22 +138,23 @@ TEST(ItemKeys, PlacementIgnoresTheGeneration)
     EXPECT_NE(placed("~g8|"), placed(g1));
     EXPECT_EQ(item_keys::tag_key("pfx:tag"), "~t:pfx:tag");
     EXPECT_EQ(item_keys::tag_key("has space").substr(0, 3), "~t#");
-    // An entry whose key starts with '~' or '!' is still an entry.
-    EXPECT_NE(entry_name("~g7|x", 1)[0], '~');
-    EXPECT_NE(entry_name("!x", 1)[0], '!');
 }
 
-TEST(Envelope, PlainValuesCarryNoHeader)
+TEST(Envelope, EveryItemCarriesItsGeneration)
 {
     std::string header;
-    uint32_t flags = Envelope::encode(0, Bytes(), Bytes(), &header);
+    uint32_t flags = Envelope::encode(0x0102030405060708ULL, 0, Bytes(), Bytes(), &header);
     EXPECT_EQ(flags, 0u);
-    EXPECT_TRUE(header.empty());
-    Envelope e = Envelope::decode(flags, "-2");
+    EXPECT_EQ(header, std::string("u\x08\x07\x06\x05\x04\x03\x02\x01", 9));
+    Envelope e = Envelope::decode(flags, header + "-2");
+    EXPECT_EQ(e.generation, 0x0102030405060708ULL);
     EXPECT_EQ(e.value, "-2");
     EXPECT_EQ(e.expiry_ms, 0);
     EXPECT_TRUE(e.key.empty());
-    EXPECT_TRUE(e.header.empty());
+    EXPECT_TRUE(e.tags.empty());
+    EXPECT_EQ(e.header, header);
+    // An empty value is the header alone.
+    EXPECT_EQ(Envelope::decode(flags, header).value, "");
 }
 
 TEST(Envelope, MetadataRoundTrips)
@@ -158,10 +164,12 @@ TEST(Envelope, MetadataRoundTrips)
     append_tag("t#abc", UINT64_MAX, &tags);
     std::string header;
     std::string key("full\0key", 8);
-    uint32_t flags = Envelope::encode(1700000000123, key, tags, &header);
-    EXPECT_EQ(flags, Envelope::kMark | Envelope::kExpiry | Envelope::kKey | Envelope::kTags);
+    uint32_t flags = Envelope::encode(77, 1700000000123, key, tags, &header);
+    EXPECT_EQ(flags, Envelope::kExpiry | Envelope::kKey | Envelope::kTags);
+    EXPECT_LT(flags, 10u); // one digit in every reply
     std::string item = header + std::string("val\0ue", 6);
     Envelope e = Envelope::decode(flags, item);
+    EXPECT_EQ(e.generation, 77u);
     EXPECT_EQ(e.expiry_ms, 1700000000123);
     EXPECT_EQ(e.key, key);
     EXPECT_EQ(e.value, std::string("val\0ue", 6));
@@ -188,16 +196,21 @@ TEST(Envelope, ForeignOrTruncatedItemsAreCorrupt)
             return e.status();
         }
     };
-    EXPECT_EQ(status_of(12345, "raw"), CACHE_ECORRUPT);
-    EXPECT_EQ(status_of(Envelope::kMark << 8, "raw"), CACHE_ECORRUPT);
-    EXPECT_EQ(status_of(Envelope::kMark | 0x80, "x"), CACHE_ECORRUPT); // a newer format bit
-    EXPECT_EQ(status_of(Envelope::kMark | Envelope::kExpiry, "short"), CACHE_ECORRUPT);
-    EXPECT_EQ(status_of(Envelope::kMark | Envelope::kKey, std::string("\x09\0\0\0abc", 7)),
+    std::string header;
+    Envelope::encode(5, 0, Bytes(), Bytes(), &header);
+    EXPECT_EQ(status_of(0, header + "v"), 0);
+    EXPECT_EQ(status_of(12345, header + "v"), CACHE_ECORRUPT); // flags we never write
+    EXPECT_EQ(status_of(8, header + "v"), CACHE_ECORRUPT);     // a newer format bit
+    EXPECT_EQ(status_of(0, "a plain value"), CACHE_ECORRUPT);  // no mark
+    EXPECT_EQ(status_of(0, "u1234567"), CACHE_ECORRUPT);       // too short for the header
+    EXPECT_EQ(status_of(0, ""), CACHE_ECORRUPT);
+    EXPECT_EQ(status_of(Envelope::kExpiry, header + "short"), CACHE_ECORRUPT);
+    EXPECT_EQ(status_of(Envelope::kKey, header + std::string("\x09\0\0\0abc", 7)),
               CACHE_ECORRUPT);
-    std::string item("\x05\0\0\0\x09"
-                     "abcv",
-                     10); // a 5-byte tag section that claims 9
-    Envelope e = Envelope::decode(Envelope::kMark | Envelope::kTags, item);
+    std::string item = header + std::string("\x05\0\0\0\x09"
+                                            "abcv",
+                                            10); // a 5-byte tag section that claims 9
+    Envelope e = Envelope::decode(Envelope::kTags, item);
     TagCursor cur(e.tags);
     Bytes n;
     uint64_t v;
@@ -212,22 +225,30 @@ TEST(Envelope, ForeignOrTruncatedItemsAreCorrupt)
 TEST(EntryBatch, MatchesRepliesInAnyOrderWithMissesAndRepeats)
 {
     EntryBatch b;
-    for (int round = 0; round < 2; round++) { // reused: clear() resets everything
-        b.clear();
+    for (int round = 0; round < 2; round++) { // reused: reset() starts afresh
         std::vector<std::string> names;
         for (int i = 0; i < 40; i++)
             names.push_back("u" + std::to_string(i));
         names.push_back("u3"); // asked twice
-        for (const auto &n : names) {
-            size_t start = b.buffer()->size();
-            b.buffer()->append(n);
-            b.commit(start, n == "u7");
+        b.reset(names.size());
+        for (size_t i = 0; i < names.size(); i++) {
+            if (names[i] == "u7") { // named by a digest the batch keeps
+                size_t start = b.digests()->size();
+                b.digests()->append("u7");
+                b.digest(i, start, 100 + i);
+            } else {
+                b.name(i, names[i], 100 + i);
+            }
         }
         b.seal();
         ASSERT_EQ(b.size(), names.size());
         EXPECT_TRUE(b.hashed(7));
         EXPECT_FALSE(b.hashed(8));
+        EXPECT_EQ(b.name(7), "u7");
+        EXPECT_NE(b.name(7).data(), names[7].data());
         EXPECT_EQ(b.name(40), "u3");
+        EXPECT_EQ(b.name(40).data(), names[40].data()); // the caller's bytes, not a copy
+        EXPECT_EQ(b.generation(9), 109u);
         // In order, one miss (u1), then a jump past the look-ahead.
         EXPECT_EQ(b.match("u0"), 0u);
         EXPECT_EQ(b.match("u2"), 2u);
@@ -240,8 +261,11 @@ TEST(EntryBatch, MatchesRepliesInAnyOrderWithMissesAndRepeats)
         EXPECT_EQ(b.match("u39"), 39u);
         EXPECT_EQ(b.match("u1"), 1u);
         EXPECT_EQ(b.match("u1"), EntryBatch::npos);
+        EXPECT_EQ(b.match("u7"), 7u);
+        EXPECT_EQ(b.match("u8"), 8u); // the next one, on the fast path
         const char *const *p = b.names();
         EXPECT_EQ(std::string(p[5], b.lengths()[5]), "u5");
+        EXPECT_EQ(std::string(p[7], b.lengths()[7]), "u7");
     }
 }
 

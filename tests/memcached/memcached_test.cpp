@@ -257,8 +257,9 @@ TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
 
 TEST(Memcached, AClearKeepsEveryKeyOnItsServer)
 {
-    // The generation is part of each entry's name but not of its placement:
-    // after a clear, every key is written again to the server it was on.
+    // The generation is kept in each entry, not in its name: after a clear,
+    // every key is written again under the same name, on the same server,
+    // over its old entry.
     TwoServers two;
     ServerProcess &a = two.a, &b = two.b;
     cache_t *c = open_uri(two.uri(), "keep:");
@@ -269,10 +270,10 @@ TEST(Memcached, AClearKeepsEveryKeyOnItsServer)
     ASSERT_EQ(cache_clear(c), CACHE_OK) << cache_last_error();
     for (int i = 0; i < n; i++)
         ASSERT_EQ(set_str(c, key_named(i), "2"), CACHE_OK) << cache_last_error();
-    // Each server now holds its old entries (unreachable, ageing out) and the
-    // same number of new ones, plus its own generation counter.
-    EXPECT_EQ(Bare(a).stat("curr_items"), 2 * on_a - 1);
-    EXPECT_EQ(Bare(b).stat("curr_items"), 2 * on_b - 1);
+    // Each server holds as many items as before: the new entries (plus its
+    // own generation counter), none left over from before the clear.
+    EXPECT_EQ(Bare(a).stat("curr_items"), on_a);
+    EXPECT_EQ(Bare(b).stat("curr_items"), on_b);
     for (int i = 0; i < n; i++)
         EXPECT_EQ(get_str(c, key_named(i)), "2");
     cache_close(c);
@@ -409,6 +410,77 @@ TEST(Memcached, ClearingOnePrefixLeavesTheOthers)
         cache_close(c);
 }
 
+TEST(Memcached, AClearedEntryIsAbsentForEveryOperation)
+{
+    // Until a new write replaces it, the old item is still in memcached
+    // under the same name; its generation makes it absent for everything.
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    for (const char *proto : {"false", "true"}) {
+        cache_t *c = open_uri("memcached://" + addr(s) + "?binary=" + proto, "cl:");
+        std::string long_key(300, 'L'); // digest-named
+        std::vector<std::string> keys = {"get", "add", "incr", "touch", "ttl", "del", long_key};
+        for (const auto &k : keys)
+            ASSERT_EQ(set_str(c, k, "5", 60000), CACHE_OK) << cache_last_error();
+        ASSERT_EQ(cache_clear(c), CACHE_OK) << cache_last_error();
+        int rc;
+        get_str(c, "get", &rc);
+        EXPECT_EQ(rc, CACHE_MISS) << proto;
+        get_str(c, long_key, &rc);
+        EXPECT_EQ(rc, CACHE_MISS) << proto;
+        EXPECT_EQ(cache_add(c, "add", 3, "new", 3, 0), CACHE_OK) << cache_last_error();
+        EXPECT_EQ(get_str(c, "add"), "new");
+        int64_t v = 0;
+        ASSERT_EQ(cache_incr(c, "incr", 4, 2, &v), CACHE_OK) << cache_last_error();
+        EXPECT_EQ(v, 2);
+        EXPECT_EQ(cache_touch(c, "touch", 5, 1000), CACHE_MISS);
+        int64_t ttl = 0;
+        EXPECT_EQ(cache_ttl(c, "ttl", 3, &ttl), CACHE_MISS);
+        EXPECT_EQ(cache_delete(c, "del", 3), CACHE_MISS);
+        std::vector<cache_slice> slices;
+        for (const auto &k : keys)
+            slices.push_back({k.data(), k.size()});
+        std::vector<cache_buf> out(keys.size());
+        std::vector<int> st(keys.size());
+        ASSERT_EQ(cache_get_many(c, slices.data(), slices.size(), out.data(), st.data()), CACHE_OK)
+            << cache_last_error();
+        for (size_t i = 0; i < keys.size(); i++) {
+            bool rewritten = keys[i] == "add" || keys[i] == "incr";
+            EXPECT_EQ(st[i], rewritten ? CACHE_OK : CACHE_MISS) << proto << " " << i;
+            EXPECT_EQ(out[i].data == nullptr, !rewritten);
+            cache_buf_free(&out[i]);
+        }
+        size_t deleted = 9;
+        ASSERT_EQ(cache_delete_many(c, slices.data(), slices.size(), &deleted), CACHE_OK);
+        EXPECT_EQ(deleted, 2u); // "add" and "incr", written after the clear
+        cache_close(c);
+    }
+}
+
+TEST(Memcached, KeysThatLookLikeOurOwnItemsStayApart)
+{
+    // Without a prefix, the first server's generation counter is "~g0|": a
+    // user key of the same bytes must not land on it (nor on a tag counter
+    // or another key's digest name).
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    cache_t *c = open_uri("memcached://" + addr(s));
+    ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK) << cache_last_error();
+    memcached_return_t mrc;
+    std::string gen = Bare(s).get("~g0|", &mrc);
+    ASSERT_EQ(mrc, MEMCACHED_SUCCESS);
+    for (const char *k : {"~g0|", "~t:t", "!x"})
+        ASSERT_EQ(set_str(c, k, "user value"), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(Bare(s).get("~g0|", &mrc), gen);
+    cache_slice tag = {"t", 1};
+    ASSERT_EQ(cache_set_tagged(c, "tagged", 6, "1", 1, 0, &tag, 1), CACHE_OK);
+    for (const char *k : {"~g0|", "~t:t", "!x"})
+        EXPECT_EQ(get_str(c, k), "user value") << k;
+    EXPECT_EQ(get_str(c, "k"), "v");
+    EXPECT_EQ(get_str(c, "tagged"), "1");
+    cache_close(c);
+}
+
 TEST(Memcached, AnotherProcessSeesAClearWithinTheGenerationCacheTime)
 {
     ServerProcess s = ServerProcess::memcached();
@@ -452,7 +524,6 @@ TEST(Memcached, CountersAreSignedAndAtomicAcrossHandles)
     ASSERT_EQ(cache_incr(c1, "x", 1, -7, &v), CACHE_OK) << cache_last_error();
     EXPECT_EQ(v, -2);
     EXPECT_EQ(get_str(c2, "x"), "-2");
-    // Stored as the bare decimal, readable by any memcached client.
     ASSERT_EQ(cache_decr(c2, "x", 1, 3, &v), CACHE_OK);
     EXPECT_EQ(v, -5);
 
@@ -604,24 +675,22 @@ TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
     ASSERT_EQ(set_str(c, "k", "mine"), CACHE_OK);
     Bare bare(s);
     memcached_return_t rc;
-    // The entry's name is its prefix generation (5 base64url digits of its
-    // low 30 bits, see item_keys.h) followed by the full key.
-    std::string gen = bare.get("~g0|f:", &rc);
+    // A short, safe entry's name is its full key (item_keys.h).
+    const std::string name = "f:k";
+    std::string mine = bare.get(name, &rc);
     ASSERT_EQ(rc, MEMCACHED_SUCCESS);
-    uint64_t g = std::strtoull(gen.c_str(), nullptr, 10);
-    const char *digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string name(5, ' ');
-    for (int i = 4; i >= 0; i--, g >>= 6)
-        name[size_t(i)] = digits[g & 63];
-    name += "f:k";
-    ASSERT_EQ(bare.get(name, &rc), "mine");
-    ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, 12345),
-              MEMCACHED_SUCCESS);
-    int grc;
-    get_str(c, "k", &grc);
-    EXPECT_EQ(grc, CACHE_ECORRUPT);
-    EXPECT_NE(std::string(cache_last_error()).find("not written by unicache"), std::string::npos)
-        << cache_last_error();
+    EXPECT_EQ(mine.substr(mine.size() - 4), "mine");
+    // Another program's flags, then another program's plain value.
+    for (uint32_t flags : {12345u, 0u}) {
+        ASSERT_EQ(memcached_set(bare.mc, name.data(), name.size(), "theirs", 6, 0, flags),
+                  MEMCACHED_SUCCESS);
+        int grc;
+        EXPECT_EQ(get_str(c, "k", &grc), "");
+        EXPECT_EQ(grc, CACHE_ECORRUPT) << flags;
+        EXPECT_NE(std::string(cache_last_error()).find("not written by unicache"),
+                  std::string::npos)
+            << cache_last_error();
+    }
     // A set replaces it.
     ASSERT_EQ(set_str(c, "k", "mine again"), CACHE_OK);
     EXPECT_EQ(get_str(c, "k"), "mine again");

@@ -23,9 +23,10 @@ struct Connection {
     memcached_result_st result;        // the item being read with its CAS
     memcached_result_st scratch;       // drained ends of replies, tag counters
     char *value = nullptr;             // the last value memcached_get returned (malloc'd)
-    std::string key;                   // the item name
-    uint64_t generation = 0;           // the last generation written into a name
-    char generation_text[8];           // ... as it appears there
+    Bytes key;                         // the entry's name: the caller's key or `digest`
+    std::string digest;                // the name of an entry named by digest
+    bool hashed = false;               // key is a digest: the full key is in the item
+    uint64_t generation = 0;           // the prefix generation the entry must carry
     std::string header;                // envelope header
     std::string item;                  // header + value when both exist
     EntryBatch batch;                  // names of a multi-get

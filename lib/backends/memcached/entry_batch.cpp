@@ -8,43 +8,36 @@ namespace {
 constexpr size_t kLookAhead = 8;
 }
 
-void EntryBatch::clear()
+void EntryBatch::reset(size_t n)
 {
-    buffer_.clear();
-    offsets_.clear();
-    lengths_.clear();
-    pointers_.clear();
-    hashed_.clear();
-    answered_.clear();
+    pointers_.resize(n);
+    lengths_.resize(n);
+    generations_.resize(n);
+    hashed_.resize(n);
+    answered_.assign(n, 0);
+    digests_.clear();
+    digest_at_.clear();
     index_.clear();
     next_same_.clear();
     cursor_ = 0;
 }
 
-void EntryBatch::commit(size_t start, bool hashed)
+void EntryBatch::digest(size_t i, size_t start, uint64_t generation)
 {
-    offsets_.push_back(start);
-    lengths_.push_back(buffer_.size() - start);
-    hashed_.push_back(hashed);
+    // Pointed to in seal(): digests_ may still move while it grows.
+    digest_at_.emplace_back(i, start);
+    lengths_[i] = digests_.size() - start;
+    generations_[i] = generation;
+    hashed_[i] = 1;
 }
 
 void EntryBatch::seal()
 {
-    // Only now: buffer_ may have moved while it grew.
-    pointers_.resize(offsets_.size());
-    for (size_t i = 0; i < offsets_.size(); i++)
-        pointers_[i] = buffer_.data() + offsets_[i];
-    answered_.assign(offsets_.size(), 0);
+    for (const auto &d : digest_at_)
+        pointers_[d.first] = digests_.data() + d.second;
 }
 
-size_t EntryBatch::take(size_t i)
-{
-    answered_[i] = 1;
-    cursor_ = i + 1;
-    return i;
-}
-
-size_t EntryBatch::match(Bytes reply)
+size_t EntryBatch::search(Bytes reply)
 {
     size_t n = size();
     for (size_t i = cursor_; i < n && i < cursor_ + kLookAhead; i++)

@@ -1,8 +1,14 @@
 // Envelope: what unicache stores in a memcached item besides the value.
 //
-// memcached keeps 32 flag bits with every item. A bare value has flags 0;
-// otherwise a format mark sits in bits 8-15 and the low bits say which of
-// these precede the value:
+// Every item starts with a 9-byte header:
+//
+//   'u'        format mark: an item under one of our names that lacks it
+//              was written by another program and is reported, not returned
+//   generation uint64 LE, the prefix generation of the entry's server when
+//              it was written (item_keys.h); once clear() has moved the
+//              generation on, the entry reads as absent
+//
+// then the sections the item flags name, in this order:
 //
 //   expiry     int64 LE, the absolute wall-clock deadline in ms (memcached
 //              cannot report a remaining TTL, and rounds it to seconds)
@@ -10,9 +16,9 @@
 //   tags       uint32 LE length + (uint8 length, tag counter name,
 //              uint64 LE version)*, for entries written with tags
 //
-// A plain entry therefore costs nothing extra: stored as the bare value with
-// flags 0 (short to parse in every reply), so a counter reads "-2" in any
-// memcached client.
+// The flags are those three bits and nothing else, so they are one decimal
+// digit in every reply, which libmemcached parses character by character.
+// Other flags mean another program (or a newer unicache) wrote the item.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +29,11 @@
 namespace unicache {
 
 struct Envelope {
-    static constexpr uint32_t kMark = 0x7500; // 'u'
-    static constexpr uint32_t kMarkMask = 0xffffff00;
+    static constexpr char kMark = 'u';
+    static constexpr size_t kFixed = 9; // mark + generation
     static constexpr uint32_t kExpiry = 1, kKey = 2, kTags = 4;
 
+    uint64_t generation = 0;
     int64_t expiry_ms = 0; // 0: never
     Bytes key;             // empty unless kKey
     Bytes tags;            // the raw tag section, empty unless kTags
@@ -39,7 +46,8 @@ struct Envelope {
 
     // Writes the header for the given metadata into *out (replacing it) and
     // returns the item flags.
-    static uint32_t encode(int64_t expiry_ms, Bytes key, Bytes tags, std::string *out);
+    static uint32_t encode(uint64_t generation, int64_t expiry_ms, Bytes key, Bytes tags,
+                           std::string *out);
 };
 
 // Appends one (tag counter name, version) pair to a raw tag section.

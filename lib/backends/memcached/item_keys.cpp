@@ -72,24 +72,10 @@ bool is_safe(Bytes text)
     return true;
 }
 
-bool append_entry_key(Bytes full_key, std::string *out)
+void append_digest_name(Bytes full_key, std::string *out)
 {
-    static const char kPlaceholder[kGenerationChars + 1] = "AAAAA";
-    if (kGenerationChars + full_key.size() <= kMaxKey && is_safe(full_key)) {
-        out->append(kPlaceholder, kGenerationChars);
-        out->append(full_key.data(), full_key.size());
-        return false;
-    }
     out->push_back('!');
-    out->append(kPlaceholder, kGenerationChars);
     append_digest(full_key, out);
-    return true;
-}
-
-void generation_text(uint64_t generation, char *out)
-{
-    for (size_t i = kGenerationChars; i-- > 0; generation >>= 6)
-        out[i] = kBase64Url[generation & 63];
 }
 
 std::string generation_key(unsigned anchor, Bytes prefix)
@@ -108,16 +94,13 @@ std::string tag_key(Bytes full_tag)
 
 uint32_t server_hash(const char *key, size_t len, void *)
 {
-    if (len >= 2 && key[0] == '~') {
-        if (key[1] != 'g')
-            return hash32(key, len);
+    if (len >= 2 && key[0] == '~' && key[1] == 'g') {
         size_t end = 2;
         while (end < len && key[end] != '|' && key[end] != '#')
             end++;
         return hash32(key + 2, end - 2);
     }
-    size_t skip = kGenerationChars + (len && key[0] == '!' ? 1 : 0);
-    return len >= skip ? hash32(key + skip, len - skip) : hash32(key, len);
+    return hash32(key, len);
 }
 
 } // namespace item_keys

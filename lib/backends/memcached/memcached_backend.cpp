@@ -151,7 +151,10 @@ memcached_st *MemcachedBackend::connect() const
                  "libmemcached refused a setting: " + memcached_detail(m.get(), rc));
     };
     behave(MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, opts_.binary);
-    behave(MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
+    // One server needs no ring: libmemcached would still search the ketama
+    // continuum for every key of every call.
+    if (opts_.hosts.size() > 1)
+        behave(MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
     behave(MEMCACHED_BEHAVIOR_NO_BLOCK, 1);
     behave(MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
     behave(MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, uint64_t(opts_.timeout_ms));
@@ -171,7 +174,7 @@ memcached_st *MemcachedBackend::connect() const
             fail(CACHE_EINVAL,
                  "memcached server '" + h.host + "': " + memcached_detail(m.get(), rc));
     }
-    // Entries are placed by what follows their generation (item_keys.h).
+    // Generation counters are placed by their anchor (item_keys.h).
     // hashkit_st is public; filling it here instead of calling
     // hashkit_set_custom_function() spares every static consumer a direct
     // -lhashkit that libmemcached's pkg-config file does not list. Weighted
@@ -211,24 +214,17 @@ unsigned MemcachedBackend::anchor_for(Connection &c, uint32_t server)
                                  "reached until it is retried");
 }
 
-bool MemcachedBackend::name_entry(Connection &c, Bytes full_key, int64_t now, std::string *out)
+void MemcachedBackend::name_entry(Connection &c, Bytes full_key)
 {
-    size_t start = out->size();
-    bool hashed = item_keys::append_entry_key(full_key, out);
-    uint64_t g = generation(c, server_of(c, Bytes(*out).substr(start)), now);
-    if (g != c.generation) { // a batch rarely spans more than one
-        c.generation = g;
-        item_keys::generation_text(g, c.generation_text);
+    c.hashed = !item_keys::is_verbatim(full_key);
+    if (c.hashed) {
+        c.digest.clear();
+        item_keys::append_digest_name(full_key, &c.digest);
+        c.key = c.digest;
+    } else {
+        c.key = full_key;
     }
-    std::memcpy(&(*out)[start + item_keys::generation_offset(hashed)], c.generation_text,
-                item_keys::kGenerationChars);
-    return hashed;
-}
-
-bool MemcachedBackend::name_entry(Connection &c, Bytes full_key)
-{
-    c.key.clear();
-    return name_entry(c, full_key, monotonic_ms(), &c.key);
+    c.generation = generation(c, server_of(c, c.key), monotonic_ms());
 }
 
 // The generation is cached in-process for generation_cache_ms: reading it
@@ -369,10 +365,12 @@ bool MemcachedBackend::read_cas(Connection &c, Item *out)
     return true;
 }
 
-bool MemcachedBackend::is_live(Connection &c, const Item &item, Bytes full_key, bool hashed)
+bool MemcachedBackend::is_live(Connection &c, const Item &item, Bytes full_key)
 {
-    if (hashed && item.env.key != full_key)
+    if (c.hashed && item.env.key != full_key)
         return false;
+    if (item.env.generation != c.generation)
+        return false; // written before the last clear()
     if (item.env.expiry_ms && wall_ms() >= item.env.expiry_ms)
         return false;
     return item.env.tags.empty() || tags_current(c, item.env.tags);
@@ -406,8 +404,8 @@ bool MemcachedBackend::tags_current(Connection &c, Bytes tags)
 
 bool MemcachedBackend::read_live(Connection &c, Bytes full_key, Item *item)
 {
-    bool hashed = name_entry(c, full_key);
-    return read(c, item) && is_live(c, *item, full_key, hashed);
+    name_entry(c, full_key);
+    return read(c, item) && is_live(c, *item, full_key);
 }
 
 bool MemcachedBackend::get(Bytes key, OwnedBuffer *out)
@@ -440,11 +438,28 @@ bool MemcachedBackend::ttl(Bytes key, int64_t *remaining_ms)
 void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, OwnedBuffer *values)
 {
     EntryBatch &batch = c.batch;
-    batch.clear();
+    batch.reset(n);
     int64_t now = monotonic_ms();
+    uint32_t server = UINT32_MAX;
+    uint64_t gen = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t start = batch.buffer()->size();
-        batch.commit(start, name_entry(c, keys[i], now, batch.buffer()));
+        // A verbatim name is the caller's key itself: nothing is copied.
+        Bytes name = keys[i];
+        size_t start = batch.digests()->size();
+        bool verbatim = item_keys::is_verbatim(name);
+        if (!verbatim) {
+            item_keys::append_digest_name(keys[i], batch.digests());
+            name = Bytes(*batch.digests()).substr(start);
+        }
+        uint32_t s = server_of(c, name);
+        if (s != server) { // a batch rarely spans more than one or two
+            server = s;
+            gen = generation(c, s, now);
+        }
+        if (verbatim)
+            batch.name(i, name, gen);
+        else
+            batch.digest(i, start, gen);
     }
     batch.seal();
     c.states.assign(n, kAbsent);
@@ -461,7 +476,8 @@ void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, Ow
                 wall = wall_ms();
             if (batch.hashed(i) && env.key != keys[i]) {
                 c.states[i] = kOtherKey;
-            } else if (env.expiry_ms && wall >= env.expiry_ms) {
+            } else if (env.generation != batch.generation(i) ||
+                       (env.expiry_ms && wall >= env.expiry_ms)) {
                 c.states[i] = kDead;
             } else {
                 c.states[i] = kLive;
@@ -495,12 +511,10 @@ void MemcachedBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values
 memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t flags, Bytes value,
                                            time_t exptime, uint64_t cas)
 {
-    Bytes item = value;
-    if (!c.header.empty()) {
-        c.item.assign(c.header);
-        c.item.append(value.data(), value.size());
-        item = c.item;
-    }
+    // One buffer: memcached takes an item in one piece.
+    c.item.assign(c.header);
+    c.item.append(value.data(), value.size());
+    Bytes item = c.item;
     int64_t limit = item_limit_.load(std::memory_order_relaxed);
     if (limit > 0 && item.size() + c.key.size() > uint64_t(limit))
         fail_too_big(c, value.size(), item.size());
@@ -533,11 +547,12 @@ memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t f
     return rc;
 }
 
-void MemcachedBackend::store_new(Connection &c, Bytes full_key, bool hashed, Bytes value,
-                                 int64_t ttl_ms, Bytes tags)
+void MemcachedBackend::store_new(Connection &c, Bytes full_key, Bytes value, int64_t ttl_ms,
+                                 Bytes tags)
 {
     int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
-    uint32_t flags = Envelope::encode(deadline, hashed ? full_key : Bytes(), tags, &c.header);
+    uint32_t flags =
+        Envelope::encode(c.generation, deadline, c.hashed ? full_key : Bytes(), tags, &c.header);
     memcached_return_t rc =
         write(c, Write::set, flags, value, deadline ? exptime_until(deadline) : 0, 0);
     if (rc != MEMCACHED_SUCCESS)
@@ -547,26 +562,27 @@ void MemcachedBackend::store_new(Connection &c, Bytes full_key, bool hashed, Byt
 void MemcachedBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
-    store_new(*c, key, hashed, value, ttl_ms, Bytes());
+    name_entry(*c, key);
+    store_new(*c, key, value, ttl_ms, Bytes());
 }
 
 void MemcachedBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
 {
     ConnectionPool::Lease c = pool_->acquire();
     for (size_t i = 0; i < n; i++) {
-        bool hashed = name_entry(*c, keys[i]);
-        store_new(*c, keys[i], hashed, values[i], ttl_ms, Bytes());
+        name_entry(*c, keys[i]);
+        store_new(*c, keys[i], values[i], ttl_ms, Bytes());
     }
 }
 
 bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
+    name_entry(*c, key);
     int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
     time_t exptime = deadline ? exptime_until(deadline) : 0;
-    uint32_t flags = Envelope::encode(deadline, hashed ? key : Bytes(), Bytes(), &c->header);
+    uint32_t flags =
+        Envelope::encode(c->generation, deadline, c->hashed ? key : Bytes(), Bytes(), &c->header);
     for (int round = 0; round < kMaxCasRounds; round++) {
         if (write(*c, Write::add, flags, value, exptime, 0) == MEMCACHED_SUCCESS)
             return true;
@@ -575,7 +591,7 @@ bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
         Item item;
         if (!read_cas(*c, &item))
             continue;
-        if (is_live(*c, item, key, hashed))
+        if (is_live(*c, item, key))
             return false;
         if (write(*c, Write::cas, flags, value, exptime, item.cas) == MEMCACHED_SUCCESS)
             return true;
@@ -587,12 +603,12 @@ bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
+    name_entry(*c, key);
     char digits[24];
     for (int round = 0; round < kMaxCasRounds; round++) {
         Item item;
         bool found = read_cas(*c, &item);
-        if (found && is_live(*c, item, key, hashed)) {
+        if (found && is_live(*c, item, key)) {
             int64_t next = add_counter(parse_counter(item.env.value), delta);
             Bytes text(digits, format_counter(next, digits));
             // Same header: the entry keeps its deadline, key and tags.
@@ -605,7 +621,8 @@ int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
         int64_t next = delta;
         Bytes text(digits, format_counter(next, digits));
         int64_t deadline = ttl_ms_if_new > 0 ? wall_ms() + ttl_ms_if_new : 0;
-        uint32_t flags = Envelope::encode(deadline, hashed ? key : Bytes(), Bytes(), &c->header);
+        uint32_t flags = Envelope::encode(c->generation, deadline, c->hashed ? key : Bytes(),
+                                          Bytes(), &c->header);
         time_t exptime = deadline ? exptime_until(deadline) : 0;
         Write mode = found ? Write::cas : Write::add; // replace a dead entry in place
         if (write(*c, mode, flags, text, exptime, found ? item.cas : 0) == MEMCACHED_SUCCESS)
@@ -618,14 +635,15 @@ int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
+    name_entry(*c, key);
     for (int round = 0; round < kMaxCasRounds; round++) {
         Item item;
-        if (!read_cas(*c, &item) || !is_live(*c, item, key, hashed))
+        if (!read_cas(*c, &item) || !is_live(*c, item, key))
             return false;
         // The deadline lives in the item, so touching rewrites it.
         int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
-        uint32_t flags = Envelope::encode(deadline, item.env.key, item.env.tags, &c->header);
+        uint32_t flags =
+            Envelope::encode(c->generation, deadline, item.env.key, item.env.tags, &c->header);
         time_t exptime = deadline ? exptime_until(deadline) : 0;
         if (write(*c, Write::cas, flags, item.env.value, exptime, item.cas) == MEMCACHED_SUCCESS)
             return true;
@@ -637,13 +655,13 @@ bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
 bool MemcachedBackend::del(Bytes key)
 {
     ConnectionPool::Lease c = pool_->acquire();
-    bool hashed = name_entry(*c, key);
+    name_entry(*c, key);
     Item item;
     if (!read(*c, &item))
         return false;
-    if (hashed && item.env.key != key)
+    if (c->hashed && item.env.key != key)
         return false; // another key's entry shares the digest: not ours to delete
-    bool live = is_live(*c, item, key, hashed);
+    bool live = is_live(*c, item, key);
     memcached_return_t rc = memcached_delete(c->mc, c->key.data(), c->key.size(), 0);
     if (memcached_is_error(rc))
         fail_memcached(c->mc, rc, "delete");
@@ -773,8 +791,8 @@ void MemcachedBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const 
         for (size_t i = 0; i < names.size(); i++)
             append_tag(names[i], versions[i], &section);
     }
-    bool hashed = name_entry(*c, key);
-    store_new(*c, key, hashed, value, ttl_ms, section);
+    name_entry(*c, key);
+    store_new(*c, key, value, ttl_ms, section);
 }
 
 size_t MemcachedBackend::invalidate_tags(const Bytes *tags, size_t n)

@@ -4,8 +4,9 @@
 //
 //  - unsafe or long keys: a SHA-256 name, the full key kept in the item and
 //    compared on read (item_keys.h, envelope.h);
-//  - clear(): a generation per prefix and server that is part of every entry
-//    name; clear() moves it on, old entries become unreachable and age out;
+//  - clear(): a generation per prefix and server that every entry records;
+//    clear() moves it on, older entries read as absent until overwritten or
+//    aged out;
 //  - tags: a version counter per tag; an entry records the versions it was
 //    written under and is a miss once any has moved;
 //  - signed counters, add() over an expired entry, touch(): gets + cas;
@@ -75,11 +76,9 @@ class MemcachedBackend final : public Backend
 
     // A new libmemcached handle with every setting applied.
     memcached_st *connect() const;
-    // Appends the name of full_key's entry (its server's generation
-    // included) to *out; returns true when the name is a digest. The second
-    // form names it in c.key.
-    bool name_entry(Connection &c, Bytes full_key, int64_t now, std::string *out);
-    bool name_entry(Connection &c, Bytes full_key);
+    // Names full_key's entry in c.key (c.hashed: by digest) and finds the
+    // prefix generation it must carry (c.generation).
+    void name_entry(Connection &c, Bytes full_key);
     uint32_t server_of(Connection &c, Bytes name);
     unsigned anchor_for(Connection &c, uint32_t server);
     uint64_t generation(Connection &c, uint32_t server, int64_t now);
@@ -92,8 +91,8 @@ class MemcachedBackend final : public Backend
     bool read_cas(Connection &c, Item *out);
     // Names, reads and checks full_key's entry: false unless it is live.
     bool read_live(Connection &c, Bytes full_key, Item *item);
-    // Whether a fetched item is full_key's entry and still alive.
-    bool is_live(Connection &c, const Item &item, Bytes full_key, bool hashed);
+    // Whether a fetched item is the live entry of full_key, named in c.
+    bool is_live(Connection &c, const Item &item, Bytes full_key);
     // Whether every (tag, version) in a raw tag section is still current.
     bool tags_current(Connection &c, Bytes tags);
     // Versions of the named tag counters, creating missing ones.
@@ -107,8 +106,7 @@ class MemcachedBackend final : public Backend
     // errors, CACHE_ETOOBIG with the server's item limit included.
     memcached_return_t write(Connection &c, Write mode, uint32_t flags, Bytes value, time_t exptime,
                              uint64_t cas);
-    void store_new(Connection &c, Bytes full_key, bool hashed, Bytes value, int64_t ttl_ms,
-                   Bytes tags);
+    void store_new(Connection &c, Bytes full_key, Bytes value, int64_t ttl_ms, Bytes tags);
     [[noreturn]] void fail_too_big(Connection &c, size_t value_size, size_t item_size);
     int64_t item_size_limit(Connection &c);
 
