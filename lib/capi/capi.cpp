@@ -2,6 +2,8 @@
 // Everything that can throw runs inside guard().
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <vector>
 
 #include "capi/guard.h"
@@ -35,17 +37,55 @@ void reset(cache_buf *b)
     }
 }
 
-std::vector<Bytes> slices(const cache_slice *s, size_t n)
+// The items of one batch call, on the stack up to kOnStack of them. On the
+// heap, a 100-key batch asks for over 1 KB at once, which makes glibc merge
+// its fast bins first; every small allocation after that (a value per hit)
+// then takes its slow path: ~150 instructions per key of cache_get_many
+// when the caller frees the values between batches (callgrind,
+// bench/memcached_bench).
+template <typename T> class Batch
 {
-    std::vector<Bytes> v;
-    v.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-        if (!bytes_ok(s[i].data, s[i].size))
-            unicache::fail(CACHE_EINVAL, "item " + std::to_string(i) + " has NULL data");
-        v.push_back(as_bytes(s[i].data, s[i].size));
+  public:
+    explicit Batch(size_t n) : n_(n)
+    {
+        if (n > kOnStack) {
+            heap_.reset(new T[n]());
+            p_ = heap_.get();
+        } else {
+            T *p = reinterpret_cast<T *>(local_);
+            std::uninitialized_value_construct_n(p, n);
+            p_ = std::launder(p);
+        }
     }
-    return v;
-}
+    ~Batch()
+    {
+        if (!heap_)
+            std::destroy_n(p_, n_);
+    }
+    Batch(const Batch &) = delete;
+    Batch &operator=(const Batch &) = delete;
+    T *data() { return p_; }
+    T &operator[](size_t i) { return p_[i]; }
+
+  private:
+    static constexpr size_t kOnStack = 128;
+    alignas(T) unsigned char local_[kOnStack * sizeof(T)];
+    std::unique_ptr<T[]> heap_;
+    size_t n_;
+    T *p_;
+};
+
+// Views of the caller's slices; CACHE_EINVAL for NULL data with a length.
+struct Slices : Batch<Bytes> {
+    Slices(const cache_slice *s, size_t n) : Batch<Bytes>(n)
+    {
+        for (size_t i = 0; i < n; i++) {
+            if (!bytes_ok(s[i].data, s[i].size))
+                unicache::fail(CACHE_EINVAL, "item " + std::to_string(i) + " has NULL data");
+            (*this)[i] = as_bytes(s[i].data, s[i].size);
+        }
+    }
+};
 
 } // namespace
 
@@ -260,8 +300,8 @@ cache_get_many(cache_t *c, const cache_slice *keys, size_t n, cache_buf *values,
     if (!keys || !values || !statuses)
         return invalid("keys, values and statuses must not be NULL when n > 0");
     return guard(c, [&] {
-        std::vector<Bytes> k = slices(keys, n);
-        std::vector<OwnedBuffer> bufs(n);
+        Slices k(keys, n);
+        Batch<OwnedBuffer> bufs(n);
         c->impl->get_many(k.data(), n, bufs.data(), statuses);
         for (size_t i = 0; i < n; i++)
             bufs[i].release_to(&values[i]);
@@ -279,8 +319,8 @@ cache_set_many(cache_t *c, const cache_slice *keys, const cache_slice *values, s
     if (!keys || !values)
         return invalid("keys and values must not be NULL when n > 0");
     return guard(c, [&] {
-        std::vector<Bytes> k = slices(keys, n);
-        std::vector<Bytes> v = slices(values, n);
+        Slices k(keys, n);
+        Slices v(values, n);
         c->impl->set_many(k.data(), v.data(), n, ttl_ms);
         return CACHE_OK;
     });
@@ -296,7 +336,7 @@ CACHE_EXTERN(int) cache_delete_many(cache_t *c, const cache_slice *keys, size_t 
     if (!keys)
         return invalid("keys must not be NULL when n > 0");
     return guard(c, [&] {
-        std::vector<Bytes> k = slices(keys, n);
+        Slices k(keys, n);
         size_t removed = c->impl->del_many(k.data(), n);
         if (deleted)
             *deleted = removed;
@@ -377,7 +417,7 @@ cache_set_tagged(cache_t *c, const void *key, size_t key_len, const void *value,
     if (ntags && !tags)
         return invalid("tags is NULL but ntags is not 0");
     return guard(c, [&] {
-        std::vector<Bytes> t = slices(tags, ntags);
+        Slices t(tags, ntags);
         c->impl->set_tagged(as_bytes(key, key_len), as_bytes(value, value_len), ttl_ms, t.data(),
                             ntags);
         return CACHE_OK;
@@ -393,7 +433,7 @@ cache_invalidate_tags(cache_t *c, const cache_slice *tags, size_t n, size_t *inv
     if (n && !tags)
         return invalid("tags is NULL but n is not 0");
     return guard(c, [&] {
-        std::vector<Bytes> t = slices(tags, n);
+        Slices t(tags, n);
         size_t removed = c->impl->invalidate_tags(t.data(), n);
         if (invalidated)
             *invalidated = removed;

@@ -58,11 +58,11 @@ private:
     // through; with one, all keys share one buffer: no allocation per key.
     class KeyBatch {
     public:
-        const Bytes *data() const { return views_.data(); }
-        size_t size() const { return views_.size(); }
+        const Bytes *data() const { return keys_ ? keys_ : views_.data(); }
 
     private:
         friend class Cache;
+        const Bytes *keys_ = nullptr; // the caller's, when there is no prefix
         std::string buffer_;
         std::vector<Bytes> views_;
     };
