@@ -85,7 +85,10 @@ private:
 
 // Keeps the compiler from proving a buffer unused and deleting the
 // malloc/memcpy/free of the baseline (GCC does, once get() is inlined).
-inline void escape(void *p) { asm volatile("" : : "g"(p) : "memory"); }
+inline void escape(void *p)
+{
+    asm volatile("" : : "g"(p) : "memory");
+}
 
 double thread_cpu_seconds()
 {
@@ -100,8 +103,7 @@ struct Rate {
 };
 
 // Runs body(thread_index) on n threads started together.
-template <typename Body>
-Rate run_threads(int n, Body body)
+template <typename Body> Rate run_threads(int n, Body body)
 {
     std::vector<double> cpu(size_t(n), 0.0);
     std::atomic<int> ready{0};
@@ -133,7 +135,7 @@ Rate run_threads(int n, Body body)
 }
 
 Rate bench_baseline(MutexMap &map, const std::vector<std::string> &keys,
-                      const std::vector<std::vector<uint32_t>> &orders, int threads)
+                    const std::vector<std::vector<uint32_t>> &orders, int threads)
 {
     return run_threads(threads, [&](int t) {
         size_t total = 0;
@@ -152,7 +154,7 @@ Rate bench_baseline(MutexMap &map, const std::vector<std::string> &keys,
 }
 
 Rate bench_unicache(cache_t *c, const std::vector<std::string> &keys,
-                      const std::vector<std::vector<uint32_t>> &orders, int threads)
+                    const std::vector<std::vector<uint32_t>> &orders, int threads)
 {
     return run_threads(threads, [&](int t) {
         size_t total = 0;

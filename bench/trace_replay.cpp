@@ -111,7 +111,8 @@ int main(int argc, char **argv)
         policies = {"tinylfu", "lru", "lfu", "fifo"};
 
     std::printf("miss ratios, replayed through memory://?max_items=<capacity>&policy=<name> "
-                "(cache_get, then cache_set on a miss), mean of %d runs\n", kRuns);
+                "(cache_get, then cache_set on a miss), mean of %d runs\n",
+                kRuns);
     std::printf("reference columns (ref-*) are the README's of %s\n\n", dir.c_str());
     std::printf("| trace | capacity |");
     for (auto &p : policies)

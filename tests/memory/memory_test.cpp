@@ -81,8 +81,9 @@ TEST_P(Policies, ManyThreadsUnderEvictionAndExpiryKeepTheLimits)
                 } else {
                     EXPECT_EQ(rc, CACHE_MISS);
                     std::string val = "value-" + k;
-                    EXPECT_EQ(cache_set(c, k.data(), k.size(), val.data(), val.size(), i % 3 ? 0 : 2),
-                              CACHE_OK);
+                    EXPECT_EQ(
+                        cache_set(c, k.data(), k.size(), val.data(), val.size(), i % 3 ? 0 : 2),
+                        CACHE_OK);
                 }
                 if (i % 97 == 0)
                     cache_delete(c, k.data(), k.size());

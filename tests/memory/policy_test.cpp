@@ -19,7 +19,10 @@
 namespace unicache {
 namespace {
 
-uint64_t h(const std::string &k) { return hash_bytes(k.data(), k.size()); }
+uint64_t h(const std::string &k)
+{
+    return hash_bytes(k.data(), k.size());
+}
 
 // Owns entries made for policy-level tests.
 class Entries {

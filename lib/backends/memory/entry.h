@@ -20,20 +20,17 @@ struct Entry {
     uint32_t key_len = 0;
     uint32_t value_cap = 0;
     uint32_t value_len = 0;
-    uint8_t queue = 0;     // which policy queue holds the entry
-    uint8_t freq = 0;      // LFU: access count; TinyLFU: accesses not yet in its sketch
+    uint8_t queue = 0; // which policy queue holds the entry
+    uint8_t freq = 0;  // LFU: access count; TinyLFU: accesses not yet in its sketch
     uint16_t spare = 0;
-    uint32_t charge = 0;   // bytes counted against max_memory
-    uint32_t stamp = 0;    // EntryList's clock when last put at the front
+    uint32_t charge = 0; // bytes counted against max_memory
+    uint32_t stamp = 0;  // EntryList's clock when last put at the front
 
     char *key_data() { return reinterpret_cast<char *>(this + 1); }
     const char *key_data() const { return reinterpret_cast<const char *>(this + 1); }
     char *value_data() { return key_data() + key_len; }
     std::string_view key() const { return std::string_view(key_data(), key_len); }
-    std::string_view value() const
-    {
-        return std::string_view(key_data() + key_len, value_len);
-    }
+    std::string_view value() const { return std::string_view(key_data() + key_len, value_len); }
 
     static Entry *create(std::string_view key, std::string_view value, uint64_t hash)
     {
@@ -66,8 +63,7 @@ public:
     Entry *front() { return empty() ? nullptr : head_.next; } // most recent
     Entry *back() { return empty() ? nullptr : head_.prev; }  // least recent
 
-    template <typename Fn>
-    void for_each(Fn fn)
+    template <typename Fn> void for_each(Fn fn)
     {
         for (Entry *e = head_.next; e != &head_; e = e->next)
             fn(e);

@@ -76,16 +76,11 @@ public:
     // Calls fn(Entry *) for every entry. fn returns true to erase the entry
     // (the table does not free it). Entries may be visited twice when an
     // erase wraps one around the end; fn must give the same answer again.
-    template <typename Fn>
-    void erase_if(Fn fn)
-    {
-        erase_if_range(0, slots_.size(), fn);
-    }
+    template <typename Fn> void erase_if(Fn fn) { erase_if_range(0, slots_.size(), fn); }
 
     // erase_if over slots [begin, end): lets a caller walk the table in
     // chunks, releasing its lock between them.
-    template <typename Fn>
-    void erase_if_range(size_t begin, size_t end, Fn fn)
+    template <typename Fn> void erase_if_range(size_t begin, size_t end, Fn fn)
     {
         for (size_t i = begin; i < end && i < slots_.size();) {
             Entry *e = slots_[i].entry;
@@ -98,8 +93,7 @@ public:
         }
     }
 
-    template <typename Fn>
-    void for_each(Fn fn) const
+    template <typename Fn> void for_each(Fn fn) const
     {
         for (const Slot &s : slots_)
             if (s.entry)

@@ -110,10 +110,7 @@ private:
         }
 
     private:
-        uint64_t *word(unsigned row) const
-        {
-            return block_ + row * 2 + ((h_ >> (row * 5)) & 1);
-        }
+        uint64_t *word(unsigned row) const { return block_ + row * 2 + ((h_ >> (row * 5)) & 1); }
         unsigned shift(unsigned row) const { return unsigned((h_ >> (row * 5 + 1)) & 0xF) * 4; }
 
         uint64_t h_;

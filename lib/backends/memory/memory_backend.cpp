@@ -219,8 +219,8 @@ size_t MemoryBackend::invalidate_tags(const Bytes *tags, size_t n)
 
 std::string MemoryBackend::info()
 {
-    return "memory backend: shards=" + std::to_string(shards_.size()) +
-           " policy=" + opts_.policy + " max_items=" + std::to_string(opts_.max_items) +
+    return "memory backend: shards=" + std::to_string(shards_.size()) + " policy=" + opts_.policy +
+           " max_items=" + std::to_string(opts_.max_items) +
            " max_memory_bytes=" + std::to_string(opts_.max_memory) +
            " expiry_interval_ms=" + std::to_string(opts_.expiry_interval_ms);
 }
@@ -243,8 +243,8 @@ BackendStats MemoryBackend::stats(Bytes prefix)
 std::unique_ptr<Backend> make_memory_backend(Config &config)
 {
     if (!config.location.empty() || config.has_password)
-        fail(CACHE_EINVAL, "memory:// takes no host or path, only parameters (got '" +
-                               config.display + "')");
+        fail(CACHE_EINVAL,
+             "memory:// takes no host or path, only parameters (got '" + config.display + "')");
     MemoryOptions o;
     Params &p = config.params;
     o.max_items = size_t(p.take_int("max_items", 0, 0, INT32_MAX));
@@ -253,8 +253,8 @@ std::unique_ptr<Backend> make_memory_backend(Config &config)
     o.policy = p.take_choice("policy", policy_names().front(), policy_names());
     int64_t shards = p.take_int("shards", 0, 0, 1024);
     if (shards & (shards - 1))
-        fail(CACHE_EINVAL, "parameter 'shards' must be a power of two, got " +
-                               std::to_string(shards));
+        fail(CACHE_EINVAL,
+             "parameter 'shards' must be a power of two, got " + std::to_string(shards));
     o.shards = size_t(shards);
     o.expiry_interval_ms = p.take_int("expiry_interval_ms", 1000, 0, 3600 * 1000);
     return std::make_unique<MemoryBackend>(o);

@@ -17,10 +17,10 @@
 namespace unicache {
 
 struct MemoryOptions {
-    size_t max_items = 0;      // 0: unbounded
-    size_t max_memory = 0;     // bytes; 0: unbounded
-    std::string policy;        // one of policy_names()
-    size_t shards = 0;         // 0: chosen from max_items
+    size_t max_items = 0;              // 0: unbounded
+    size_t max_memory = 0;             // bytes; 0: unbounded
+    std::string policy;                // one of policy_names()
+    size_t shards = 0;                 // 0: chosen from max_items
     int64_t expiry_interval_ms = 1000; // 0: no background reaper
 };
 

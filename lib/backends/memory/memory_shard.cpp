@@ -11,7 +11,10 @@ namespace unicache {
 
 namespace {
 
-bool expired(const Entry *e, int64_t now) { return e->expire_at && e->expire_at <= now; }
+bool expired(const Entry *e, int64_t now)
+{
+    return e->expire_at && e->expire_at <= now;
+}
 
 bool has_prefix(const Entry *e, Bytes prefix)
 {
@@ -76,8 +79,8 @@ void MemoryShard::set_expiry(Entry *e, int64_t expire_at)
     }
 }
 
-void MemoryShard::store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at,
-                        uint64_t tag_id, Entry *e)
+void MemoryShard::store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, uint64_t tag_id,
+                        Entry *e)
 {
     if (value.size() > UINT32_MAX || key.size() > UINT32_MAX)
         fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +

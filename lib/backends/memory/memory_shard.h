@@ -19,8 +19,8 @@
 namespace unicache {
 
 struct ShardLimits {
-    size_t max_items = 0;     // 0: unbounded
-    size_t max_bytes = 0;     // 0: unbounded
+    size_t max_items = 0; // 0: unbounded
+    size_t max_bytes = 0; // 0: unbounded
 };
 
 struct ShardCounts {
@@ -50,8 +50,7 @@ public:
 
     size_t remove_if_prefix(Bytes prefix);
     size_t remove_matching(const GlobPattern &pattern);
-    void collect_matching(const GlobPattern &pattern, size_t limit,
-                          std::vector<std::string> *out);
+    void collect_matching(const GlobPattern &pattern, size_t limit, std::vector<std::string> *out);
 
     // Drops the entries expired at `now`, kReapChunk table slots per lock
     // hold so that readers wait microseconds, not a full scan. Skips the

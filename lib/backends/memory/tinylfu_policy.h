@@ -40,8 +40,7 @@ namespace unicache {
 class TinyLfuPolicy final : public EvictionPolicy {
 public:
     explicit TinyLfuPolicy(size_t capacity_hint)
-        : fixed_capacity_(capacity_hint != 0),
-          capacity_(std::max<size_t>(capacity_hint, 16)),
+        : fixed_capacity_(capacity_hint != 0), capacity_(std::max<size_t>(capacity_hint, 16)),
           sketch_(capacity_),
           rng_(0x2545F4914F6CDD1Dull ^ uint64_t(reinterpret_cast<uintptr_t>(this)))
     {
@@ -148,9 +147,9 @@ private:
     static constexpr double kProtectedShare = 0.80; // of main
     static constexpr double kInitialWindow = 0.01;
     static constexpr double kMaxWindow = 0.80;
-    static constexpr double kFullStep = 0.0625;     // of the capacity
+    static constexpr double kFullStep = 0.0625; // of the capacity
     static constexpr double kStepDecay = 0.98;
-    static constexpr double kRestartChange = 0.05;  // hit-rate jump: a new workload
+    static constexpr double kRestartChange = 0.05; // hit-rate jump: a new workload
     // A sample is kSamplePerItem requests per unit of capacity, but at least
     // kMinSample: a small cache's hit rate over a few hundred requests is
     // mostly noise and sends the climber the wrong way.
