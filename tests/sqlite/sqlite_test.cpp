@@ -186,7 +186,7 @@ TEST_F(SqliteFile, EveryParameterIsApplied)
                                      "busy_timeout_ms=1234&purge_interval_ms=0&prefix=app:"));
     ASSERT_NE(c, nullptr);
     std::string text = info(c);
-    for (const char *want : {"table=mine", "max_items=500", "max_size_mb=3", "synchronous=2",
+    for (const char *want : {"table=mine", "max_items=500", "max_size_mb=3", "synchronous=full",
                              "busy_timeout_ms=1234", "purge_interval_ms=0", "journal_mode=wal"})
         EXPECT_TRUE(contains(text, want)) << want << " not in: " << text;
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);

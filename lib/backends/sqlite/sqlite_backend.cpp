@@ -355,10 +355,11 @@ std::string SqliteBackend::info()
     auto c = rt.pool.acquire();
     std::string out = "sqlite backend: path=" + opts_.path + " table=" + opts_.table +
                       " sqlite_version=" + sqlite3_libversion();
-    for (const char *pragma : {"user_version", "journal_mode", "synchronous", "page_size",
-                               "page_count", "freelist_count", "cache_size"})
+    for (const char *pragma : {"user_version", "journal_mode", "page_size", "page_count",
+                               "freelist_count", "cache_size"})
         out += std::string(" ") + pragma + "=" + c->scalar_text(std::string("PRAGMA ") + pragma);
     out += " wal_autocheckpoint=" + c->scalar_text("PRAGMA wal_autocheckpoint");
+    out += " synchronous=" + opts_.synchronous; // set on every connection
     out += " max_items=" + std::to_string(opts_.max_items) +
            " max_size_mb=" + std::to_string(opts_.max_size_bytes >> 20) +
            " eviction=" + (opts_.bounded() ? "expired-first,clock" : "none") +
