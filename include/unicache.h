@@ -16,7 +16,10 @@
  *    buffers are set to {NULL, 0} and need no freeing (freeing is harmless).
  *  - TTLs are milliseconds. CACHE_TTL_DEFAULT means "the cache's default TTL"
  *    (set with the default_ttl URI parameter), CACHE_TTL_NONE means "never
- *    expires". Any other negative TTL is CACHE_EINVAL.
+ *    expires". Any other negative TTL is CACHE_EINVAL. The memory backend
+ *    counts TTLs on the monotonic clock; backends whose entries outlive the
+ *    process (SQLite, Redis, memcached) count them on the wall clock, so a
+ *    step of the system clock changes their remaining TTLs.
  *  - A cache_t may be used from many threads at once without locking.
  *
  * This header is C89 and C++ clean.
