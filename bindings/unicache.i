@@ -252,6 +252,87 @@ static int uc_open(const char *uri, const void *prefix, size_t prefix_len, cache
     return CACHE_OK;
 }
 
+/* ------------------------------------------------------ JSON fast paths */
+
+/*
+ * Both bindings' JSON serializers write and read the common scalar shapes
+ * themselves, byte for byte what the languages' json libraries write
+ * (compact, UTF-8, no escapes needed): strings, integers, true, false,
+ * null. Everything else goes through the language's json library.
+ */
+enum { UC_JSON_ESCAPES = 0, UC_JSON_ASCII = 1, UC_JSON_UTF8 = 2 };
+
+/* Has one of the 8 bytes of x a value below n (n <= 128)? */
+static inline uint64_t uc_bytes_below(uint64_t x, unsigned n)
+{
+    return (x - 0x0101010101010101ULL * n) & ~x & 0x8080808080808080ULL;
+}
+
+/* Has one of the 8 bytes of x the value b? */
+static inline uint64_t uc_bytes_equal(uint64_t x, unsigned char b)
+{
+    return uc_bytes_below(x ^ (0x0101010101010101ULL * b), 1);
+}
+
+/*
+ * Whether a JSON string's content needs escapes (a control character, '"'
+ * or '\\'), and if not, whether it is all ASCII. Eight bytes at a time:
+ * this scan and the str it leads to are most of a cached string's decode.
+ */
+static int uc_json_scan(const char *p, size_t n)
+{
+    uint64_t special = 0, high = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        special |= uc_bytes_below(w, 0x20) | uc_bytes_equal(w, '"') | uc_bytes_equal(w, '\\');
+        high |= w;
+    }
+    for (; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch < 0x20 || ch == '"' || ch == '\\')
+            return UC_JSON_ESCAPES;
+        high |= ch;
+    }
+    if (special)
+        return UC_JSON_ESCAPES;
+    return (high & 0x8080808080808080ULL) ? UC_JSON_UTF8 : UC_JSON_ASCII;
+}
+
+enum { UC_JSON_OTHER, UC_JSON_STRING, UC_JSON_INT, UC_JSON_NULL, UC_JSON_TRUE, UC_JSON_FALSE };
+
+/* The shape of a stored JSON text, for the decoders' fast paths.
+ * UC_JSON_STRING: the content is p[1..n-2] and *kind (UC_JSON_ASCII or
+ * UC_JSON_UTF8) says which; UC_JSON_INT: *value holds it (at most 18
+ * digits); UC_JSON_OTHER: let the json library read it. */
+static int uc_json_shape(const char *p, size_t n, int *kind, long long *value)
+{
+    if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+        *kind = uc_json_scan(p + 1, n - 2);
+        return *kind == UC_JSON_ESCAPES ? UC_JSON_OTHER : UC_JSON_STRING;
+    }
+    if (n == 4 && memcmp(p, "null", 4) == 0)
+        return UC_JSON_NULL;
+    if (n == 4 && memcmp(p, "true", 4) == 0)
+        return UC_JSON_TRUE;
+    if (n == 5 && memcmp(p, "false", 5) == 0)
+        return UC_JSON_FALSE;
+    /* -?(0|[1-9][0-9]*) */
+    size_t i = (n > 0 && p[0] == '-') ? 1 : 0;
+    size_t digits = n - i;
+    if (digits == 0 || digits > 18 || (p[i] == '0' && digits > 1))
+        return UC_JSON_OTHER;
+    long long x = 0;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return UC_JSON_OTHER;
+        x = x * 10 + (p[i] - '0');
+    }
+    *value = p[0] == '-' ? -x : x;
+    return UC_JSON_INT;
+}
+
 #ifdef SWIGPYTHON
 #define UC_NIL "None"
 #define UC_FOREVER "unicache.FOREVER"
@@ -531,46 +612,6 @@ static PyObject *uc_py_seconds(cache_int64 ms)
  * Decoding takes the same shapes. Everything else goes through the json
  * module. Returns a new reference, or NULL (no error set) for "not mine".
  */
-enum { UC_JSON_ESCAPES = 0, UC_JSON_ASCII = 1, UC_JSON_UTF8 = 2 };
-
-/* Has one of the 8 bytes of x a value below n (n <= 128)? */
-static inline uint64_t uc_bytes_below(uint64_t x, unsigned n)
-{
-    return (x - 0x0101010101010101ULL * n) & ~x & 0x8080808080808080ULL;
-}
-
-/* Has one of the 8 bytes of x the value b? */
-static inline uint64_t uc_bytes_equal(uint64_t x, unsigned char b)
-{
-    return uc_bytes_below(x ^ (0x0101010101010101ULL * b), 1);
-}
-
-/*
- * Whether a JSON string's content needs escapes (a control character, '"'
- * or '\\'), and if not, whether it is all ASCII. Eight bytes at a time:
- * this scan and the str it leads to are most of a cached string's decode.
- */
-static int uc_json_scan(const char *p, size_t n)
-{
-    uint64_t special = 0, high = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        special |= uc_bytes_below(w, 0x20) | uc_bytes_equal(w, '"') | uc_bytes_equal(w, '\\');
-        high |= w;
-    }
-    for (; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch < 0x20 || ch == '"' || ch == '\\')
-            return UC_JSON_ESCAPES;
-        high |= ch;
-    }
-    if (special)
-        return UC_JSON_ESCAPES;
-    return (high & 0x8080808080808080ULL) ? UC_JSON_UTF8 : UC_JSON_ASCII;
-}
-
 static PyObject *uc_json_fast_dumps(PyObject *v)
 {
     if (v == Py_None)
@@ -624,38 +665,28 @@ static PyObject *uc_json_fast_dumps(PyObject *v)
 
 static PyObject *uc_json_fast_loads(const char *p, size_t n)
 {
-    if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
-        switch (uc_json_scan(p + 1, n - 2)) {
-        case UC_JSON_ASCII: {
+    int kind = 0;
+    long long x = 0;
+    switch (uc_json_shape(p, n, &kind, &x)) {
+    case UC_JSON_STRING:
+        if (kind == UC_JSON_ASCII) {
             PyObject *s = PyUnicode_New((Py_ssize_t)(n - 2), 127);
             if (s)
                 memcpy(PyUnicode_1BYTE_DATA(s), p + 1, n - 2);
             return s;
         }
-        case UC_JSON_UTF8:
-            return PyUnicode_DecodeUTF8(p + 1, (Py_ssize_t)(n - 2), "strict");
-        default:
-            return NULL;
-        }
-    }
-    if (n == 4 && memcmp(p, "null", 4) == 0)
+        return PyUnicode_DecodeUTF8(p + 1, (Py_ssize_t)(n - 2), "strict");
+    case UC_JSON_INT:
+        return PyLong_FromLongLong(x);
+    case UC_JSON_NULL:
         Py_RETURN_NONE;
-    if (n == 4 && memcmp(p, "true", 4) == 0)
+    case UC_JSON_TRUE:
         Py_RETURN_TRUE;
-    if (n == 5 && memcmp(p, "false", 5) == 0)
+    case UC_JSON_FALSE:
         Py_RETURN_FALSE;
-    /* -?(0|[1-9][0-9]*), at most 18 digits so it fits a long long */
-    size_t i = (n > 0 && p[0] == '-') ? 1 : 0;
-    size_t digits = n - i;
-    if (digits == 0 || digits > 18 || (p[i] == '0' && digits > 1))
+    default:
         return NULL;
-    long long x = 0;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return NULL;
-        x = x * 10 + (p[i] - '0');
     }
-    return PyLong_FromLongLong(p[0] == '-' ? -x : x);
 }
 
 /* value -> bytes to store, by the handle's codec. New reference or NULL. */
@@ -1100,7 +1131,79 @@ static void uc_rb_slices(VALUE keep, cache_slice *slices)
         slices[i].size = (size_t)RSTRING_LEN(s);
     }
 }
+/* ----------------------------------------------------------- JSON codec */
+
+static VALUE uc_rb_json(void) { return rb_path2class("JSON"); }
+
+/* Unicache::Native.json_load(string): JSON.parse, with the scalar shapes
+ * (see uc_json_shape) read here. */
+static VALUE uc_rb_json_load(VALUE data)
+{
+    StringValue(data);
+    const char *p = RSTRING_PTR(data);
+    size_t n = (size_t)RSTRING_LEN(data);
+    int kind = 0;
+    long long x = 0;
+    switch (uc_json_shape(p, n, &kind, &x)) {
+    case UC_JSON_STRING:
+        if (kind == UC_JSON_ASCII)
+            return rb_utf8_str_new(p + 1, (long)(n - 2));
+        break; /* JSON.parse checks the UTF-8 */
+    case UC_JSON_INT:
+        return LL2NUM(x);
+    case UC_JSON_NULL:
+        return Qnil;
+    case UC_JSON_TRUE:
+        return Qtrue;
+    case UC_JSON_FALSE:
+        return Qfalse;
+    default:
+        break;
+    }
+    VALUE text = rb_str_dup(data);
+    rb_enc_associate(text, rb_utf8_encoding());
+    return rb_funcall(uc_rb_json(), rb_intern("parse"), 1, text);
+}
+
+/* Unicache::Native.json_dump(value): JSON.generate, with nil, true, false,
+ * Integers that fit a long, and UTF-8/ASCII Strings without characters to
+ * escape written here. */
+static VALUE uc_rb_json_dump(VALUE value)
+{
+    if (NIL_P(value))
+        return rb_utf8_str_new("null", 4);
+    if (value == Qtrue)
+        return rb_utf8_str_new("true", 4);
+    if (value == Qfalse)
+        return rb_utf8_str_new("false", 5);
+    if (RB_FIXNUM_P(value)) {
+        char text[24];
+        int len = snprintf(text, sizeof text, "%ld", FIX2LONG(value));
+        return rb_utf8_str_new(text, len);
+    }
+    if (RB_TYPE_P(value, T_STRING)) {
+        int enc = rb_enc_get_index(value);
+        int range = rb_enc_str_coderange(value);
+        bool text = (enc == rb_utf8_encindex() || enc == rb_usascii_encindex()) &&
+                    (range == ENC_CODERANGE_7BIT || range == ENC_CODERANGE_VALID);
+        long n = RSTRING_LEN(value);
+        if (text && uc_json_scan(RSTRING_PTR(value), (size_t)n) != UC_JSON_ESCAPES) {
+            VALUE out = rb_utf8_str_new(NULL, n + 2);
+            char *q = RSTRING_PTR(out);
+            q[0] = '"';
+            memcpy(q + 1, RSTRING_PTR(value), (size_t)n);
+            q[n + 1] = '"';
+            return out;
+        }
+    }
+    return rb_funcall(uc_rb_json(), rb_intern("generate"), 1, value);
+}
 %}
+
+%rename(json_load) uc_rb_json_load;
+%rename(json_dump) uc_rb_json_dump;
+VALUE uc_rb_json_load(VALUE data);
+VALUE uc_rb_json_dump(VALUE value);
 
 %init %{
     uc_rb_init_errors();

@@ -164,6 +164,28 @@ module CacheTests
     assert_raises(TypeError) { make_cache(serializer: 5) }
   end
 
+  JSON_VALUES = [nil, true, false, 0, -5, 2**40, 2**62, -2**63, 2**70, "", "abc", "é ü 漢字 🎉",
+                 "a\"b", "back\\slash", "x\ny\t\u0001", "\u2028", "\x7f", "0", "01", 1.5, -0.0,
+                 1e300, [], {}, [1, "a"], { "k" => { "n" => nil } }].freeze
+
+  # The native fast paths write exactly what JSON.generate writes and read
+  # back what JSON.parse reads.
+  def test_json_fast_paths_match_the_json_library
+    JSON_VALUES.each do |value|
+      text = Unicache::Native.json_dump(value)
+      assert_equal JSON.generate(value), text, value.inspect
+      back = Unicache::Native.json_load(text.b)
+      assert_equal JSON.parse(text), back, value.inspect
+      assert_equal back.encoding, Encoding::UTF_8 if back.is_a?(String)
+    end
+    assert_raises(JSON::GeneratorError) { Unicache::Native.json_dump("\xff".b) }
+    assert_raises(JSON::GeneratorError) { Unicache::Native.json_dump(Float::NAN) }
+    ["01", "-", "1.", "tru", '"a', "\"\x01\"", "", "1 2"].each do |bad|
+      assert_raises(JSON::ParserError, bad.inspect) { Unicache::Native.json_load(bad.b) }
+    end
+    assert_equal 5, Unicache::Native.json_load(" 5 ")
+  end
+
   def test_custom_serializer
     upper = Object.new
     def upper.dump(v) = v.upcase

@@ -10,17 +10,13 @@ module Unicache
   # code in every reader. Use it only for caches nobody else writes.
   module Serializers
     # JSON (UTF-8, strict: NaN/Infinity refused). Symbols come back as
-    # Strings, as with any JSON store.
+    # Strings, as with any JSON store. Strings, Integers, true, false and nil
+    # are written and read by the native extension itself (what
+    # JSON.generate writes, byte for byte); the rest goes through JSON.
     module Json
       def self.name_for_inspect = "json"
-
-      def self.dump(value)
-        ::JSON.generate(value)
-      end
-
-      def self.load(data)
-        ::JSON.parse(data.force_encoding(Encoding::UTF_8))
-      end
+      def self.dump(value) = Native.json_dump(value)
+      def self.load(data) = Native.json_load(data)
     end
 
     # Strings stored as they are, read back as binary (ASCII-8BIT) Strings.
