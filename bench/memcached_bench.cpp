@@ -73,13 +73,13 @@ void check_mc(memcached_st *mc, memcached_return_t rc, const char *what)
     }
 }
 
-// kKeys 16-byte keys: "<head><6 digits>" with a 10-byte head.
+// kKeys keys "<head><6 digits>" (16 bytes with a 10-byte head).
 std::vector<std::string> make_keys(const char *head)
 {
     std::vector<std::string> keys;
-    char buf[32];
+    char buf[64];
     for (size_t i = 0; i < kKeys; i++) {
-        std::snprintf(buf, sizeof buf, "%.10s%06zu", head, i);
+        std::snprintf(buf, sizeof buf, "%.50s%06zu", head, i);
         keys.emplace_back(buf);
     }
     return keys;
@@ -270,6 +270,7 @@ int main(int argc, char **argv)
     cache_t *binary = open_cache(uri + "&binary=true");
     cache_t *strict = open_cache(uri + "&generation_cache_ms=0");
     cache_t *tagged = open_cache(uri + "&prefix=tagged:");
+    cache_t *prefixed = open_cache(uri + "&prefix=app:");
     unicache::Config config = unicache::Config::parse(uri);
     std::unique_ptr<unicache::Backend> backend = unicache::make_memcached_backend(config);
     memcached_st *bare = bare_client(port, false);
@@ -279,11 +280,15 @@ int main(int argc, char **argv)
     // client gets keys of its own, of the same length.
     std::vector<std::string> keys = make_keys("bench:key:");
     std::vector<std::string> raw = make_keys("bench:raw:");
+    // What the prefixed cache sends: "app:" + key; the anchor sends as much.
+    std::vector<std::string> raw_prefixed = make_keys("app:bench:raw:");
     std::string value(kValueSize, 'v');
     // Every get below is a hit.
     uc_set(text, keys, value, kKeys);
     uc_set(binary, keys, value, kKeys);
     bare_set(bare, raw, value, kKeys);
+    bare_set(bare, raw_prefixed, value, kKeys);
+    uc_set(prefixed, keys, value, kKeys);
     cache_slice tag = {"bench-tag", 9};
     for (const auto &k : keys)
         check(cache_set_tagged(tagged, k.data(), k.size(), value.data(), value.size(), 0, &tag, 1),
@@ -300,6 +305,9 @@ int main(int argc, char **argv)
         {"  same, Backend::get_many without core/C API",
          [&] { return bare_mget(bare, raw, n * 10); },
          [&] { return backend_get_many(*backend, keys, n * 10); }, "report"},
+        {"  same, prefix \"app:\" (anchor: same names)",
+         [&] { return bare_mget(bare, raw_prefixed, n * 10); },
+         [&] { return uc_get_many(prefixed, keys, n * 10); }, "report"},
         {"get, binary protocol", [&] { return bare_get(bare_bin, raw, n); },
          [&] { return uc_get(binary, keys, n); }, ">= 0.9"},
         {"set, binary protocol", [&] { return bare_set(bare_bin, raw, value, n); },
@@ -348,7 +356,7 @@ int main(int argc, char **argv)
 
     memcached_free(bare);
     memcached_free(bare_bin);
-    for (cache_t *c : {text, binary, strict, tagged}) {
+    for (cache_t *c : {text, binary, strict, tagged, prefixed}) {
         check(cache_clear(c), "cache_clear");
         cache_close(c);
     }

@@ -146,7 +146,8 @@ TEST(Envelope, EveryItemCarriesItsGeneration)
     uint32_t flags = Envelope::encode(0x0102030405060708ULL, 0, Bytes(), Bytes(), &header);
     EXPECT_EQ(flags, 0u);
     EXPECT_EQ(header, std::string("u\x08\x07\x06\x05\x04\x03\x02\x01", 9));
-    Envelope e = Envelope::decode(flags, header + "-2");
+    std::string item = header + "-2";
+    Envelope e = Envelope::decode(flags, item); // views into item
     EXPECT_EQ(e.generation, 0x0102030405060708ULL);
     EXPECT_EQ(e.value, "-2");
     EXPECT_EQ(e.expiry_ms, 0);

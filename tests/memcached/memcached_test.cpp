@@ -255,6 +255,64 @@ TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
     cache_close(c);
 }
 
+TEST(Memcached, BigBatchesAcrossServersMatchEveryReply)
+{
+    // Replies of two servers interleave; misses, repeats, digest-named and
+    // expiring entries are mixed in; 1200 requests are more than the C API
+    // keeps on its stack.
+    TwoServers two;
+    cache_t *c = open_uri(two.uri(), "bb:");
+    const size_t n = 1200;
+    std::vector<std::string> keys, values;
+    for (size_t i = 0; i < n; i++) {
+        std::string k = i % 7 == 3 ? std::string(300, 'L') + std::to_string(i)
+                                   : "k" + std::to_string(i);
+        keys.push_back(i % 100 == 99 ? keys[i / 2] : k); // every 100th repeats an earlier key
+        values.push_back("v" + std::to_string(i));
+    }
+    std::vector<cache_slice> ks, vs;
+    for (size_t i = 0; i < n; i++) {
+        ks.push_back({keys[i].data(), keys[i].size()});
+        vs.push_back({values[i].data(), values[i].size()});
+    }
+    // Only even positions are stored; every 10th with a TTL.
+    std::vector<std::string> expect(n);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 2 || i % 100 == 99)
+            continue;
+        ASSERT_EQ(cache_set(c, keys[i].data(), keys[i].size(), values[i].data(),
+                            values[i].size(), i % 10 == 0 ? 60000 : CACHE_TTL_NONE),
+                  CACHE_OK)
+            << cache_last_error();
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t from = i % 100 == 99 ? i / 2 : i; // a repeat reads the earlier key's entry
+        if (from % 2 == 0 && from % 100 != 99)
+            expect[i] = values[from];
+    }
+    std::vector<cache_buf> out(n);
+    std::vector<int> st(n);
+    ASSERT_EQ(cache_get_many(c, ks.data(), n, out.data(), st.data()), CACHE_OK)
+        << cache_last_error();
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool hit = !expect[i].empty();
+        hits += hit;
+        EXPECT_EQ(st[i], hit ? CACHE_OK : CACHE_MISS) << i;
+        EXPECT_EQ(out[i].data ? std::string(static_cast<char *>(out[i].data), out[i].size) : "",
+                  expect[i])
+            << i;
+        cache_buf_free(&out[i]);
+    }
+    EXPECT_GT(hits, n / 3);
+    // A NULL item anywhere fails the whole batch up front.
+    ks[n - 1] = {nullptr, 3};
+    EXPECT_EQ(cache_get_many(c, ks.data(), n, out.data(), st.data()), CACHE_EINVAL);
+    for (auto &o : out)
+        EXPECT_EQ(o.data, nullptr);
+    cache_close(c);
+}
+
 TEST(Memcached, AClearKeepsEveryKeyOnItsServer)
 {
     // The generation is kept in each entry, not in its name: after a clear,

@@ -25,22 +25,19 @@ constexpr int kMaxCasRounds = 10000;
 // Bytes of envelope scratch a connection keeps between calls.
 constexpr size_t kKeptScratch = 64 * 1024;
 
-// A nonzero random start of `bits` bits for a counter, so that a counter
-// that was evicted and created again does not return to a value some entry
-// recorded earlier. Generations start below 2^28: names show their low 30
-// bits, which leaves 2^28 clears before one could wrap.
-uint64_t random_counter(int bits)
+// A nonzero random start below 2^62 for a counter, so that a counter that
+// was evicted and created again does not return to a value some entry
+// recorded earlier, and 2^62 increments (clears, invalidations) go by before
+// memcached's 64-bit incr could wrap.
+uint64_t random_counter()
 {
     uint64_t v = 0;
     if (getrandom(&v, sizeof v, 0) != sizeof v) {
         std::random_device rd;
         v = (uint64_t(rd()) << 32) ^ rd();
     }
-    return (v >> (64 - bits)) | 1;
+    return (v >> 2) | 1;
 }
-
-constexpr int kGenerationBits = 28;
-constexpr int kTagVersionBits = 62;
 
 // Strict unsigned decimal, as memcached's incr writes it.
 bool parse_u64(Bytes text, uint64_t *out)
@@ -274,7 +271,7 @@ uint64_t MemcachedBackend::read_generation(Connection &c, uint32_t server)
                   });
         if (found)
             return value;
-        uint64_t start = random_counter(kGenerationBits);
+        uint64_t start = random_counter();
         std::string text = std::to_string(start);
         memcached_return_t rc = memcached_add(c.mc, p, len, text.data(), text.size(), 0, 0);
         if (rc == MEMCACHED_SUCCESS)
@@ -294,7 +291,7 @@ uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
         if (rc == MEMCACHED_SUCCESS && value != 0)
             return value;
         if (rc == MEMCACHED_NOTFOUND) {
-            uint64_t start = random_counter(kGenerationBits);
+            uint64_t start = random_counter();
             std::string text = std::to_string(start);
             rc = memcached_add(c.mc, name.data(), name.size(), text.data(), text.size(), 0, 0);
             if (rc == MEMCACHED_SUCCESS)
@@ -756,7 +753,7 @@ std::vector<uint64_t> MemcachedBackend::tag_versions(Connection &c,
         for (int round = 0; versions[i] == 0; round++) {
             if (round == kMaxCasRounds)
                 fail(CACHE_EIO, "the memcached tag version '" + names[i] + "' kept disappearing");
-            uint64_t start = random_counter(kTagVersionBits);
+            uint64_t start = random_counter();
             std::string text = std::to_string(start);
             memcached_return_t rc =
                 memcached_add(c.mc, ptrs[i], lens[i], text.data(), text.size(), 0, 0);
@@ -864,7 +861,8 @@ std::string MemcachedBackend::info()
     std::string text =
         "memcached backend: servers=" + servers_ +
         " protocol=" + (opts_.binary ? "binary" : "text") +
-        " distribution=ketama timeout_ms=" + std::to_string(opts_.timeout_ms) +
+        " distribution=" + (opts_.hosts.size() > 1 ? "ketama" : "none (one server)") +
+        " timeout_ms=" + std::to_string(opts_.timeout_ms) +
         " pool_size=" + std::to_string(opts_.pool_size) +
         " retry_timeout_s=" + std::to_string(opts_.retry_timeout_s) +
         " remove_failed_servers=" + (opts_.remove_failed_servers ? "true" : "false") +
