@@ -1131,6 +1131,7 @@ static void uc_rb_slices(VALUE keep, cache_slice *slices)
         slices[i].size = (size_t)RSTRING_LEN(s);
     }
 }
+
 /* ----------------------------------------------------------- JSON codec */
 
 static VALUE uc_rb_json(void) { return rb_path2class("JSON"); }
