@@ -134,6 +134,32 @@ TEST(MemoryBackend, ExpiredEntriesAreNeverReturnedEvenWithoutTheReaper)
     cache_close(c);
 }
 
+// Tagged sets from many threads trigger the tag index's pruning while
+// other tagged sets are still in flight; every entry that was stored must
+// still be found by the invalidation afterwards.
+TEST(MemoryBackend, TagPruningNeverDropsAStoredEntry)
+{
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open("memory://", &c), CACHE_OK);
+    cache_slice tag = {"t", 1};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; t++)
+        threads.emplace_back([c, t, &tag] {
+            for (int i = 0; i < 6000; i++) {
+                // Each key is rewritten with the tag: old members go stale.
+                std::string k = "k" + std::to_string(t) + "-" + std::to_string(i % 300);
+                EXPECT_EQ(cache_set_tagged(c, k.data(), k.size(), "v", 1, 0, &tag, 1), CACHE_OK);
+            }
+        });
+    for (auto &th : threads)
+        th.join();
+    size_t invalidated = 0;
+    ASSERT_EQ(cache_invalidate_tags(c, &tag, 1, &invalidated), CACHE_OK);
+    EXPECT_EQ(invalidated, 1200u);
+    EXPECT_EQ(stat_field(stats(c), "size"), 0);
+    cache_close(c);
+}
+
 TEST(MemoryBackend, BadMemoryParametersAreRejectedByName)
 {
     const struct {

@@ -170,29 +170,46 @@ void MemoryBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byt
                                size_t ntags)
 {
     uint64_t h = hash_of(key);
-    uint64_t id = ntags ? next_tag_id_.fetch_add(1, std::memory_order_relaxed) : 0;
-    if (ntags) {
-        // Index first: an invalidation racing with this set then finds the
-        // member and removes the entry, instead of missing it.
+    if (ntags == 0) {
+        shard_for(h).set(key, h, value, expire_at(ttl_ms), 0);
+        return;
+    }
+    uint64_t id = next_tag_id_.fetch_add(1, std::memory_order_relaxed);
+    {
+        // Index first: an invalidation that starts after this set returns
+        // then finds the member. Until the entry is stored the id is in
+        // flight, and pruning must not take it for a stale member.
         std::lock_guard<std::mutex> lock(tags_mu_);
+        in_flight_.insert(id);
         for (size_t i = 0; i < ntags; i++) {
             TagMembers &t = tags_[std::string(tags[i])];
+            if (t.members.size() >= t.prune_at)
+                prune(t);
             t.members.emplace_back(std::string(key), id);
-            if (t.members.size() >= t.prune_at) {
-                // Drop members whose entry no longer carries this id.
-                auto &m = t.members;
-                m.erase(std::remove_if(m.begin(), m.end(),
-                                       [&](const std::pair<std::string, uint64_t> &p) {
-                                           uint64_t hh = hash_of(p.first);
-                                           return !shard_for(hh).exists(p.first, hh) ||
-                                                  p.second + 0 == 0;
-                                       }),
-                        m.end());
-                t.prune_at = std::max<size_t>(64, m.size() * 2);
-            }
         }
     }
-    shard_for(h).set(key, h, value, expire_at(ttl_ms), id);
+    try {
+        shard_for(h).set(key, h, value, expire_at(ttl_ms), id);
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(tags_mu_);
+        in_flight_.erase(id);
+        throw;
+    }
+    std::lock_guard<std::mutex> lock(tags_mu_);
+    in_flight_.erase(id);
+}
+
+void MemoryBackend::prune(TagMembers &t)
+{
+    // Drop members whose entry is gone or no longer carries their id.
+    auto stale = [&](const std::pair<std::string, uint64_t> &m) {
+        if (in_flight_.count(m.second))
+            return false;
+        uint64_t h = hash_of(m.first);
+        return !shard_for(h).carries_tag(m.first, h, m.second);
+    };
+    t.members.erase(std::remove_if(t.members.begin(), t.members.end(), stale), t.members.end());
+    t.prune_at = std::max<size_t>(64, t.members.size() * 2);
 }
 
 size_t MemoryBackend::invalidate_tags(const Bytes *tags, size_t n)

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/backend.h"
@@ -20,7 +21,7 @@ struct MemoryOptions {
     size_t max_items = 0;              // 0: unbounded
     size_t max_memory = 0;             // bytes; 0: unbounded
     std::string policy;                // one of policy_names()
-    size_t shards = 0;                 // 0: chosen from max_items
+    size_t shards = 0;                 // 0: chosen from the limits
     int64_t expiry_interval_ms = 1000; // 0: no background reaper
 };
 
@@ -74,8 +75,11 @@ private:
         std::vector<std::pair<std::string, uint64_t>> members;
         size_t prune_at = 64;
     };
+    void prune(TagMembers &t);
+
     std::mutex tags_mu_;
     std::unordered_map<std::string, TagMembers> tags_;
+    std::unordered_set<uint64_t> in_flight_; // ids of tagged sets not yet stored
     std::atomic<uint64_t> next_tag_id_{1};
 
     std::mutex reaper_mu_;

@@ -214,6 +214,13 @@ bool MemoryShard::exists(Bytes key, uint64_t hash)
     return find_live(key, hash, 0) != nullptr;
 }
 
+bool MemoryShard::carries_tag(Bytes key, uint64_t hash, uint64_t tag_id)
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry *e = find_live(key, hash, 0);
+    return e && e->tag_id == tag_id;
+}
+
 int64_t MemoryShard::incr(Bytes key, uint64_t hash, int64_t delta, int64_t expire_if_new)
 {
     std::lock_guard<std::mutex> lock(mu_);

@@ -44,6 +44,8 @@ public:
     // Removes key only if it still carries tag_id.
     bool del_if_tagged(Bytes key, uint64_t hash, uint64_t tag_id);
     bool exists(Bytes key, uint64_t hash);
+    // True while key is live and still carries tag_id (prunes tag indexes).
+    bool carries_tag(Bytes key, uint64_t hash, uint64_t tag_id);
     int64_t incr(Bytes key, uint64_t hash, int64_t delta, int64_t expire_if_new);
     bool touch(Bytes key, uint64_t hash, int64_t expire_at);
     bool ttl(Bytes key, uint64_t hash, int64_t now, int64_t *remaining);

@@ -3,7 +3,8 @@
 // Contract with the shard (memory_shard.cpp):
 //  - on_insert: a new entry became resident; on_hit: it was read;
 //    on_update: it was overwritten (by default the same as a read);
-//    on_miss: a lookup for `hash` found nothing (frequency sketches use it);
+//    on_miss: a lookup for `hash` found nothing (TinyLFU samples its hit
+//    rate from hits and misses);
 //    on_remove: the entry leaves for any reason (delete, expiry, eviction).
 //  - victim(): called while the shard is over its limits; returns a resident
 //    entry that the shard will then on_remove() and free (it may be the entry
