@@ -258,7 +258,8 @@ int main(int argc, char **argv)
     int rounds = argc > 2 ? std::atoi(argv[2]) : 40;
     const char *only = argc > 3 ? argv[3] : nullptr;
     if (n < kBatch || rounds < 1) {
-        std::fprintf(stderr, "usage: memcached_bench [requests >= 100] [rounds >= 1] [row name part]\n");
+        std::fprintf(stderr,
+                     "usage: memcached_bench [requests >= 100] [rounds >= 1] [row name part]\n");
         return 2;
     }
     unicache_test::ServerProcess server = unicache_test::ServerProcess::memcached();

@@ -95,17 +95,11 @@ TEST(ItemKeys, SafeShortKeysAreTheirOwnNames)
 
 TEST(ItemKeys, LongOrUnsafeKeysBecomeDigests)
 {
-    const std::string unsafe[] = {std::string(item_keys::kMaxKey + 1, 'k'),
-                                  "a b",
-                                  "a\r\nb",
-                                  std::string("a\0b", 3),
-                                  "\x7f",
-                                  "\xc3\xa9",
+    const std::string unsafe[] = {std::string(item_keys::kMaxKey + 1, 'k'), "a b", "a\r\nb",
+                                  std::string("a\0b", 3), "\x7f", "\xc3\xa9",
                                   "", // memcached has no empty key
                                   // The first byte of digest and counter names.
-                                  "!x",
-                                  "~g0|p:",
-                                  "~t:tag"};
+                                  "!x", "~g0|p:", "~t:tag"};
     for (const auto &k : unsafe) {
         bool hashed = false;
         std::string name = entry_name(k, &hashed);
@@ -206,8 +200,7 @@ TEST(Envelope, ForeignOrTruncatedItemsAreCorrupt)
     EXPECT_EQ(status_of(0, "u1234567"), CACHE_ECORRUPT);       // too short for the header
     EXPECT_EQ(status_of(0, ""), CACHE_ECORRUPT);
     EXPECT_EQ(status_of(Envelope::kExpiry, header + "short"), CACHE_ECORRUPT);
-    EXPECT_EQ(status_of(Envelope::kKey, header + std::string("\x09\0\0\0abc", 7)),
-              CACHE_ECORRUPT);
+    EXPECT_EQ(status_of(Envelope::kKey, header + std::string("\x09\0\0\0abc", 7)), CACHE_ECORRUPT);
     std::string item = header + std::string("\x05\0\0\0\x09"
                                             "abcv",
                                             10); // a 5-byte tag section that claims 9

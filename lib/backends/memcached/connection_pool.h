@@ -34,8 +34,7 @@ struct Connection {
     std::mutex mu;
 };
 
-class ConnectionPool
-{
+class ConnectionPool {
   public:
     // Calls connect() `size` times and owns what it returns (never NULL).
     // Each handle is configured from scratch: memcached_clone() loses some
@@ -46,8 +45,7 @@ class ConnectionPool
     ConnectionPool(const ConnectionPool &) = delete;
     ConnectionPool &operator=(const ConnectionPool &) = delete;
 
-    class Lease
-    {
+    class Lease {
       public:
         explicit Lease(Connection *c) : c_(c) {}
         Lease(const Lease &) = delete;

@@ -16,8 +16,7 @@
 
 namespace unicache {
 
-class EntryBatch
-{
+class EntryBatch {
   public:
     static constexpr size_t npos = SIZE_MAX;
 

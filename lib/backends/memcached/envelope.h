@@ -54,8 +54,7 @@ struct Envelope {
 void append_tag(Bytes tag_key, uint64_t version, std::string *tags);
 
 // Walks a raw tag section. Throws CACHE_ECORRUPT on a malformed one.
-class TagCursor
-{
+class TagCursor {
   public:
     explicit TagCursor(Bytes tags) : rest_(tags) {}
     bool next(Bytes *tag_key, uint64_t *version);

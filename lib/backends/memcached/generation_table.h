@@ -12,8 +12,7 @@
 
 namespace unicache {
 
-class GenerationTable
-{
+class GenerationTable {
   public:
     struct Slot {
         std::atomic<uint64_t> value{0};      // 0: not known yet

@@ -37,8 +37,7 @@ struct MemcachedOptions {
     std::string prefix;                 // this cache's key prefix
 };
 
-class MemcachedBackend final : public Backend
-{
+class MemcachedBackend final : public Backend {
   public:
     explicit MemcachedBackend(const MemcachedOptions &opts);
 
