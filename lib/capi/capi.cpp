@@ -43,8 +43,7 @@ void reset(cache_buf *b)
 // then takes its slow path: ~150 instructions per key of cache_get_many
 // when the caller frees the values between batches (callgrind,
 // bench/memcached_bench).
-template <typename T> class Batch
-{
+template <typename T> class Batch {
   public:
     explicit Batch(size_t n) : n_(n)
     {
