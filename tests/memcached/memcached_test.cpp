@@ -403,6 +403,36 @@ TEST(Memcached, RemoveFailedServersMovesKeysToTheLiveServer)
     cache_close(c);
 }
 
+TEST(Memcached, RemoveFailedServersWithOneServerFailsFastAndRecovers)
+{
+    // With one server there is no ring (and nowhere to move keys to): its
+    // failure is reported, and it is used again once it is back.
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    cache_t *c = open_uri("memcached://" + addr(s) +
+                              "?timeout_ms=300&retry_timeout_s=1&remove_failed_servers=true",
+                          "one:");
+    ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK) << cache_last_error();
+    s.kill_hard();
+    for (int i = 0; i < 4; i++) {
+        auto t0 = Clock::now();
+        int rc;
+        get_str(c, "k", &rc);
+        EXPECT_TRUE(rc == CACHE_EUNAVAILABLE || rc == CACHE_ETIMEOUT) << rc;
+        EXPECT_LT(ms_since(t0), 300 * 2 + 200);
+    }
+    s.start();
+    auto t0 = Clock::now();
+    int rc = CACHE_EIO;
+    while (rc != CACHE_OK && ms_since(t0) < 10000) {
+        sleep_ms(100);
+        rc = set_str(c, "k", "again");
+    }
+    ASSERT_EQ(rc, CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(c, "k"), "again");
+    cache_close(c);
+}
+
 TEST(Memcached, AStoppedServerTimesOutInsteadOfHanging)
 {
     ServerProcess s = ServerProcess::memcached();
