@@ -34,6 +34,18 @@ void sleep_ms(int ms)
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
 
+// Runs op until it returns CACHE_OK, every 100 ms for up to ms; its last status.
+template <typename Op> int until_ok(int64_t ms, Op op)
+{
+    auto t0 = Clock::now();
+    int rc = op();
+    while (rc != CACHE_OK && ms_since(t0) < ms) {
+        sleep_ms(100);
+        rc = op();
+    }
+    return rc;
+}
+
 std::string addr(const ServerProcess &s)
 {
     return "127.0.0.1:" + std::to_string(s.port());
@@ -422,13 +434,8 @@ TEST(Memcached, RemoveFailedServersWithOneServerFailsFastAndRecovers)
         EXPECT_LT(ms_since(t0), 300 * 2 + 200);
     }
     s.start();
-    auto t0 = Clock::now();
-    int rc = CACHE_EIO;
-    while (rc != CACHE_OK && ms_since(t0) < 10000) {
-        sleep_ms(100);
-        rc = set_str(c, "k", "again");
-    }
-    ASSERT_EQ(rc, CACHE_OK) << cache_last_error();
+    ASSERT_EQ(until_ok(10000, [&] { return set_str(c, "k", "again"); }), CACHE_OK)
+        << cache_last_error();
     EXPECT_EQ(get_str(c, "k"), "again");
     cache_close(c);
 }
@@ -460,12 +467,11 @@ TEST(Memcached, AStoppedServerTimesOutInsteadOfHanging)
         EXPECT_LT(ms_since(t0), 300 * 2 + 200);
     }
     s.resume();
-    auto t0 = Clock::now();
-    int rc = CACHE_EIO;
-    while (rc != CACHE_OK && ms_since(t0) < 5000) {
-        sleep_ms(100);
-        get_str(c, "k", &rc);
-    }
+    int rc = until_ok(5000, [&] {
+        int got;
+        get_str(c, "k", &got);
+        return got;
+    });
     EXPECT_EQ(rc, CACHE_OK) << cache_last_error();
     cache_close(c);
 }
