@@ -184,8 +184,8 @@ TEST(Memcached, LongAndUnsafeKeysWork)
         const std::vector<std::string> keys = {
             std::string(300, 'a'),     std::string(10 * 1024, 'b'),      "with space",
             "line\r\nbreak",           std::string("tab\tand\0nul", 11), "\x7f\x80\xff",
-            std::string(245 - 2, 'c'), // the longest full key sent verbatim
-            std::string(246 - 2, 'c'), // one more byte: sent as a digest
+            std::string(250 - 2, 'c'), // the longest full key sent verbatim
+            std::string(251 - 2, 'c'), // one more byte: sent as a digest
             shared + "-first",
             shared + "-second", // same first 250 bytes as the one before
         };
