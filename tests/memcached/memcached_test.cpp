@@ -200,6 +200,12 @@ TEST(Memcached, LongAndUnsafeKeysWork)
             EXPECT_EQ(cache_ttl(c, keys[i].data(), keys[i].size(), &ttl), CACHE_OK);
             EXPECT_EQ(ttl, -1);
         }
+        // The 250-byte full key is its own memcached key; one byte more is not.
+        memcached_return_t mrc;
+        Bare(s).get("p:" + keys[6], &mrc);
+        EXPECT_EQ(mrc, MEMCACHED_SUCCESS);
+        Bare(s).get("p:" + keys[7], &mrc);
+        EXPECT_NE(mrc, MEMCACHED_SUCCESS);
         // Every operation takes the long, unsafe key, batches included.
         const std::string &k = keys[1];
         int64_t v = 0;
