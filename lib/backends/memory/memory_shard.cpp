@@ -153,13 +153,13 @@ void MemoryShard::enforce_limits()
 
 void MemoryShard::set(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, uint64_t tag_id)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     store(key, hash, value, expire_at, tag_id, table_.find(key, hash));
 }
 
 bool MemoryShard::add(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, int64_t now)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     if (find_live(key, hash, now))
         return false;
     store(key, hash, value, expire_at, 0, nullptr);
@@ -168,7 +168,7 @@ bool MemoryShard::add(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, 
 
 bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     Entry *e = table_.find(key, hash);
     if (e && e->expire_at && e->expire_at <= monotonic_ms()) {
         expirations_++;
@@ -186,7 +186,7 @@ bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
 
 bool MemoryShard::del(Bytes key, uint64_t hash)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     Entry *e = table_.find(key, hash);
     if (!e)
         return false;
@@ -199,7 +199,7 @@ bool MemoryShard::del(Bytes key, uint64_t hash)
 
 bool MemoryShard::del_if_tagged(Bytes key, uint64_t hash, uint64_t tag_id)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     Entry *e = table_.find(key, hash);
     if (!e || e->tag_id != tag_id)
         return false;
@@ -210,20 +210,20 @@ bool MemoryShard::del_if_tagged(Bytes key, uint64_t hash, uint64_t tag_id)
 
 bool MemoryShard::exists(Bytes key, uint64_t hash)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     return find_live(key, hash, 0) != nullptr;
 }
 
 bool MemoryShard::carries_tag(Bytes key, uint64_t hash, uint64_t tag_id)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     Entry *e = find_live(key, hash, 0);
     return e && e->tag_id == tag_id;
 }
 
 int64_t MemoryShard::incr(Bytes key, uint64_t hash, int64_t delta, int64_t expire_if_new)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     Entry *e = find_live(key, hash, 0);
     int64_t current = 0;
     int64_t expire_at = expire_if_new;
@@ -242,7 +242,7 @@ int64_t MemoryShard::incr(Bytes key, uint64_t hash, int64_t delta, int64_t expir
 
 bool MemoryShard::touch(Bytes key, uint64_t hash, int64_t expire_at)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     Entry *e = find_live(key, hash, 0);
     if (!e)
         return false;
@@ -252,7 +252,7 @@ bool MemoryShard::touch(Bytes key, uint64_t hash, int64_t expire_at)
 
 bool MemoryShard::ttl(Bytes key, uint64_t hash, int64_t now, int64_t *remaining)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     Entry *e = find_live(key, hash, now);
     if (!e)
         return false;
@@ -262,7 +262,7 @@ bool MemoryShard::ttl(Bytes key, uint64_t hash, int64_t now, int64_t *remaining)
 
 size_t MemoryShard::remove_if_prefix(Bytes prefix)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     size_t removed = 0;
     table_.erase_if([&](Entry *e) {
         if (!has_prefix(e, prefix))
@@ -276,7 +276,7 @@ size_t MemoryShard::remove_if_prefix(Bytes prefix)
 
 size_t MemoryShard::remove_matching(const GlobPattern &pattern)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     int64_t now = monotonic_ms();
     size_t removed = 0;
     table_.erase_if([&](Entry *e) {
@@ -292,7 +292,7 @@ size_t MemoryShard::remove_matching(const GlobPattern &pattern)
 void MemoryShard::collect_matching(const GlobPattern &pattern, size_t limit,
                                    std::vector<std::string> *out)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     int64_t now = monotonic_ms();
     table_.for_each([&](Entry *e) {
         if ((!limit || out->size() < limit) && !expired(e, now) && pattern.match(e->key()))
@@ -306,7 +306,7 @@ size_t MemoryShard::reap(int64_t now)
     size_t table_capacity = 0;
     bool complete = true;
     for (size_t pos = 0;; pos += kReapChunk) {
-        std::lock_guard<std::mutex> lock(mu_);
+        std::lock_guard<ShardMutex> lock(mu_);
         if (pos == 0) {
             if (ttl_entries_ == 0 || now < min_expire_)
                 return 0;
@@ -338,7 +338,7 @@ size_t MemoryShard::reap(int64_t now)
 
 ShardCounts MemoryShard::counts(Bytes prefix)
 {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::lock_guard<ShardMutex> lock(mu_);
     ShardCounts c;
     c.evictions = evictions_;
     c.expirations = expirations_;

@@ -15,6 +15,7 @@
 #include "entry.h"
 #include "entry_table.h"
 #include "policy.h"
+#include "shard_mutex.h"
 
 namespace unicache {
 
@@ -82,7 +83,7 @@ private:
                Entry *existing);
     void enforce_limits();
 
-    std::mutex mu_;
+    ShardMutex mu_;
     EntryTable table_;
     std::unique_ptr<EvictionPolicy> policy_;
     size_t policy_bytes_;
