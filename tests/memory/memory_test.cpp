@@ -109,6 +109,14 @@ TEST(MemoryBackend, TheDefaultPolicyIsTinyLfu)
     std::string info(static_cast<char *>(j.data), j.size);
     cache_buf_free(&j);
     EXPECT_NE(info.find("policy=tinylfu"), std::string::npos) << info;
+    EXPECT_EQ(info.find("idle"), std::string::npos) << info;
+    cache_close(c);
+    // Without limits nothing is evicted, and the info says the policy idles.
+    ASSERT_EQ(cache_open("memory://", &c), CACHE_OK);
+    ASSERT_EQ(cache_backend_info(c, &j), CACHE_OK);
+    info.assign(static_cast<char *>(j.data), j.size);
+    cache_buf_free(&j);
+    EXPECT_NE(info.find("policy=tinylfu (idle"), std::string::npos) << info;
     cache_close(c);
 }
 

@@ -1,4 +1,4 @@
-// The classic policies: LRU and FIFO, each one list.
+// The classic policies: LRU and FIFO, each one list; and none at all.
 #pragma once
 
 #include "policy.h"
@@ -25,6 +25,15 @@ public:
 
 private:
     EntryList list_;
+};
+
+// For a shard without limits: nothing is ever evicted, so no bookkeeping.
+class NoEvictionPolicy final : public EvictionPolicy {
+public:
+    void on_insert(Entry *) override {}
+    void on_hit(Entry *) override {}
+    void on_remove(Entry *) override {}
+    Entry *victim() override { return nullptr; }
 };
 
 } // namespace unicache

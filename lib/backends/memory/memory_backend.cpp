@@ -5,6 +5,7 @@
 #include <random>
 
 #include "backends/factories.h"
+#include "basic_policies.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/hash.h"
@@ -50,8 +51,11 @@ MemoryBackend::MemoryBackend(const MemoryOptions &opts) : opts_(opts), seed_(ran
         ShardLimits limits;
         limits.max_items = opts_.max_items / n + (i < opts_.max_items % n);
         limits.max_bytes = opts_.max_memory / n;
-        shards_.push_back(
-            std::make_unique<MemoryShard>(limits, make_policy(opts_.policy, limits.max_items)));
+        // Without limits nothing is ever evicted: keep no policy state.
+        std::unique_ptr<EvictionPolicy> policy =
+            bounded() ? make_policy(opts_.policy, limits.max_items)
+                      : std::make_unique<NoEvictionPolicy>();
+        shards_.push_back(std::make_unique<MemoryShard>(limits, std::move(policy)));
     }
     if (opts_.expiry_interval_ms > 0)
         reaper_ = std::thread([this] { reaper_loop(); });
@@ -238,6 +242,7 @@ size_t MemoryBackend::invalidate_tags(const Bytes *tags, size_t n)
 std::string MemoryBackend::info()
 {
     return "memory backend: shards=" + std::to_string(shards_.size()) + " policy=" + opts_.policy +
+           (bounded() ? "" : " (idle: no max_items or max_memory_mb)") +
            " max_items=" + std::to_string(opts_.max_items) +
            " max_memory_bytes=" + std::to_string(opts_.max_memory) +
            " expiry_interval_ms=" + std::to_string(opts_.expiry_interval_ms);

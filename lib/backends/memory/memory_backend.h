@@ -49,6 +49,7 @@ public:
     BackendStats stats(Bytes prefix) override;
 
     const MemoryOptions &options() const { return opts_; }
+    bool bounded() const { return opts_.max_items || opts_.max_memory; }
 
 private:
     // The key's hash, remixed with this cache's random seed: a caller who
