@@ -41,29 +41,19 @@
 
 #include "backends/factories.h"
 #include "core/config.h"
+#include "bench_support.h"
 #include "support/server_process.h"
 #include "unicache.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using unicache_bench::check;
+using unicache_bench::Clock;
+using unicache_bench::seconds_since;
 
 constexpr size_t kValueSize = 100;
 constexpr size_t kKeys = 1000;
 constexpr size_t kBatch = 100;
-
-double seconds_since(Clock::time_point t0)
-{
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-void check(int rc, const char *what)
-{
-    if (rc != CACHE_OK) {
-        std::fprintf(stderr, "%s failed: %s (%s)\n", what, cache_strerror(rc), cache_last_error());
-        std::exit(1);
-    }
-}
 
 void check_mc(memcached_st *mc, memcached_return_t rc, const char *what)
 {
