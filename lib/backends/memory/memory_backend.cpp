@@ -52,9 +52,9 @@ MemoryBackend::MemoryBackend(const MemoryOptions &opts) : opts_(opts), seed_(ran
         limits.max_items = opts_.max_items / n + (i < opts_.max_items % n);
         limits.max_bytes = opts_.max_memory / n;
         // Without limits nothing is ever evicted: keep no policy state.
-        std::unique_ptr<EvictionPolicy> policy =
-            bounded() ? make_policy(opts_.policy, limits.max_items)
-                      : std::make_unique<NoEvictionPolicy>();
+        std::unique_ptr<EvictionPolicy> policy = bounded()
+                                                     ? make_policy(opts_.policy, limits.max_items)
+                                                     : std::make_unique<NoEvictionPolicy>();
         shards_.push_back(std::make_unique<MemoryShard>(limits, std::move(policy)));
     }
     if (opts_.expiry_interval_ms > 0)
