@@ -135,23 +135,7 @@ double unicache_get(cache_t *c, const std::vector<std::string> &keys, size_t n, 
 
 double unicache_get_many(cache_t *c, const std::vector<std::string> &keys, size_t n)
 {
-    std::vector<cache_slice> slices;
-    for (const auto &k : keys)
-        slices.push_back({k.data(), k.size()});
-    cache_buf values[kBatch];
-    int statuses[kBatch];
-    size_t batches = n / kBatch;
-    auto t0 = Clock::now();
-    for (size_t i = 0; i < batches; i++) {
-        const cache_slice *first = slices.data() + (i * kBatch) % (kKeys - kBatch + 1);
-        check(cache_get_many(c, first, kBatch, values, statuses), "cache_get_many");
-        for (size_t j = 0; j < kBatch; j++) {
-            if (statuses[j] != CACHE_OK)
-                check(statuses[j], "cache_get_many (a miss)");
-            cache_buf_free(&values[j]);
-        }
-    }
-    return double(batches * kBatch) / seconds_since(t0);
+    return unicache_bench::get_many_rate(c, keys, n, kBatch);
 }
 
 // cache_get on one shared handle from 1 thread, then from 2 threads, in
