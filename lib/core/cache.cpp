@@ -117,8 +117,9 @@ void Cache::full_keys(const Bytes *keys, size_t n, KeyBatch *out, const char *wh
 
 GlobPattern Cache::full_pattern(Bytes pattern) const
 {
-    GlobPattern user{std::string(pattern)}; // validates the user's part alone
-    (void)user;
+    // Parse the caller's pattern alone first, so that an error's byte offset
+    // counts in their pattern, not in the escaped prefix we put before it.
+    GlobPattern{std::string(pattern)};
     return GlobPattern(GlobPattern::escape(prefix_) + std::string(pattern));
 }
 
