@@ -247,6 +247,8 @@ int main(int argc, char **argv)
     cache_t *strict = open_cache(uri + "&generation_cache_ms=0");
     cache_t *tagged = open_cache(uri + "&prefix=tagged:");
     cache_t *prefixed = open_cache(uri + "&prefix=app:");
+    cache_t *no_spin = open_cache(uri + "&spin_us=0");
+    cache_t *old_get = open_cache(uri + "&fast_get=false");
     unicache::Config config = unicache::Config::parse(uri);
     std::unique_ptr<unicache::Backend> backend = unicache::make_memcached_backend(config);
     memcached_st *bare = bare_client(port, false);
@@ -272,7 +274,11 @@ int main(int argc, char **argv)
 
     std::vector<Pair> pairs = {
         {"get, text protocol", [&] { return bare_get(bare, raw, n); },
-         [&] { return uc_get(text, keys, n); }, ">= 0.9"},
+         [&] { return uc_get(text, keys, n); }, ">= 1.0"},
+        {"  same, fast path without spinning (spin_us=0)", [&] { return bare_get(bare, raw, n); },
+         [&] { return uc_get(no_spin, keys, n); }, "report"},
+        {"  same, through libmemcached (fast_get=false)", [&] { return bare_get(bare, raw, n); },
+         [&] { return uc_get(old_get, keys, n); }, ">= 0.9"},
         {"set, text protocol", [&] { return bare_set(bare, raw, value, n); },
          [&] { return uc_set(text, keys, value, n); }, ">= 0.9"},
         {"batch get of 100, text, keys/s (mget+fetch)",
@@ -332,7 +338,7 @@ int main(int argc, char **argv)
 
     memcached_free(bare);
     memcached_free(bare_bin);
-    for (cache_t *c : {text, binary, strict, tagged, prefixed}) {
+    for (cache_t *c : {text, binary, strict, tagged, prefixed, no_spin, old_get}) {
         check(cache_clear(c), "cache_clear");
         cache_close(c);
     }

@@ -11,7 +11,8 @@ target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/item_keys.cpp
   ${CMAKE_CURRENT_LIST_DIR}/memcached_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/memcached_status.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/text_get_socket.cpp)
 target_compile_definitions(unicache_objects PRIVATE UNICACHE_BACKEND_MEMCACHED=1)
 target_include_directories(unicache_objects PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
 

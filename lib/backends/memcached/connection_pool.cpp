@@ -5,12 +5,14 @@
 
 namespace unicache {
 
-ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, size_t size)
+ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, size_t size,
+                               size_t servers)
 {
     conns_.reserve(size);
     try {
         for (size_t i = 0; i < size; i++) {
             auto c = std::make_unique<Connection>();
+            c->sockets = std::make_unique<TextGetSocket[]>(servers);
             c->mc = connect();
             memcached_result_create(c->mc, &c->result);
             memcached_result_create(c->mc, &c->scratch);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "entry_batch.h"
+#include "text_get_socket.h"
 
 namespace unicache {
 
@@ -24,6 +25,7 @@ struct Connection {
     memcached_result_st scratch;       // drained ends of replies, tag counters
     char *value = nullptr;             // the last value memcached_get returned (malloc'd)
     Bytes key;                         // the entry's name: the caller's key or `digest`
+    uint32_t server = 0;               // the server libmemcached places `key` on
     std::string digest;                // the name of an entry named by digest
     bool hashed = false;               // key is a digest: the full key is in the item
     uint64_t generation = 0;           // the prefix generation the entry must carry
@@ -31,16 +33,17 @@ struct Connection {
     std::string item;                  // header + value when both exist
     EntryBatch batch;                  // names of a multi-get
     std::vector<unsigned char> states; // per request of a batch
+    std::unique_ptr<TextGetSocket[]> sockets; // one per server, for the single-key get
     std::mutex mu;
 };
 
 class ConnectionPool {
   public:
-    // Calls connect() `size` times and owns what it returns (never NULL).
-    // Each handle is configured from scratch: memcached_clone() loses some
+    // Calls connect() `size` times and owns what it returns (never NULL);
+    // each connection gets one (unopened) TextGetSocket per server. Each handle is configured from scratch: memcached_clone() loses some
     // settings (weighted ketama), which would make clones place keys on
     // other servers than the original.
-    ConnectionPool(const std::function<memcached_st *()> &connect, size_t size);
+    ConnectionPool(const std::function<memcached_st *()> &connect, size_t size, size_t servers);
     ~ConnectionPool();
     ConnectionPool(const ConnectionPool &) = delete;
     ConnectionPool &operator=(const ConnectionPool &) = delete;
@@ -60,6 +63,8 @@ class ConnectionPool {
 
     Lease acquire();
     size_t size() const { return conns_.size(); }
+    // For reading what every connection counted (atomics only).
+    const Connection &at(size_t i) const { return *conns_[i]; }
 
   private:
     void release();

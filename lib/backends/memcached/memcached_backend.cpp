@@ -129,7 +129,8 @@ MemcachedBackend::MemcachedBackend(const MemcachedOptions &opts) : opts_(opts)
         servers_ += servers_.empty() ? "" : ",";
         servers_ += h.host + ":" + std::to_string(h.port ? h.port : kDefaultPort);
     }
-    pool_ = std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size);
+    pool_ = std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size,
+                                             opts_.hosts.size());
     generations_ = GenerationTable::find(servers_, opts_.prefix, opts_.hosts.size());
 }
 
@@ -221,7 +222,8 @@ void MemcachedBackend::name_entry(Connection &c, Bytes full_key)
     } else {
         c.key = full_key;
     }
-    c.generation = generation(c, server_of(c, c.key), monotonic_ms());
+    c.server = server_of(c, c.key);
+    c.generation = generation(c, c.server, monotonic_ms());
 }
 
 // The generation is cached in-process for generation_cache_ms: reading it
@@ -307,25 +309,58 @@ uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
 
 bool MemcachedBackend::read(Connection &c, Item *out)
 {
+    uint32_t flags = 0;
+    Bytes item;
+    if (!fetch(c, &flags, &item))
+        return false;
+    out->flags = flags;
+    out->cas = 0;
+    out->env = Envelope::decode(flags, item);
+    return true;
+}
+
+bool MemcachedBackend::fetch(Connection &c, uint32_t *flags, Bytes *item)
+{
+    TextGetSocket *fast = opts_.fast_get ? &c.sockets[c.server] : nullptr;
+    if (fast && fast->turn()) {
+        const memcached_instance_st *server =
+            memcached_server_instance_by_position(c.mc, c.server);
+        switch (fast->get(server, c.key, int(opts_.timeout_ms), opts_.spin_us * 1000, flags,
+                          item)) {
+        case TextGetSocket::kHit:
+            return true;
+        case TextGetSocket::kMiss:
+            return false;
+        case TextGetSocket::kTimedOut:
+            // Already waited timeout_ms: asking libmemcached would wait again.
+            fail(CACHE_ETIMEOUT, "memcached get failed: A TIMEOUT OCCURRED (no answer within "
+                                 "timeout_ms=" +
+                                     std::to_string(opts_.timeout_ms) +
+                                     "), host: " + host_port(server));
+        case TextGetSocket::kFailed:
+            break; // libmemcached says what is wrong, if anything
+        }
+    }
     // memcached_get, not a one-key mget: with the binary protocol it sends
     // one non-quiet GETK instead of GETKQ + NOOP.
     std::free(c.value);
     size_t len = 0;
-    uint32_t flags = 0;
     memcached_return_t rc;
-    c.value = memcached_get(c.mc, c.key.data(), c.key.size(), &len, &flags, &rc);
+    c.value = memcached_get(c.mc, c.key.data(), c.key.size(), &len, flags, &rc);
     if (!c.value && rc != MEMCACHED_SUCCESS) { // (an empty value is NULL + SUCCESS)
         // A timeout while reading is reported as NOTFOUND; the error recorded
         // on the handle tells the truth.
         if (rc == MEMCACHED_NOTFOUND && memcached_is_error(memcached_last_error(c.mc)))
             rc = memcached_last_error(c.mc);
-        if (rc == MEMCACHED_NOTFOUND)
-            return false;
-        fail_memcached(c.mc, rc, "get");
+        if (rc != MEMCACHED_NOTFOUND)
+            fail_memcached(c.mc, rc, "get");
+        if (fast)
+            fast->server_answered();
+        return false;
     }
-    out->flags = flags;
-    out->cas = 0;
-    out->env = Envelope::decode(flags, Bytes(c.value ? c.value : "", len));
+    if (fast)
+        fast->server_answered();
+    *item = Bytes(c.value ? c.value : "", len);
     return true;
 }
 
@@ -866,7 +901,11 @@ std::string MemcachedBackend::info()
         " pool_size=" + std::to_string(opts_.pool_size) +
         " retry_timeout_s=" + std::to_string(opts_.retry_timeout_s) +
         " remove_failed_servers=" + (opts_.remove_failed_servers ? "true" : "false") +
-        " generation_cache_ms=" + std::to_string(opts_.generation_cache_ms) + "\n";
+        " generation_cache_ms=" + std::to_string(opts_.generation_cache_ms) +
+        " fast_get=" + (opts_.fast_get ? "true" : "false") +
+        " spin_us=" + std::to_string(opts_.spin_us) + "\n";
+    if (opts_.fast_get)
+        text += fast_get_counts();
     struct Collect {
         std::string *text;
         std::string last;
@@ -892,6 +931,23 @@ std::string MemcachedBackend::info()
         text += "(some servers did not answer: " + memcached_detail(c->mc, rc) + ")\n";
     }
     return text;
+}
+
+std::string MemcachedBackend::fast_get_counts() const
+{
+    uint64_t served = 0, spun = 0, failed = 0, timed_out = 0;
+    for (size_t i = 0; i < pool_->size(); i++) {
+        for (size_t s = 0; s < opts_.hosts.size(); s++) {
+            const TextGetSocket::Counters &n = pool_->at(i).sockets[s].counters();
+            served += n.served.load(std::memory_order_relaxed);
+            spun += n.spun.load(std::memory_order_relaxed);
+            failed += n.failed.load(std::memory_order_relaxed);
+            timed_out += n.timed_out.load(std::memory_order_relaxed);
+        }
+    }
+    return "fast_get: served=" + std::to_string(served) + " spun=" + std::to_string(spun) +
+           " fell_back=" + std::to_string(failed) + " timed_out=" + std::to_string(timed_out) +
+           "\n";
 }
 
 BackendStats MemcachedBackend::stats(Bytes)
@@ -933,6 +989,11 @@ std::unique_ptr<Backend> make_memcached_backend(Config &config)
     o.retry_timeout_s = p.take_int("retry_timeout_s", 2, 0, 3600);
     o.remove_failed_servers = p.take_bool("remove_failed_servers", false);
     o.generation_cache_ms = p.take_int("generation_cache_ms", 1000, 0, 3600 * 1000);
+    o.fast_get = p.take_bool("fast_get", !o.binary);
+    if (o.fast_get && o.binary)
+        fail(CACHE_EINVAL, "memcached fast_get=true sends text-protocol gets and cannot be "
+                           "combined with binary=true (fast_get is off by default there)");
+    o.spin_us = p.take_int("spin_us", 50, 0, 1000);
     o.prefix = config.prefix;
     return std::make_unique<MemcachedBackend>(o);
 }

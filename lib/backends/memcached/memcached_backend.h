@@ -34,6 +34,8 @@ struct MemcachedOptions {
     int64_t retry_timeout_s = 2;        // a failed server is skipped this long
     bool remove_failed_servers = false; // rehash a dead server's keys to others
     int64_t generation_cache_ms = 1000; // how long a prefix generation is trusted
+    bool fast_get = true;               // single-key reads over our own sockets (text_get_socket.h)
+    int64_t spin_us = 50;               // longest spin for a reply there; 0: never spin
     std::string prefix;                 // this cache's key prefix
 };
 
@@ -84,9 +86,14 @@ class MemcachedBackend final : public Backend {
     uint64_t read_generation(Connection &c, uint32_t server);
     uint64_t bump_generation(Connection &c, uint32_t server);
 
-    // Reads the item named c.key; false when memcached has none. read()
-    // is the plain get; read_cas() also fetches the CAS value for an update.
+    // Reads the item named c.key (on server c.server); false when memcached
+    // has none. read() is the plain get; read_cas() also fetches the CAS
+    // value for an update.
     bool read(Connection &c, Item *out);
+    // read()'s round trip: the item's flags and bytes (valid until the next
+    // call on c), through c's own socket when it may be tried, else (and
+    // whenever that fails) through libmemcached.
+    bool fetch(Connection &c, uint32_t *flags, Bytes *item);
     bool read_cas(Connection &c, Item *out);
     // Names, reads and checks full_key's entry: false unless it is live.
     bool read_live(Connection &c, Bytes full_key, Item *item);
@@ -106,6 +113,8 @@ class MemcachedBackend final : public Backend {
     memcached_return_t write(Connection &c, Write mode, uint32_t flags, Bytes value, time_t exptime,
                              uint64_t cas);
     void store_new(Connection &c, Bytes full_key, Bytes value, int64_t ttl_ms, Bytes tags);
+    // One line of info(): what the fast-get sockets of every connection did.
+    std::string fast_get_counts() const;
     [[noreturn]] void fail_too_big(Connection &c, size_t value_size, size_t item_size);
     int64_t item_size_limit(Connection &c);
 

@@ -1,0 +1,282 @@
+#include "text_get_socket.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace unicache {
+
+namespace {
+
+// Longer than any header line memcached sends for one of our names
+// ("VALUE " + 250-byte name + flags + length).
+constexpr size_t kMaxLine = 320;
+// memcached's largest possible item (-I 1024m); a longer reply is garbage.
+constexpr uint64_t kMaxItem = uint64_t(1) << 30;
+// What a socket keeps between calls; a larger item's buffer is given back.
+constexpr size_t kKeptBuffer = 16 * 1024;
+// Most gets a failing socket leaves to libmemcached before trying again.
+constexpr unsigned kMaxSkip = 1024;
+
+// Counted in the child of every fork(): a socket opened under another count
+// belongs to the parent (the child shares it) and must not be touched.
+std::atomic<unsigned> fork_count{0};
+
+void count_fork()
+{
+    fork_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+int64_t now_ns()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Strict unsigned decimal up to max.
+bool parse_number(Bytes text, uint64_t max, uint64_t *out)
+{
+    if (text.empty() || text.size() > 20)
+        return false;
+    uint64_t v = 0;
+    for (unsigned char c : text) {
+        if (c < '0' || c > '9' || v > (max - (c - '0')) / 10)
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return true;
+}
+
+// Waits until fd is writable (a connect finished) for up to timeout_ms.
+TextGetSocket::Outcome connected(int fd, int timeout_ms)
+{
+    pollfd p{fd, POLLOUT, 0};
+    int n;
+    do
+        n = poll(&p, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return TextGetSocket::kTimedOut;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+        return TextGetSocket::kFailed;
+    return TextGetSocket::kHit;
+}
+
+// A non-blocking socket connected to addr, or -1 (*why: kFailed or kTimedOut).
+int connect_to(const sockaddr *addr, socklen_t len, int timeout_ms, TextGetSocket::Outcome *why)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    *why = TextGetSocket::kFailed;
+    if (fd < 0)
+        return -1;
+    if (addr->sa_family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    if (connect(fd, addr, len) == 0)
+        return fd;
+    if (errno == EINPROGRESS || errno == EAGAIN) {
+        *why = connected(fd, timeout_ms);
+        if (*why == TextGetSocket::kHit)
+            return fd;
+    }
+    ::close(fd);
+    return -1;
+}
+
+} // namespace
+
+TextGetSocket::TextGetSocket()
+{
+    static const int registered = pthread_atfork(nullptr, nullptr, count_fork);
+    (void)registered;
+}
+
+TextGetSocket::~TextGetSocket()
+{
+    close_fd();
+}
+
+void TextGetSocket::close_fd()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+    fd_ = -1;
+    rtt_ns_ = 0;
+}
+
+bool TextGetSocket::turn()
+{
+    if (skip_ > 0) {
+        skip_--;
+        return false;
+    }
+    return answered_;
+}
+
+TextGetSocket::Outcome TextGetSocket::give_up(Outcome why)
+{
+    close_fd();
+    strikes_ = std::min(strikes_ + 1, 11u);
+    skip_ = std::min(1u << (strikes_ - 1), kMaxSkip);
+    answered_ = false;
+    bump(why == kTimedOut ? counters_.timed_out : counters_.failed);
+    return why;
+}
+
+TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, int timeout_ms)
+{
+    const char *host = memcached_server_name(server);
+    Outcome why = kFailed;
+    // libmemcached takes a name starting with '/' as a Unix socket.
+    if (host[0] == '/' || std::strcmp(memcached_server_type(server), "SOCKET") == 0) {
+        sockaddr_un un{};
+        un.sun_family = AF_UNIX;
+        if (std::strlen(host) >= sizeof un.sun_path)
+            return kFailed;
+        std::strcpy(un.sun_path, host);
+        fd_ = connect_to(reinterpret_cast<sockaddr *>(&un), sizeof un, timeout_ms, &why);
+    } else if (std::strcmp(memcached_server_type(server), "TCP") == 0) {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICSERV;
+        addrinfo *found = nullptr;
+        std::string port = std::to_string(memcached_server_port(server));
+        if (getaddrinfo(host, port.c_str(), &hints, &found) != 0)
+            return kFailed;
+        for (addrinfo *a = found; a && fd_ < 0 && why != kTimedOut; a = a->ai_next)
+            fd_ = connect_to(a->ai_addr, a->ai_addrlen, timeout_ms, &why);
+        freeaddrinfo(found);
+    }
+    if (fd_ < 0)
+        return why;
+    forks_ = fork_count.load(std::memory_order_relaxed);
+    return kHit;
+}
+
+size_t TextGetSocket::receive(size_t at, int64_t spin_until_ns, int timeout_ms, Outcome *why)
+{
+    *why = kFailed;
+    for (;;) {
+        if (spin_until_ns == 0 || now_ns() >= spin_until_ns) {
+            spin_until_ns = 0;
+            pollfd p{fd_, POLLIN, 0};
+            int n = poll(&p, 1, timeout_ms);
+            if (n == 0) {
+                *why = kTimedOut;
+                return 0;
+            }
+            if (n < 0 && errno != EINTR)
+                return 0;
+        }
+        ssize_t r = recv(fd_, buf_.data() + at, buf_.size() - at, 0);
+        if (r > 0)
+            return size_t(r);
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return 0; // EOF or a broken connection
+        if (spin_until_ns)
+            sched_yield();
+    }
+}
+
+TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, Bytes name,
+                                          int timeout_ms, int64_t spin_ns, uint32_t *flags,
+                                          Bytes *item)
+{
+    if (fd_ >= 0 && forks_ != fork_count.load(std::memory_order_relaxed))
+        close_fd(); // the parent's: closing our copy leaves its connection alone
+    if (name.empty() || name.size() > MEMCACHED_MAX_KEY - 1)
+        return give_up(kFailed);
+    if (fd_ < 0) {
+        Outcome o = open(server, timeout_ms);
+        if (o != kHit)
+            return give_up(o);
+    }
+    if (buf_.capacity() > kKeptBuffer) // the last item was large
+        std::vector<char>(kKeptBuffer).swap(buf_);
+    else if (buf_.size() < kKeptBuffer)
+        buf_.resize(kKeptBuffer);
+
+    // The request fits in the buffer and, on a socket with nothing in
+    // flight, in one send().
+    char *req = buf_.data();
+    std::memcpy(req, "get ", 4);
+    std::memcpy(req + 4, name.data(), name.size());
+    std::memcpy(req + 4 + name.size(), "\r\n", 2);
+    size_t req_len = name.size() + 6;
+    if (send(fd_, req, req_len, MSG_NOSIGNAL) != ssize_t(req_len))
+        return give_up(kFailed);
+    int64_t sent = now_ns();
+
+    bool spin = spin_ns > 0 && rtt_ns_ > 0 && rtt_ns_ <= spin_ns;
+    Outcome why;
+    size_t got = receive(0, spin ? sent + std::min(2 * rtt_ns_, spin_ns) : 0, timeout_ms, &why);
+    if (got == 0)
+        return give_up(why);
+    int64_t rtt = now_ns() - sent;
+    rtt_ns_ = rtt_ns_ ? rtt_ns_ + (rtt - rtt_ns_) / 8 : rtt;
+    if (spin)
+        bump(counters_.spun);
+
+    // The first line: "END" or "VALUE <name> <flags> <bytes>".
+    const char *nl;
+    while (!(nl = static_cast<const char *>(memmem(buf_.data(), got, "\r\n", 2)))) {
+        size_t more = got < kMaxLine ? receive(got, 0, timeout_ms, &why) : 0;
+        if (more == 0)
+            return give_up(got < kMaxLine ? why : kFailed);
+        got += more;
+    }
+    Bytes line(buf_.data(), size_t(nl - buf_.data()));
+    size_t head = line.size() + 2;
+    if (line == "END") {
+        if (got != head)
+            return give_up(kFailed);
+        bump(counters_.served);
+        strikes_ = 0;
+        return kMiss;
+    }
+    uint64_t flag_value = 0, length = 0;
+    size_t sp1 = line.rfind(' '), sp2 = sp1 == Bytes::npos ? sp1 : line.rfind(' ', sp1 - 1);
+    if (line.substr(0, 6) != "VALUE " || sp2 == Bytes::npos || sp2 < 6 ||
+        line.substr(6, sp2 - 6) != name ||
+        !parse_number(line.substr(sp2 + 1, sp1 - sp2 - 1), UINT32_MAX, &flag_value) ||
+        !parse_number(line.substr(sp1 + 1), kMaxItem, &length))
+        return give_up(kFailed); // SERVER_ERROR, CLIENT_ERROR, ERROR or garbage
+
+    // The data, "\r\nEND\r\n", and nothing after it.
+    size_t total = head + size_t(length) + 7;
+    if (buf_.size() < total)
+        buf_.resize(total);
+    while (got < total) {
+        size_t more = receive(got, 0, timeout_ms, &why);
+        if (more == 0)
+            return give_up(why);
+        got += more;
+    }
+    if (got != total || std::memcmp(buf_.data() + head + length, "\r\nEND\r\n", 7) != 0)
+        return give_up(kFailed);
+    *flags = uint32_t(flag_value);
+    *item = Bytes(buf_.data() + head, size_t(length));
+    bump(counters_.served);
+    strikes_ = 0;
+    return kHit;
+}
+
+} // namespace unicache

@@ -1,0 +1,97 @@
+// TextGetSocket: a socket of our own to one memcached server (TCP or Unix),
+// used for one thing only: the single-key "get" of the text protocol.
+//
+// Why not libmemcached: it waits for every reply in poll(), and on loopback
+// the wake-up of the sleeping thread is a fifth of the round trip (22-24 us
+// blocking, 17 us when the thread keeps polling the socket itself). Here the
+// reply is first awaited by spinning on a non-blocking recv() for a short
+// budget, then in poll() like libmemcached:
+//
+//  - the budget adapts: an EWMA of this socket's round trips is kept, and
+//    the thread spins only while that average is at most spin_ns, for
+//    2 x average capped at spin_ns. A server that answers slower than
+//    spin_ns (LAN, WAN, an overloaded host) is never spun on: its gets cost
+//    one send, one poll and one recv, as with libmemcached. The first get
+//    of a socket only measures (no spinning).
+//  - spin_ns 0 never spins (the choice for CPU-constrained hosts).
+//
+// It is only an optimisation, and never the one to report a problem: on any
+// failure (refused or lost connection, EOF, a reply it does not expect,
+// SERVER_ERROR, an item over 1 GiB) it closes the socket and says kFailed,
+// and the caller repeats the get through libmemcached, which keeps
+// reporting errors, retrying and ejecting servers exactly as without it.
+// Only a wait that already took the whole timeout is reported (kTimedOut),
+// so that a timeout is not waited for twice. After a failure the socket is
+// left alone until libmemcached has answered a get from that server again,
+// and then for 1, 2, 4, ... up to 1024 more gets while failures continue.
+//
+// One thread at a time: it lives in a pool Connection. A socket opened
+// before a fork() is never used by the child (it opens its own).
+#pragma once
+
+#include <libmemcached/memcached.h>
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "core/bytes.h"
+
+namespace unicache {
+
+class TextGetSocket {
+  public:
+    enum Outcome { kHit, kMiss, kFailed, kTimedOut };
+
+    // What the socket has done, for cache_backend_info. Written only by the
+    // thread holding the connection; read by anyone.
+    struct Counters {
+        std::atomic<uint64_t> served{0};    // gets answered here (hits and misses)
+        std::atomic<uint64_t> spun{0};      // of those, gets that spun at all
+        std::atomic<uint64_t> failed{0};    // gets repeated through libmemcached
+        std::atomic<uint64_t> timed_out{0}; // gets reported as timeouts
+    };
+
+    TextGetSocket();
+    ~TextGetSocket();
+    TextGetSocket(const TextGetSocket &) = delete;
+    TextGetSocket &operator=(const TextGetSocket &) = delete;
+
+    // Whether this get may be tried here. False while backing off after a
+    // failure (each call counts one get left to libmemcached).
+    bool turn();
+
+    // libmemcached answered a get from this server without an error.
+    void server_answered() { answered_ = true; }
+
+    // Sends "get <name>" (a memcached key, at most 250 bytes) and reads the
+    // reply. On kHit, *flags and *item hold the item (item points into this
+    // socket's buffer, valid until the next call). Waits up to timeout_ms
+    // for each piece of the reply (and for the connection), like
+    // libmemcached's poll timeout; spins up to spin_ns first (see above).
+    Outcome get(const memcached_instance_st *server, Bytes name, int timeout_ms, int64_t spin_ns,
+                uint32_t *flags, Bytes *item);
+
+    const Counters &counters() const { return counters_; }
+
+  private:
+    Outcome open(const memcached_instance_st *server, int timeout_ms);
+    // recv() into the buffer from `at` on, waiting as described above until
+    // spin_until_ns (0: no spinning) and then in poll(). Returns the bytes
+    // read, or 0 with *why set.
+    size_t receive(size_t at, int64_t spin_until_ns, int timeout_ms, Outcome *why);
+    Outcome give_up(Outcome why);
+    void close_fd();
+    static void bump(std::atomic<uint64_t> &n) { n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+
+    int fd_ = -1;
+    unsigned forks_ = 0;    // fork count of the process when fd_ was opened
+    int64_t rtt_ns_ = 0;    // EWMA of the time to the first byte of a reply; 0: none yet
+    unsigned strikes_ = 0;  // failures in a row
+    unsigned skip_ = 0;     // gets still left to libmemcached after the last failure
+    bool answered_ = true;  // libmemcached answered this server since the last failure
+    std::vector<char> buf_; // the reply being read
+    Counters counters_;
+};
+
+} // namespace unicache
