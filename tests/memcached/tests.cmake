@@ -10,3 +10,9 @@ target_link_libraries(memcached_test PRIVATE memcached)
 unicache_add_test(memcached_internal_test
   SOURCES memcached/memcached_internal_test.cpp INTERNAL LABELS memcached)
 target_include_directories(memcached_internal_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
+# The single-key fast get; INTERNAL for the Unix-socket case, which the URI
+# cannot express.
+unicache_add_test(memcached_fast_get_test
+  SOURCES memcached/memcached_fast_get_test.cpp INTERNAL LABELS memcached)
+target_include_directories(memcached_fast_get_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
+target_link_libraries(memcached_fast_get_test PRIVATE memcached)
