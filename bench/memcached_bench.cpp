@@ -40,8 +40,8 @@
 #include <libmemcached/memcached.h>
 
 #include "backends/factories.h"
-#include "core/config.h"
 #include "bench_support.h"
+#include "core/config.h"
 #include "support/server_process.h"
 #include "unicache.h"
 
@@ -221,7 +221,7 @@ struct Pair {
 
 void print_row(Pair &p)
 {
-    std::printf("| %-44s | %12.0f | %12.0f | %5.2fx | %6.2fx | %-7s |\n", p.what, p.best_anchor,
+    std::printf("| %-50s | %12.0f | %12.0f | %5.2fx | %6.2fx | %-7s |\n", p.what, p.best_anchor,
                 p.best_ours, p.best_ours / p.best_anchor, p.median_ratio(), p.target);
 }
 
@@ -275,9 +275,10 @@ int main(int argc, char **argv)
     std::vector<Pair> pairs = {
         {"get, text protocol", [&] { return bare_get(bare, raw, n); },
          [&] { return uc_get(text, keys, n); }, ">= 1.0"},
-        {"  same, fast path without spinning (spin_us=0)", [&] { return bare_get(bare, raw, n); },
-         [&] { return uc_get(no_spin, keys, n); }, "report"},
-        {"  same, through libmemcached (fast_get=false)", [&] { return bare_get(bare, raw, n); },
+        {"get, text, fast path without spinning (spin_us=0)",
+         [&] { return bare_get(bare, raw, n); }, [&] { return uc_get(no_spin, keys, n); },
+         "report"},
+        {"get, text, through libmemcached (fast_get=false)", [&] { return bare_get(bare, raw, n); },
          [&] { return uc_get(old_get, keys, n); }, ">= 0.9"},
         {"set, text protocol", [&] { return bare_set(bare, raw, value, n); },
          [&] { return uc_set(text, keys, value, n); }, ">= 0.9"},
@@ -327,10 +328,10 @@ int main(int argc, char **argv)
                 "anything else running.\n\n",
                 memcached_lib_version(), port, n, kValueSize, rounds,
                 std::thread::hardware_concurrency());
-    std::printf("| %-44s | %12s | %12s | %6s | %7s | %-7s |\n",
+    std::printf("| %-50s | %12s | %12s | %6s | %7s | %-7s |\n",
                 "operation (per second, best round)", "libmemcached", "unicache", "ratio", "median",
                 "target");
-    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(14, '-').c_str(),
+    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(52, '-').c_str(), std::string(14, '-').c_str(),
                 std::string(14, '-').c_str(), std::string(8, '-').c_str(),
                 std::string(9, '-').c_str(), std::string(9, '-').c_str());
     for (Pair &p : pairs)

@@ -142,7 +142,7 @@ std::vector<std::string> all_kinds_of_keys()
 // the first (the cache's libmemcached handle connects first, its fast-get
 // socket second) with a canned text.
 class FaultProxy {
-  public:
+public:
     FaultProxy(int upstream, int delay_us, std::string spoil = "")
         : upstream_(upstream), delay_us_(delay_us), spoil_(std::move(spoil))
     {
@@ -177,7 +177,7 @@ class FaultProxy {
     }
     int port() const { return port_; }
 
-  private:
+private:
     void accept_loop()
     {
         for (int n = 0;; n++) {
@@ -458,12 +458,9 @@ TEST(MemcachedFastGet, BadParametersAreRejectedWithAReason)
         std::string params, needle;
     };
     const Case cases[] = {
-        {"spin_us=-1", "spin_us"},
-        {"spin_us=1001", "spin_us"},
-        {"spin_us=fast", "spin_us"},
-        {"fast_get=maybe", "fast_get"},
-        {"fast_get=", "fast_get"},
-        {"binary=true&fast_get=true", "binary"},
+        {"spin_us=-1", "spin_us"},   {"spin_us=1001", "spin_us"},
+        {"spin_us=fast", "spin_us"}, {"fast_get=maybe", "fast_get"},
+        {"fast_get=", "fast_get"},   {"binary=true&fast_get=true", "binary"},
         {"spinus=5", "spin_us"}, // unknown: the valid ones are listed
     };
     for (const Case &k : cases) {
@@ -564,16 +561,18 @@ TEST(MemcachedFastGet, SpoiledRepliesFallBackToLibmemcached)
     ServerProcess s = ServerProcess::memcached();
     s.start();
     const std::string spoils[] = {
-        "EOF",                                        // connection closed, no reply
-        "SERVER_ERROR out of memory\r\n",             // an error line
-        "ERROR\r\n",                                  // a command it does not know
-        "VALUE fg:k 0 1\r\nv\r\nEND\r\nEND\r\n",      // more than one reply
-        "VALUE fg:other 0 2\r\nvv\r\nEND\r\n",        // another key's item
-        "VALUE fg:k 0 99999999999\r\n",               // a length no item has
-        "VALUE fg:k 0 100\r\nshort",                  // cut short, then silence
-        "VALUE fg:k x 1\r\nv\r\nEND\r\n",             // a bad flags field
-        std::string(400, 'z'),                        // no line end at all
-        "END\r\nEND\r\n",                             // a miss and more
+        "EOF",                                     // connection closed, no reply
+        "SERVER_ERROR out of memory\r\n",          // an error line
+        "ERROR\r\n",                               // a command it does not know
+        "VALUE fg:k 0 1\r\nv\r\nEND\r\nEND\r\n",   // more than one reply
+        "VALUE fg:other 0 2\r\nvv\r\nEND\r\n",     // another key's item
+        "VALUE fg:k 0 99999999999\r\n",            // a length no item has
+        "VALUE fg:k 0 100\r\nshort",               // cut short, then silence
+        "VALUE fg:k x 1\r\nv\r\nEND\r\n",          // a bad flags field
+        "VALUE fg:k 4294967296 1\r\nv\r\nEND\r\n", // flags over 32 bits
+        "VALUE fg:k 0 1\nv\r\nEND\r\n",            // a bare line feed
+        std::string(400, 'z'),                     // no line end at all
+        "END\r\nEND\r\n",                          // a miss and more
     };
     for (const std::string &spoil : spoils) {
         FaultProxy proxy(s.port(), 0, spoil);

@@ -21,26 +21,27 @@ namespace unicache {
 // reused from call to call so that a warm call allocates only its result.
 struct Connection {
     memcached_st *mc = nullptr;
-    memcached_result_st result;        // the item being read with its CAS
-    memcached_result_st scratch;       // drained ends of replies, tag counters
-    char *value = nullptr;             // the last value memcached_get returned (malloc'd)
-    Bytes key;                         // the entry's name: the caller's key or `digest`
-    uint32_t server = 0;               // the server libmemcached places `key` on
-    std::string digest;                // the name of an entry named by digest
-    bool hashed = false;               // key is a digest: the full key is in the item
-    uint64_t generation = 0;           // the prefix generation the entry must carry
-    std::string header;                // envelope header
-    std::string item;                  // header + value when both exist
-    EntryBatch batch;                  // names of a multi-get
-    std::vector<unsigned char> states; // per request of a batch
+    memcached_result_st result;               // the item being read with its CAS
+    memcached_result_st scratch;              // drained ends of replies, tag counters
+    char *value = nullptr;                    // the last value memcached_get returned (malloc'd)
+    Bytes key;                                // the entry's name: the caller's key or `digest`
+    uint32_t server = 0;                      // the server libmemcached places `key` on
+    std::string digest;                       // the name of an entry named by digest
+    bool hashed = false;                      // key is a digest: the full key is in the item
+    uint64_t generation = 0;                  // the prefix generation the entry must carry
+    std::string header;                       // envelope header
+    std::string item;                         // header + value when both exist
+    EntryBatch batch;                         // names of a multi-get
+    std::vector<unsigned char> states;        // per request of a batch
     std::unique_ptr<TextGetSocket[]> sockets; // one per server, for the single-key get
     std::mutex mu;
 };
 
 class ConnectionPool {
-  public:
+public:
     // Calls connect() `size` times and owns what it returns (never NULL);
-    // each connection gets one (unopened) TextGetSocket per server. Each handle is configured from scratch: memcached_clone() loses some
+    // each connection also gets one (unopened) TextGetSocket per server.
+    // Each handle is configured from scratch: memcached_clone() loses some
     // settings (weighted ketama), which would make clones place keys on
     // other servers than the original.
     ConnectionPool(const std::function<memcached_st *()> &connect, size_t size, size_t servers);
@@ -49,7 +50,7 @@ class ConnectionPool {
     ConnectionPool &operator=(const ConnectionPool &) = delete;
 
     class Lease {
-      public:
+    public:
         explicit Lease(Connection *c) : c_(c) {}
         Lease(const Lease &) = delete;
         Lease &operator=(const Lease &) = delete;
@@ -57,7 +58,7 @@ class ConnectionPool {
         Connection &operator*() const { return *c_; }
         Connection *operator->() const { return c_; }
 
-      private:
+    private:
         Connection *c_;
     };
 
@@ -66,7 +67,7 @@ class ConnectionPool {
     // For reading what every connection counted (atomics only).
     const Connection &at(size_t i) const { return *conns_[i]; }
 
-  private:
+private:
     void release();
     std::vector<std::unique_ptr<Connection>> conns_;
 };

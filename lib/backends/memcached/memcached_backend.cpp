@@ -323,10 +323,9 @@ bool MemcachedBackend::fetch(Connection &c, uint32_t *flags, Bytes *item)
 {
     TextGetSocket *fast = opts_.fast_get ? &c.sockets[c.server] : nullptr;
     if (fast && fast->turn()) {
-        const memcached_instance_st *server =
-            memcached_server_instance_by_position(c.mc, c.server);
-        switch (fast->get(server, c.key, int(opts_.timeout_ms), opts_.spin_us * 1000, flags,
-                          item)) {
+        const memcached_instance_st *server = memcached_server_instance_by_position(c.mc, c.server);
+        switch (
+            fast->get(server, c.key, int(opts_.timeout_ms), opts_.spin_us * 1000, flags, item)) {
         case TextGetSocket::kHit:
             return true;
         case TextGetSocket::kMiss:

@@ -40,7 +40,7 @@ struct MemcachedOptions {
 };
 
 class MemcachedBackend final : public Backend {
-  public:
+public:
     explicit MemcachedBackend(const MemcachedOptions &opts);
 
     const char *name() const override { return "memcached"; }
@@ -65,7 +65,7 @@ class MemcachedBackend final : public Backend {
     std::string info() override;
     BackendStats stats(Bytes prefix) override;
 
-  private:
+private:
     // An item as read; the views point into the connection's result.
     struct Item {
         Envelope env;

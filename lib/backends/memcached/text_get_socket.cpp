@@ -46,17 +46,21 @@ int64_t now_ns()
     return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Strict unsigned decimal up to max.
-bool parse_number(Bytes text, uint64_t max, uint64_t *out)
+// Reads the unsigned decimal at *p (at most max) that `stop` ends, and
+// moves *p past the stop character.
+bool take_number(const char **p, const char *end, char stop, uint64_t max, uint64_t *out)
 {
-    if (text.empty() || text.size() > 20)
-        return false;
+    const char *s = *p;
     uint64_t v = 0;
-    for (unsigned char c : text) {
-        if (c < '0' || c > '9' || v > (max - (c - '0')) / 10)
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        unsigned digit = unsigned(*s - '0');
+        if (v > (max - digit) / 10)
             return false;
-        v = v * 10 + (c - '0');
+        v = v * 10 + digit;
     }
+    if (s == *p || s == end || *s != stop)
+        return false;
+    *p = s + 1;
     *out = v;
     return true;
 }
@@ -235,30 +239,32 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
     if (spin)
         bump(counters_.spun);
 
-    // The first line: "END" or "VALUE <name> <flags> <bytes>".
-    const char *nl;
-    while (!(nl = static_cast<const char *>(memmem(buf_.data(), got, "\r\n", 2)))) {
+    // The first line: "END" or "VALUE <name> <flags> <bytes>", then "\r\n"
+    // (our names hold no line feed).
+    const char *line = buf_.data(), *lf;
+    while (!(lf = static_cast<const char *>(std::memchr(line, '\n', got)))) {
         size_t more = got < kMaxLine ? receive(got, 0, timeout_ms, &why) : 0;
         if (more == 0)
             return give_up(got < kMaxLine ? why : kFailed);
         got += more;
     }
-    Bytes line(buf_.data(), size_t(nl - buf_.data()));
-    size_t head = line.size() + 2;
-    if (line == "END") {
+    size_t head = size_t(lf - line) + 1;
+    if (head == 5 && std::memcmp(line, "END\r\n", 5) == 0) {
         if (got != head)
             return give_up(kFailed);
         bump(counters_.served);
         strikes_ = 0;
         return kMiss;
     }
+    // Anything else (SERVER_ERROR, CLIENT_ERROR, ERROR, another key's
+    // item, garbage) is libmemcached's to report.
+    const char *p = line + 6 + name.size() + 1;
     uint64_t flag_value = 0, length = 0;
-    size_t sp1 = line.rfind(' '), sp2 = sp1 == Bytes::npos ? sp1 : line.rfind(' ', sp1 - 1);
-    if (line.substr(0, 6) != "VALUE " || sp2 == Bytes::npos || sp2 < 6 ||
-        line.substr(6, sp2 - 6) != name ||
-        !parse_number(line.substr(sp2 + 1, sp1 - sp2 - 1), UINT32_MAX, &flag_value) ||
-        !parse_number(line.substr(sp1 + 1), kMaxItem, &length))
-        return give_up(kFailed); // SERVER_ERROR, CLIENT_ERROR, ERROR or garbage
+    if (head < 6 + name.size() + 6 || std::memcmp(line, "VALUE ", 6) != 0 ||
+        std::memcmp(line + 6, name.data(), name.size()) != 0 || p[-1] != ' ' ||
+        !take_number(&p, lf, ' ', UINT32_MAX, &flag_value) ||
+        !take_number(&p, lf, '\r', kMaxItem, &length) || p != lf)
+        return give_up(kFailed);
 
     // The data, "\r\nEND\r\n", and nothing after it.
     size_t total = head + size_t(length) + 7;

@@ -40,7 +40,7 @@
 namespace unicache {
 
 class TextGetSocket {
-  public:
+public:
     enum Outcome { kHit, kMiss, kFailed, kTimedOut };
 
     // What the socket has done, for cache_backend_info. Written only by the
@@ -74,7 +74,7 @@ class TextGetSocket {
 
     const Counters &counters() const { return counters_; }
 
-  private:
+private:
     Outcome open(const memcached_instance_st *server, int timeout_ms);
     // recv() into the buffer from `at` on, waiting as described above until
     // spin_until_ns (0: no spinning) and then in poll(). Returns the bytes
@@ -82,7 +82,10 @@ class TextGetSocket {
     size_t receive(size_t at, int64_t spin_until_ns, int timeout_ms, Outcome *why);
     Outcome give_up(Outcome why);
     void close_fd();
-    static void bump(std::atomic<uint64_t> &n) { n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    static void bump(std::atomic<uint64_t> &n)
+    {
+        n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 
     int fd_ = -1;
     unsigned forks_ = 0;    // fork count of the process when fd_ was opened
