@@ -26,49 +26,15 @@
 #include <vector>
 
 #include "backends/memcached/memcached_backend.h"
-#include "support/server_process.h"
-#include "unicache.h"
+#include "memcached_test_support.h"
 
 namespace unicache_test {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-int64_t ms_since(Clock::time_point t)
+cache_t *open_fg(const std::string &uri)
 {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
-}
-
-void sleep_ms(int ms)
-{
-    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-}
-
-std::string addr(int port)
-{
-    return "127.0.0.1:" + std::to_string(port);
-}
-
-std::string addr(const ServerProcess &s)
-{
-    return addr(s.port());
-}
-
-cache_t *open_uri(const std::string &uri, const std::string &prefix = "fg:")
-{
-    cache_options o = CACHE_OPTIONS_INIT;
-    o.prefix = prefix.data();
-    o.prefix_len = prefix.size();
-    cache_t *c = nullptr;
-    int rc = cache_open_ext(uri.c_str(), &o, &c);
-    EXPECT_EQ(rc, CACHE_OK) << uri << ": " << cache_last_error();
-    return c;
-}
-
-int set_str(cache_t *c, const std::string &k, const std::string &v, int64_t ttl = CACHE_TTL_NONE)
-{
-    return cache_set(c, k.data(), k.size(), v.data(), v.size(), ttl);
+    return open_uri(uri, "fg:");
 }
 
 // One cache_get: its status, value and message, as one comparable string.
@@ -107,18 +73,6 @@ int64_t fast_count(cache_t *c, const std::string &name)
     if (at == std::string::npos || at > text.find('\n', line))
         return -1;
     return std::stoll(text.substr(at + name.size() + 2));
-}
-
-// Runs op until it returns CACHE_OK, every 100 ms for up to ms; its last status.
-template <typename Op> int until_ok(int64_t ms, Op op)
-{
-    auto t0 = Clock::now();
-    int rc = op();
-    while (rc != CACHE_OK && ms_since(t0) < ms) {
-        sleep_ms(100);
-        rc = op();
-    }
-    return rc;
 }
 
 // Keys of every kind the backend names: verbatim, digest-named (spaces,
@@ -246,8 +200,8 @@ TEST(MemcachedFastGet, EveryAnswerEqualsTheLibmemcachedPath)
     ServerProcess s = ServerProcess::memcached();
     s.start();
     std::string uri = "memcached://" + addr(s);
-    cache_t *fast = open_uri(uri);
-    cache_t *old = open_uri(uri + "?fast_get=false");
+    cache_t *fast = open_fg(uri);
+    cache_t *old = open_fg(uri + "?fast_get=false");
     ASSERT_NE(fast, nullptr);
     ASSERT_NE(old, nullptr);
     std::vector<std::string> keys = all_kinds_of_keys();
@@ -297,10 +251,7 @@ TEST(MemcachedFastGet, EveryAnswerEqualsTheLibmemcachedPath)
 
     // An item another program wrote under one of our names: the same
     // error, the same words.
-    memcached_st *bare = memcached_create(nullptr);
-    memcached_server_add(bare, "127.0.0.1", in_port_t(s.port()));
-    ASSERT_EQ(memcached_set(bare, "fg:plain", 8, "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
-    memcached_free(bare);
+    ASSERT_EQ(memcached_set(Bare(s).mc, "fg:plain", 8, "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
     std::string corrupt = answer(fast, "plain");
     EXPECT_EQ(corrupt.substr(0, 3), std::to_string(CACHE_ECORRUPT) + ":");
     EXPECT_EQ(corrupt, answer(old, "plain"));
@@ -324,8 +275,8 @@ TEST(MemcachedFastGet, MegabyteValuesArriveWhole)
     ServerProcess s = ServerProcess::memcached({"-I", "2m"});
     s.start();
     std::string uri = "memcached://" + addr(s);
-    cache_t *fast = open_uri(uri);
-    cache_t *old = open_uri(uri + "?fast_get=false");
+    cache_t *fast = open_fg(uri);
+    cache_t *old = open_fg(uri + "?fast_get=false");
     std::string big(1 << 20, '\0');
     for (size_t i = 0; i < big.size(); i++)
         big[i] = char((i * 2654435761u) >> 13); // no repeating pattern to hide a lost chunk
@@ -349,7 +300,7 @@ TEST(MemcachedFastGet, AKilledServerFailsAsBeforeAndTheSameHandleRecovers)
 {
     ServerProcess s = ServerProcess::memcached();
     s.start();
-    cache_t *c = open_uri("memcached://" + addr(s) + "?timeout_ms=300&retry_timeout_s=1");
+    cache_t *c = open_fg("memcached://" + addr(s) + "?timeout_ms=300&retry_timeout_s=1");
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK) << cache_last_error();
     int errors = 0;
     for (int i = 0; i < 40; i++) {
@@ -388,7 +339,7 @@ TEST(MemcachedFastGet, AStoppedServerTimesOutOnceNotTwice)
 {
     ServerProcess s = ServerProcess::memcached();
     s.start();
-    cache_t *c = open_uri("memcached://" + addr(s) + "?timeout_ms=400&retry_timeout_s=1");
+    cache_t *c = open_fg("memcached://" + addr(s) + "?timeout_ms=400&retry_timeout_s=1");
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);
     ASSERT_EQ(answer(c, "k"), "0:v"); // our socket is open now
     s.pause();
@@ -421,8 +372,8 @@ TEST(MemcachedFastGet, KeysAreReadWhereLibmemcachedPutThem)
     a.start();
     b.start();
     std::string uri = "memcached://" + addr(a) + "," + addr(b);
-    cache_t *fast = open_uri(uri);
-    cache_t *old = open_uri(uri + "?fast_get=false");
+    cache_t *fast = open_fg(uri);
+    cache_t *old = open_fg(uri + "?fast_get=false");
     std::vector<std::string> keys = all_kinds_of_keys();
     for (int i = 0; i < 300; i++)
         keys.push_back("key:" + std::to_string(i));
@@ -432,20 +383,8 @@ TEST(MemcachedFastGet, KeysAreReadWhereLibmemcachedPutThem)
         EXPECT_EQ(answer(fast, keys[i]), "0:v" + std::to_string(i)) << i;
     // Each item is on one server only, so a get sent to the other would
     // have been a miss: both servers were read from.
-    for (ServerProcess *s : {&a, &b}) {
-        memcached_st *bare = memcached_create(nullptr);
-        memcached_server_add(bare, "127.0.0.1", in_port_t(s->port()));
-        uint64_t items = 0;
-        auto on_stat = [](const memcached_instance_st *, const char *key, size_t key_len,
-                          const char *value, size_t, void *ctx) -> memcached_return_t {
-            if (std::string(key, key_len) == "curr_items")
-                *static_cast<uint64_t *>(ctx) = std::strtoull(value, nullptr, 10);
-            return MEMCACHED_SUCCESS;
-        };
-        memcached_stat_execute(bare, nullptr, on_stat, &items);
-        EXPECT_GT(items, keys.size() / 5) << s->port();
-        memcached_free(bare);
-    }
+    for (ServerProcess *s : {&a, &b})
+        EXPECT_GT(Bare(*s).stat("curr_items"), keys.size() / 5) << s->port();
     EXPECT_EQ(fast_count(fast, "served"), int64_t(keys.size()));
     EXPECT_EQ(fast_count(fast, "fell_back"), 0);
     cache_close(fast);
@@ -484,7 +423,7 @@ TEST(MemcachedFastGet, BadParametersAreRejectedWithAReason)
         {"?binary=true", "fast_get=false"},
     };
     for (const Shown &k : shown) {
-        cache_t *c = open_uri("memcached://" + addr(s) + k.params);
+        cache_t *c = open_fg("memcached://" + addr(s) + k.params);
         ASSERT_NE(c, nullptr) << k.params;
         EXPECT_NE(info(c).find(k.text), std::string::npos) << k.params << ": " << info(c);
         cache_close(c);
@@ -495,7 +434,7 @@ TEST(MemcachedFastGet, ManyThreadsOnOneHandleGetExactlyTheirValues)
 {
     ServerProcess s = ServerProcess::memcached();
     s.start();
-    cache_t *c = open_uri("memcached://" + addr(s) + "?pool_size=3");
+    cache_t *c = open_fg("memcached://" + addr(s) + "?pool_size=3");
     const int threads = 8, keys = 50, rounds = 200;
     for (int t = 0; t < threads; t++)
         for (int k = 0; k < keys; k++)
@@ -534,9 +473,9 @@ TEST(MemcachedFastGet, SpinsOnAFastServerOnlyAndNeverWhenToldNot)
     // 3 ms per request: slower than the largest spin_us, so never spun on.
     FaultProxy slow(s.port(), 3000);
     std::string near = "memcached://" + addr(s), far = "memcached://" + addr(slow.port());
-    cache_t *spinning = open_uri(near + "?spin_us=1000");
-    cache_t *still = open_uri(near + "?spin_us=0");
-    cache_t *remote = open_uri(far + "?spin_us=1000&timeout_ms=2000");
+    cache_t *spinning = open_fg(near + "?spin_us=1000");
+    cache_t *still = open_fg(near + "?spin_us=0");
+    cache_t *remote = open_fg(far + "?spin_us=1000&timeout_ms=2000");
     ASSERT_EQ(set_str(spinning, "k", "v"), CACHE_OK);
     for (int i = 0; i < 100; i++) {
         EXPECT_EQ(answer(spinning, "k"), "0:v");
@@ -576,7 +515,7 @@ TEST(MemcachedFastGet, SpoiledRepliesFallBackToLibmemcached)
     };
     for (const std::string &spoil : spoils) {
         FaultProxy proxy(s.port(), 0, spoil);
-        cache_t *c = open_uri("memcached://" + addr(proxy.port()) + "?timeout_ms=300");
+        cache_t *c = open_fg("memcached://" + addr(proxy.port()) + "?timeout_ms=300");
         ASSERT_EQ(set_str(c, "k", "value"), CACHE_OK) << cache_last_error();
         // A reply cut short leaves the fast path waiting for the rest: after
         // timeout_ms that get is a timeout (not repeated: it would wait
@@ -609,7 +548,7 @@ TEST(MemcachedFastGet, AForkedChildNeverSharesTheParentsSocket)
     s.start();
     // generation_cache_ms: the prefix generation is read through
     // libmemcached, whose sockets parent and child do share.
-    cache_t *c = open_uri("memcached://" + addr(s) + "?pool_size=1&generation_cache_ms=600000");
+    cache_t *c = open_fg("memcached://" + addr(s) + "?pool_size=1&generation_cache_ms=600000");
     ASSERT_EQ(set_str(c, "parent", std::string(5000, 'P')), CACHE_OK);
     ASSERT_EQ(set_str(c, "child", std::string(5000, 'C')), CACHE_OK);
     ASSERT_EQ(answer(c, "parent"), "0:" + std::string(5000, 'P')); // the socket is open
