@@ -165,6 +165,8 @@ TEST(Sqlite, BadParametersAreInvalid)
         {"sqlite://:memory:?max_items=-5", "max_items"},
         {"sqlite://:memory:?max_size_mb=lots", "max_size_mb"},
         {"sqlite://:memory:?purge_interval_ms=1.5", "purge_interval_ms"},
+        {"sqlite://:memory:?read_anchor=sometimes", "read_anchor"},
+        {"sqlite://:memory:?wal_autocheckpoint=-1", "wal_autocheckpoint"},
         {"sqlite://:memory:?max_entries=5", "max_entries"},
         {"sqlite://user:secret@host/x.db", "user and password"},
     };
@@ -176,18 +178,21 @@ TEST(Sqlite, BadParametersAreInvalid)
     // The unknown-parameter message lists the valid ones.
     std::string msg = open_fails("sqlite://:memory:?max_entries=5", CACHE_EINVAL);
     for (const char *p : {"table", "max_items", "max_size_mb", "synchronous", "busy_timeout_ms",
-                          "purge_interval_ms", "prefix", "default_ttl"})
+                          "purge_interval_ms", "read_anchor", "wal_autocheckpoint", "prefix",
+                          "default_ttl"})
         EXPECT_TRUE(contains(msg, p)) << p << " not in: " << msg;
 }
 
 TEST_F(SqliteFile, EveryParameterIsApplied)
 {
     cache_t *c = open_ok(uri("p.db", "?table=mine&max_items=500&max_size_mb=3&synchronous=full&"
-                                     "busy_timeout_ms=1234&purge_interval_ms=0&prefix=app:"));
+                                     "busy_timeout_ms=1234&purge_interval_ms=0&read_anchor=false&"
+                                     "wal_autocheckpoint=77&prefix=app:"));
     ASSERT_NE(c, nullptr);
     std::string text = info(c);
     for (const char *want : {"table=mine", "max_items=500", "max_size_mb=3", "synchronous=full",
-                             "busy_timeout_ms=1234", "purge_interval_ms=0", "journal_mode=wal"})
+                             "busy_timeout_ms=1234", "purge_interval_ms=0", "read_anchor=off",
+                             "wal_autocheckpoint=77", "journal_mode=wal"})
         EXPECT_TRUE(contains(text, want)) << want << " not in: " << text;
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);
     cache_close(c);
@@ -795,6 +800,141 @@ TEST_F(SqliteFile, KeysHonoursTheLimit)
     EXPECT_EQ(arr.count, 7u);
     cache_buf_array_free(&arr);
     cache_close(c);
+}
+
+// ------------------------------------------------------- read anchor
+
+// PRAGMA wal_checkpoint(TRUNCATE) from a connection that never waits: 0
+// when it finished, 1 when a reader of some connection was in the way.
+int truncate_busy(RawDb &raw)
+{
+    sqlite3_busy_timeout(raw.db(), 0);
+    return int(raw.integer("PRAGMA wal_checkpoint(TRUNCATE)"));
+}
+
+// Reads key (which holds "v") without pause for `how_long`.
+void read_for(cache_t *c, const std::string &key, std::chrono::milliseconds how_long)
+{
+    auto until = std::chrono::steady_clock::now() + how_long;
+    while (std::chrono::steady_clock::now() < until)
+        ASSERT_EQ(get_str(c, key), "v");
+}
+
+TEST_F(SqliteFile, ReadAnchorIsHeldWhileReadingAndLetGoWhenIdle)
+{
+    cache_t *c = open_ok(uri("anchor.db"));
+    cache_t *plain = open_ok(uri("plain.db", "?read_anchor=false"));
+    cache_t *mem = open_ok("sqlite://:memory:");
+    EXPECT_TRUE(contains(info(c), "read_anchor=on")) << info(c);
+    EXPECT_TRUE(contains(info(plain), "read_anchor=off")) << info(plain);
+    EXPECT_TRUE(contains(info(mem), "read_anchor=off")) << info(mem);
+    cache_close(mem);
+
+    // A commit the WAL still holds, then reads until the WAL has been
+    // quiet long enough: the anchor takes a read mark on the WAL, which a
+    // TRUNCATE checkpoint must wait for.
+    RawDb raw(path("anchor.db"));
+    ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK) << last();
+    read_for(c, "k", std::chrono::milliseconds(20));
+    EXPECT_EQ(truncate_busy(raw), 1);
+
+    // Idle: the background thread lets go within a few 100 ms ticks.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    int busy = 1;
+    while (busy && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        busy = truncate_busy(raw);
+    }
+    EXPECT_EQ(busy, 0) << "an idle handle still pins the WAL";
+    EXPECT_EQ(get_str(c, "k"), "v"); // and takes it again on the next read
+
+    // Without the anchor nothing is held between operations.
+    RawDb raw_plain(path("plain.db"));
+    ASSERT_EQ(set_str(plain, "k", "v"), CACHE_OK) << last();
+    read_for(plain, "k", std::chrono::milliseconds(20));
+    EXPECT_EQ(truncate_busy(raw_plain), 0);
+    cache_close(plain);
+    cache_close(c);
+}
+
+TEST_F(SqliteFile, ReadsWithTheAnchorSeeEveryCommitAtOnce)
+{
+    cache_t *c = open_ok(uri("fresh.db"));
+    cache_t *other = open_ok(uri("fresh.db"));
+    RawDb raw(path("fresh.db"));
+    ASSERT_EQ(set_str(c, "k", "v0"), CACHE_OK) << last();
+    for (int i = 1; i <= 200; i++) {
+        std::string v = "v" + std::to_string(i);
+        EXPECT_EQ(get_str(c, "k"), "v" + std::to_string(i - 1));
+        if (i % 2)
+            raw.exec("UPDATE cache SET value = CAST('" + v + "' AS BLOB) WHERE key = CAST('k' AS BLOB)");
+        else
+            ASSERT_EQ(set_str(other, "k", v), CACHE_OK) << last();
+        ASSERT_EQ(get_str(c, "k"), v) << "a read missed the commit before it";
+        int rc = 0;
+        std::string rest = get_str(c, "gone", &rc);
+        EXPECT_EQ(rc, CACHE_MISS);
+    }
+    cache_close(other);
+    cache_close(c);
+}
+
+TEST_F(SqliteFile, ReadAnchorLetsCheckpointsKeepTheWalSmall)
+{
+    // One handle reads without pause while another writes 20,000 separate
+    // commits: were the anchor's snapshot never given up, the WAL could not
+    // start over and would pass 100 MB. Plain SQLite (read_anchor=false)
+    // ends between 4 and 32 MB here, depending on when the readers happen
+    // to hold their marks; the anchor must not do worse.
+    cache_t *reader = open_ok(uri("busy.db"));
+    cache_t *writer = open_ok(uri("busy.db"));
+    ASSERT_EQ(set_str(writer, "hot", "h"), CACHE_OK) << last();
+    std::atomic<bool> stop{false};
+    std::atomic<long> reads{0}, wrong{0};
+    std::thread t([&] {
+        while (!stop) {
+            if (get_str(reader, "hot") != "h")
+                wrong++;
+            reads++;
+        }
+    });
+    const std::string value(1000, 'x');
+    for (int i = 0; i < 20000; i++)
+        ASSERT_EQ(set_str(writer, "k" + std::to_string(i), value), CACHE_OK) << last();
+    stop = true;
+    t.join();
+    struct stat st;
+    ASSERT_EQ(stat(path("busy.db-wal").c_str(), &st), 0);
+    EXPECT_LT(st.st_size, 64 << 20) << "the WAL grew to " << st.st_size << " bytes";
+    EXPECT_GT(reads.load(), 1000);
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(get_str(reader, "k19999"), value);
+    cache_close(writer);
+    cache_close(reader);
+}
+
+TEST_F(SqliteFile, ReadAnchorFinishesTheCheckpointsItCutShort)
+{
+    // Each commit lands while the reader's anchor holds the snapshot before
+    // it, so the commit's own checkpoint stops there; only the anchor
+    // finishing those checkpoints lets the WAL start over. With checkpoints
+    // due every 100 pages, 300 commits of 40 KB (11 pages each, 3,300 in
+    // all) would take the WAL past 13 MB were they never finished; finished,
+    // it stays near 100 pages.
+    const std::string query = "?wal_autocheckpoint=100";
+    cache_t *reader = open_ok(uri("cut-short.db", query));
+    cache_t *writer = open_ok(uri("cut-short.db", query));
+    ASSERT_EQ(set_str(writer, "hot", "v"), CACHE_OK) << last();
+    for (int i = 0; i < 300; i++) {
+        const std::string value(40000, char('a' + i % 26)); // every page new
+        ASSERT_EQ(set_str(writer, "k" + std::to_string(i % 50), value), CACHE_OK) << last();
+        read_for(reader, "hot", std::chrono::milliseconds(5)); // quiet 2 ms, then held
+    }
+    struct stat st;
+    ASSERT_EQ(stat(path("cut-short.db-wal").c_str(), &st), 0);
+    EXPECT_LT(st.st_size, 4 << 20) << "the WAL grew to " << st.st_size << " bytes";
+    cache_close(writer);
+    cache_close(reader);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 # when UNICACHE_WITH_SQLITE is ON. A missing libsqlite3-dev fails here, loudly.
 pkg_check_modules(SQLITE3 REQUIRED sqlite3>=3.30)
 target_sources(unicache_objects PRIVATE
+  lib/backends/sqlite/sqlite_anchor.cpp
   lib/backends/sqlite/sqlite_backend.cpp
   lib/backends/sqlite/sqlite_connection.cpp
   lib/backends/sqlite/sqlite_eviction.cpp

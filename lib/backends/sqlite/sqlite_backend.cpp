@@ -66,7 +66,7 @@ SqliteBackend::SqliteBackend(SqliteOptions opts) : opts_(std::move(opts)), sql_(
     length_limit_ = sqlite3_limit(first->db(), SQLITE_LIMIT_LENGTH, -1);
     auto rt = std::make_unique<SqliteRuntime>(opts_, sql_);
     rt->pool.adopt(std::move(first));
-    rt->start_purger();
+    rt->start_background();
     runtime_.store(rt.release(), std::memory_order_release);
 }
 
@@ -84,7 +84,7 @@ SqliteRuntime &SqliteBackend::renew_runtime()
         fail(CACHE_ENOTSUP, "a sqlite://:memory: cache cannot be used after fork(); "
                             "open it in the child, or use a file");
     auto fresh = std::make_unique<SqliteRuntime>(opts_, sql_);
-    fresh->start_purger();
+    fresh->start_background();
     SqliteRuntime::abandon(old);
     runtime_.store(fresh.get(), std::memory_order_release);
     return *fresh.release();
@@ -155,6 +155,7 @@ bool SqliteBackend::read_live(SqliteRuntime &rt, SqliteConnection &c, Bytes key,
 bool SqliteBackend::get(Bytes key, OwnedBuffer *out)
 {
     SqliteRuntime &rt = runtime();
+    rt.anchor.before_read();
     auto c = rt.pool.acquire();
     return read_live(rt, *c, key, wall_ms(), out);
 }
@@ -169,6 +170,7 @@ bool SqliteBackend::del(Bytes key)
 bool SqliteBackend::exists(Bytes key)
 {
     SqliteRuntime &rt = runtime();
+    rt.anchor.before_read();
     auto c = rt.pool.acquire();
     Query q(*c, Sql::exists);
     return q.bind(kKey, key).bind(kNow, wall_ms()).step();
@@ -216,6 +218,7 @@ bool SqliteBackend::touch(Bytes key, int64_t ttl_ms)
 bool SqliteBackend::ttl(Bytes key, int64_t *remaining_ms)
 {
     SqliteRuntime &rt = runtime();
+    rt.anchor.before_read();
     auto c = rt.pool.acquire();
     int64_t now = wall_ms();
     Query q(*c, Sql::ttl);
@@ -248,6 +251,7 @@ void SqliteBackend::clear(Bytes prefix)
 void SqliteBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {
     SqliteRuntime &rt = runtime();
+    rt.anchor.before_read();
     auto c = rt.pool.acquire();
     // One read transaction: one snapshot, one lock round trip.
     Transaction tx(*c, Transaction::read);
@@ -365,6 +369,7 @@ std::string SqliteBackend::info()
            " eviction=" + (opts_.bounded() ? "expired-first,clock" : "none") +
            " busy_timeout_ms=" + std::to_string(opts_.busy_timeout_ms) +
            " purge_interval_ms=" + std::to_string(opts_.purge_interval_ms) +
+           " read_anchor=" + (rt.anchor.enabled() ? "on" : "off") +
            " connections=" + std::to_string(rt.pool.open_count());
     return out;
 }
@@ -414,7 +419,9 @@ std::unique_ptr<Backend> make_sqlite_backend(Config &config)
     o.max_size_bytes = p.take_int("max_size_mb", 0, 0, int64_t(1) << 30) << 20;
     o.synchronous = p.take_choice("synchronous", o.synchronous, {"off", "normal", "full", "extra"});
     o.busy_timeout_ms = p.take_int("busy_timeout_ms", o.busy_timeout_ms, 0, 3600 * 1000);
+    o.wal_autocheckpoint = p.take_int("wal_autocheckpoint", o.wal_autocheckpoint, 0, 1 << 30);
     o.purge_interval_ms = p.take_int("purge_interval_ms", o.purge_interval_ms, 0, 3600 * 1000);
+    o.read_anchor = p.take_bool("read_anchor", o.read_anchor);
     return std::make_unique<SqliteBackend>(std::move(o));
 }
 

@@ -80,6 +80,7 @@ SqliteConnection::SqliteConnection(const SqliteOptions &opts, const SqlCatalog &
         // After a burst the WAL is truncated back to this size at the next
         // checkpoint instead of keeping its high-water mark on disk.
         exec("PRAGMA journal_size_limit = 67108864");
+        exec("PRAGMA wal_autocheckpoint = " + std::to_string(opts_.wal_autocheckpoint));
     } catch (...) {
         sqlite3_close_v2(db_);
         db_ = nullptr;

@@ -13,7 +13,9 @@ struct SqliteOptions {
     int64_t max_size_bytes = 0;        // pages in use; 0: unbounded
     std::string synchronous = "normal"; // PRAGMA synchronous for every connection
     int64_t busy_timeout_ms = 5000;    // how long a locked database is retried
-    int64_t purge_interval_ms = 1000;  // background purge period; 0: no thread
+    int64_t wal_autocheckpoint = 1000; // WAL pages that trigger a checkpoint; 0: never
+    int64_t purge_interval_ms = 1000;  // background purge period; 0: none
+    bool read_anchor = true;           // hold a WAL read snapshot for cheaper reads
 
     bool in_memory() const { return path == ":memory:"; }
     bool bounded() const { return max_items > 0 || max_size_bytes > 0; }

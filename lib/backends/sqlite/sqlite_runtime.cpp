@@ -28,42 +28,55 @@ SqliteRuntime::SqliteRuntime(const SqliteOptions &opts, const SqlCatalog &sql)
     : generation(watch_forks()),
       // One private database per :memory: handle, so a single connection.
       pool(opts, sql, opts.in_memory() ? 1 : 64), evictor(opts),
-      purge_interval_ms_(opts.purge_interval_ms)
+      anchor(opts, sql, opts.read_anchor), purge_interval_ms_(opts.purge_interval_ms)
 {
 }
 
 SqliteRuntime::~SqliteRuntime()
 {
-    if (purger_.joinable()) {
+    if (background_.joinable()) {
         {
-            std::lock_guard<std::mutex> lock(purge_mu_);
+            std::lock_guard<std::mutex> lock(background_mu_);
             stopping_ = true;
         }
-        purge_cv_.notify_all();
-        purger_.join();
+        background_cv_.notify_all();
+        background_.join();
     }
 }
 
-void SqliteRuntime::start_purger()
+void SqliteRuntime::start_background()
 {
-    if (purge_interval_ms_ > 0)
-        purger_ = std::thread([this] { purge_loop(); });
+    if (purge_interval_ms_ > 0 || anchor.enabled())
+        background_ = std::thread([this] { background_loop(); });
 }
 
-void SqliteRuntime::purge_loop()
+void SqliteRuntime::background_loop()
 {
-    std::unique_lock<std::mutex> lock(purge_mu_);
+    // An idle anchor pins the WAL of writers in other processes for at most
+    // about two ticks.
+    const auto tick = std::chrono::milliseconds(
+        anchor.enabled() && (purge_interval_ms_ == 0 || purge_interval_ms_ > 100)
+            ? 100
+            : purge_interval_ms_);
+    auto next_purge = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(background_mu_);
     while (!stopping_) {
-        purge_cv_.wait_for(lock, std::chrono::milliseconds(purge_interval_ms_));
+        background_cv_.wait_for(lock, tick);
         if (stopping_)
             break;
         lock.unlock();
-        try {
-            auto c = pool.acquire();
-            evictor.maintain(*c);
-        } catch (...) {
-            // Nobody to report to; the next pass tries again, and callers
-            // see the same condition as a status on their own operations.
+        anchor.release_if_idle();
+        auto now = std::chrono::steady_clock::now();
+        if (purge_interval_ms_ > 0 && now >= next_purge) {
+            next_purge = now + std::chrono::milliseconds(purge_interval_ms_);
+            try {
+                auto c = pool.acquire();
+                evictor.maintain(*c);
+            } catch (...) {
+                // Nobody to report to; the next pass tries again, and
+                // callers see the same condition as a status on their own
+                // operations.
+            }
         }
         lock.lock();
     }

@@ -1,5 +1,6 @@
 // SqliteRuntime: the per-process half of a SQLite cache handle: its open
-// connections, its eviction state and its background purge thread.
+// connections, its eviction state, its read anchor and its background
+// thread (expiry purge, and letting go of an idle anchor).
 //
 // A handle opened before fork() (a pre-forking server loads its app, then
 // starts workers) must not use the parent's connections in the child:
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sqlite_anchor.h"
 #include "sqlite_eviction.h"
 #include "sqlite_pool.h"
 
@@ -33,27 +35,28 @@ public:
     static void abandon(SqliteRuntime *inherited);
 
     SqliteRuntime(const SqliteOptions &opts, const SqlCatalog &sql);
-    ~SqliteRuntime(); // stops the purge thread, then closes the connections
+    ~SqliteRuntime(); // stops the thread, then closes the connections
     SqliteRuntime(const SqliteRuntime &) = delete;
     SqliteRuntime &operator=(const SqliteRuntime &) = delete;
 
-    // Starts the background purge (when purge_interval_ms > 0).
-    void start_purger();
+    // Starts the background thread, when there is work for it.
+    void start_background();
 
     const uint64_t generation;
     SqlitePool pool;
     ClockEvictor evictor;
+    ReadAnchor anchor; // after pool: closed first
 
 private:
     static std::atomic<uint64_t> forks_;
     static uint64_t watch_forks(); // registers the counter, once; returns it
-    void purge_loop();
+    void background_loop();
 
     const int64_t purge_interval_ms_;
-    std::mutex purge_mu_;
-    std::condition_variable purge_cv_;
+    std::mutex background_mu_;
+    std::condition_variable background_cv_;
     bool stopping_ = false;
-    std::thread purger_;
+    std::thread background_;
 };
 
 } // namespace unicache
