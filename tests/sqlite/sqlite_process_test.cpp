@@ -196,6 +196,41 @@ TEST(SqliteProcesses, HandleOpenedBeforeForkWorksInTheChildren)
     EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");
 }
 
+TEST(SqliteProcesses, ForkLeavesTheChildNoReadLockThatNobodyHolds)
+{
+    // While this process reads, its read anchor holds a WAL read mark.
+    // SQLite counts locks per process, and a child inherits the count but
+    // not the lock: had the anchor still held its mark at fork(), the
+    // child's readers would skip taking a lock that no process holds, and
+    // a checkpoint run in the child would find a reader that does not
+    // exist. The anchor lets go before fork().
+    SqliteTempDir dir("fork-anchor");
+    std::string path = dir.file("anchor.db");
+    std::string uri = "sqlite://" + path;
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(cache_set(c, "k", 1, "v", 1, 0), CACHE_OK);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+    int rc;
+    while (std::chrono::steady_clock::now() < until)
+        ASSERT_EQ(get_str(c, "k", &rc), "v");
+    {
+        RawDb raw(path);
+        sqlite3_busy_timeout(raw.db(), 0);
+        ASSERT_EQ(raw.integer("PRAGMA wal_checkpoint(TRUNCATE)"), 1) << "the anchor is not held";
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        RawDb raw(path);
+        sqlite3_busy_timeout(raw.db(), 0);
+        _exit(int(raw.integer("PRAGMA wal_checkpoint(TRUNCATE)")));
+    }
+    EXPECT_EQ(wait_for(Child{pid, -1}, std::chrono::seconds(30)), 0)
+        << "1: the child saw a read lock that no process holds";
+    EXPECT_EQ(get_str(c, "k", &rc), "v");
+    cache_close(c);
+}
+
 TEST(SqliteProcesses, WriterKilledMidLoadLosesNothingAcknowledged)
 {
     SqliteTempDir dir("crash");

@@ -1,6 +1,8 @@
 #include "sqlite_anchor.h"
 
 #include <chrono>
+#include <pthread.h>
+#include <vector>
 
 namespace unicache {
 
@@ -52,7 +54,56 @@ bool run(sqlite3_stmt *stmt)
     return rc == SQLITE_ROW || rc == SQLITE_DONE;
 }
 
+// Every enabled anchor of the process, for the fork handlers.
+std::mutex &registry_mu()
+{
+    static std::mutex *mu = new std::mutex();
+    return *mu;
+}
+
+std::vector<ReadAnchor *> &registry()
+{
+    static auto *anchors = new std::vector<ReadAnchor *>();
+    return *anchors;
+}
+
 } // namespace
+
+void ReadAnchor::before_fork()
+{
+    registry_mu().lock();
+    for (ReadAnchor *a : registry()) {
+        a->mu_.lock();
+        a->end();
+    }
+}
+
+void ReadAnchor::after_fork()
+{
+    for (ReadAnchor *a : registry())
+        a->mu_.unlock();
+    registry_mu().unlock();
+}
+
+void ReadAnchor::register_self()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { pthread_atfork(before_fork, after_fork, after_fork); });
+    std::lock_guard<std::mutex> lock(registry_mu());
+    registry().push_back(this);
+}
+
+void ReadAnchor::unregister_self()
+{
+    std::lock_guard<std::mutex> lock(registry_mu());
+    auto &all = registry();
+    for (size_t i = 0; i < all.size(); i++)
+        if (all[i] == this) {
+            all[i] = all.back();
+            all.pop_back();
+            break;
+        }
+}
 
 ReadAnchor::ReadAnchor(const SqliteOptions &opts, const SqlCatalog &sql, bool enabled)
     : autocheckpoint_(opts.wal_autocheckpoint)
@@ -72,12 +123,16 @@ ReadAnchor::ReadAnchor(const SqliteOptions &opts, const SqlCatalog &sql, bool en
     commit_ = prepare(db, "COMMIT");
     bool usable = begin_ && touch_ && commit_ && begin() && map_header();
     end(); // held from the first read on, not from open
-    if (!usable)
+    if (usable)
+        register_self();
+    else
         close();
 }
 
 ReadAnchor::~ReadAnchor()
 {
+    if (header_)
+        unregister_self(); // first: before_fork takes the registry, then mu_
     std::lock_guard<std::mutex> lock(mu_);
     end();
     close();

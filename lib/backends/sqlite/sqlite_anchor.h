@@ -26,6 +26,10 @@
 // - An idle process must not pin the WAL of writers elsewhere: the
 //   runtime's background thread calls release_if_idle(), which lets go
 //   when no read came since its previous call.
+// - A child of fork() inherits SQLite's per-process lock bookkeeping but
+//   not the locks: had the anchor held a read mark at fork time, the child's
+//   readers would count on a lock that no process holds. So a pthread_atfork
+//   handler ends every anchor's snapshot before fork().
 // Correctness never depends on the anchor: each read still runs its own
 // transaction on its own connection and sees every commit before it.
 #pragma once
@@ -82,6 +86,10 @@ private:
     void end();   // ends it, if one is open
     bool map_header();
     void close(); // off for good: statements and connection gone
+    void register_self();
+    void unregister_self();
+    static void before_fork(); // ends every snapshot and keeps them ended
+    static void after_fork();  // in parent and child
 
     std::unique_ptr<SqliteConnection> conn_;
     sqlite3_stmt *begin_ = nullptr;
