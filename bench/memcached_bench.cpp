@@ -14,6 +14,12 @@
 // best round of each side and, more robust on a busy machine, the median of
 // the per-round ratios.
 //
+// The single-key get is shown three ways beside the same anchor: the
+// default (unicache's own text-protocol socket, spinning briefly for the
+// reply, text_get_socket.h), the same socket without spinning (spin_us=0),
+// and through libmemcached's memcached_get (fast_get=false, the old path).
+// Run them together with the row filter "get, text".
+//
 // Extra rows show what the consistency options cost: generation_cache_ms=0
 // reads the prefix generation before every call (a second round trip), and a
 // tagged entry needs one more round trip to check its tag versions.
