@@ -231,6 +231,56 @@ TEST(SqliteProcesses, ForkLeavesTheChildNoReadLockThatNobodyHolds)
     cache_close(c);
 }
 
+TEST(SqliteProcesses, ChildKeepsWorkingWhenTheParentClosesTheHandle)
+{
+    // A pre-forking server whose parent closes its handle once the workers
+    // run. The parent's close is the last close of the file it can see; had
+    // the child's connections no real locks of their own (SQLite's
+    // per-process lock counts are inherited, the locks are not), the
+    // parent would checkpoint and delete the WAL under the child, and the
+    // child's later writes would go to a deleted file nobody else reads.
+    SqliteTempDir dir("fork-close");
+    std::string path = dir.file("close.db");
+    std::string uri = "sqlite://" + path;
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(cache_set(c, "k", 1, "parent", 6, 0), CACHE_OK);
+    int rc;
+    ASSERT_EQ(get_str(c, "k", &rc), "parent");
+    int go[2];
+    ASSERT_EQ(pipe(go), 0);
+    const int n = 200;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(go[1]);
+        int bad = 0;
+        for (int i = 0; i < n; i++) {
+            if (i == n / 2) { // the parent has closed its handle by now
+                char b;
+                bad += read(go[0], &b, 1) != 1;
+            }
+            std::string k = "child:" + std::to_string(i);
+            bad += cache_set(c, k.data(), k.size(), "v", 1, 0) != CACHE_OK;
+            bad += get_str(c, k, &rc) != "v";
+        }
+        cache_close(c);
+        _exit(bad ? 1 : 0);
+    }
+    close(go[0]);
+    cache_close(c);
+    ASSERT_EQ(write(go[1], "x", 1), 1);
+    close(go[1]);
+    EXPECT_EQ(wait_for(Child{pid, -1}, std::chrono::seconds(30)), 0);
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
+    int missing = 0;
+    for (int i = 0; i < n; i++)
+        missing += get_str(c, "child:" + std::to_string(i), &rc) != "v";
+    EXPECT_EQ(missing, 0) << "writes the child made after the parent's close are lost";
+    cache_close(c);
+    RawDb raw(path);
+    EXPECT_EQ(raw.text("PRAGMA integrity_check"), "ok");
+}
+
 TEST(SqliteProcesses, WriterKilledMidLoadLosesNothingAcknowledged)
 {
     SqliteTempDir dir("crash");

@@ -1,8 +1,6 @@
 #include "sqlite_anchor.h"
 
 #include <chrono>
-#include <pthread.h>
-#include <vector>
 
 namespace unicache {
 
@@ -54,64 +52,28 @@ bool run(sqlite3_stmt *stmt)
     return rc == SQLITE_ROW || rc == SQLITE_DONE;
 }
 
-// Every enabled anchor of the process, for the fork handlers.
-std::mutex &registry_mu()
-{
-    static std::mutex *mu = new std::mutex();
-    return *mu;
-}
-
-std::vector<ReadAnchor *> &registry()
-{
-    static auto *anchors = new std::vector<ReadAnchor *>();
-    return *anchors;
-}
-
 } // namespace
 
-void ReadAnchor::before_fork()
-{
-    registry_mu().lock();
-    for (ReadAnchor *a : registry()) {
-        a->mu_.lock();
-        a->end();
-    }
-}
-
-void ReadAnchor::after_fork()
-{
-    for (ReadAnchor *a : registry())
-        a->mu_.unlock();
-    registry_mu().unlock();
-}
-
-void ReadAnchor::register_self()
-{
-    static std::once_flag once;
-    std::call_once(once, [] { pthread_atfork(before_fork, after_fork, after_fork); });
-    std::lock_guard<std::mutex> lock(registry_mu());
-    registry().push_back(this);
-}
-
-void ReadAnchor::unregister_self()
-{
-    std::lock_guard<std::mutex> lock(registry_mu());
-    auto &all = registry();
-    for (size_t i = 0; i < all.size(); i++)
-        if (all[i] == this) {
-            all[i] = all.back();
-            all.pop_back();
-            break;
-        }
-}
-
 ReadAnchor::ReadAnchor(const SqliteOptions &opts, const SqlCatalog &sql, bool enabled)
-    : autocheckpoint_(opts.wal_autocheckpoint)
+    : opts_(opts), sql_(sql), wanted_(enabled && !opts.in_memory()),
+      autocheckpoint_(opts.wal_autocheckpoint)
 {
-    if (!enabled || opts.in_memory())
+    open();
+}
+
+ReadAnchor::~ReadAnchor()
+{
+    std::lock_guard<std::mutex> lock(mu_);
+    end();
+    close();
+}
+
+void ReadAnchor::open()
+{
+    if (!wanted_)
         return;
     try {
-        conn_ = std::make_unique<SqliteConnection>(opts, sql);
+        conn_ = std::make_unique<SqliteConnection>(opts_, sql_);
     } catch (...) {
         return; // too many open files, say: the pool will say so on its own
     }
@@ -123,19 +85,8 @@ ReadAnchor::ReadAnchor(const SqliteOptions &opts, const SqlCatalog &sql, bool en
     commit_ = prepare(db, "COMMIT");
     bool usable = begin_ && touch_ && commit_ && begin() && map_header();
     end(); // held from the first read on, not from open
-    if (usable)
-        register_self();
-    else
+    if (!usable)
         close();
-}
-
-ReadAnchor::~ReadAnchor()
-{
-    if (header_)
-        unregister_self(); // first: before_fork takes the registry, then mu_
-    std::lock_guard<std::mutex> lock(mu_);
-    end();
-    close();
 }
 
 void ReadAnchor::close()
@@ -146,6 +97,20 @@ void ReadAnchor::close()
         *s = nullptr;
     }
     conn_.reset();
+    quiet_head_ = kNotHeld;
+}
+
+void ReadAnchor::suspend()
+{
+    mu_.lock();
+    end();
+    close();
+}
+
+void ReadAnchor::resume()
+{
+    open();
+    mu_.unlock();
 }
 
 bool ReadAnchor::map_header()
@@ -242,7 +207,7 @@ void ReadAnchor::renew()
 
 void ReadAnchor::release_if_idle()
 {
-    if (!header_ || used_.exchange(false, std::memory_order_relaxed))
+    if (used_.exchange(false, std::memory_order_relaxed))
         return;
     std::lock_guard<std::mutex> lock(mu_);
     end();

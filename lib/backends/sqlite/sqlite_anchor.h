@@ -26,10 +26,6 @@
 // - An idle process must not pin the WAL of writers elsewhere: the
 //   runtime's background thread calls release_if_idle(), which lets go
 //   when no read came since its previous call.
-// - A child of fork() inherits SQLite's per-process lock bookkeeping but
-//   not the locks: had the anchor held a read mark at fork time, the child's
-//   readers would count on a lock that no process holds. So a pthread_atfork
-//   handler ends every anchor's snapshot before fork().
 // Correctness never depends on the anchor: each read still runs its own
 // transaction on its own connection and sees every commit before it.
 #pragma once
@@ -53,7 +49,9 @@ public:
     ReadAnchor(const ReadAnchor &) = delete;
     ReadAnchor &operator=(const ReadAnchor &) = delete;
 
-    // Called before each point read: lets the anchor go when the WAL moved
+    // Called by each point read, with its pooled connection leased (so that
+    // SqliteRuntime's fork handling, which waits for every lease, never
+    // closes the anchor under it): lets the anchor go when the WAL moved
     // since its snapshot, takes it again once the WAL is quiet. A few loads
     // when nothing changed.
     void before_read()
@@ -68,6 +66,10 @@ public:
     // Lets go of the snapshot when no read came since the previous call.
     void release_if_idle();
     bool enabled() const { return header_ != nullptr; }
+    // Around fork(): suspend() closes the connection and keeps the anchor
+    // locked; resume() reopens it (in the parent).
+    void suspend();
+    void resume();
 
 private:
     static constexpr uint64_t kNotHeld = ~uint64_t(0);
@@ -85,12 +87,12 @@ private:
     bool begin(); // starts the read transaction; false when SQLite refused
     void end();   // ends it, if one is open
     bool map_header();
-    void close(); // off for good: statements and connection gone
-    void register_self();
-    void unregister_self();
-    static void before_fork(); // ends every snapshot and keeps them ended
-    static void after_fork();  // in parent and child
+    void open();  // when wanted; leaves the anchor off if anything fails
+    void close(); // statements and connection gone
 
+    const SqliteOptions &opts_;
+    const SqlCatalog &sql_;
+    const bool wanted_; // read_anchor=true and a file database
     std::unique_ptr<SqliteConnection> conn_;
     sqlite3_stmt *begin_ = nullptr;
     sqlite3_stmt *touch_ = nullptr; // reads the header: the snapshot starts here

@@ -36,13 +36,22 @@ struct KeyRange {
     bool bounded;
 };
 
-int64_t expiry_for(int64_t ttl_ms) { return ttl_ms > 0 ? wall_ms() + ttl_ms : 0; }
+int64_t expiry_for(int64_t ttl_ms)
+{
+    return ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+}
 
-bool is_live(int64_t expires_at, int64_t now) { return expires_at == 0 || expires_at > now; }
+bool is_live(int64_t expires_at, int64_t now)
+{
+    return expires_at == 0 || expires_at > now;
+}
 
 // What a row costs, roughly: the key twice (table and index), the value
 // and SQLite's per-row overhead. Used for stats and for size checks.
-size_t row_charge(Bytes key, Bytes value) { return 2 * key.size() + value.size() + 24; }
+size_t row_charge(Bytes key, Bytes value)
+{
+    return 2 * key.size() + value.size() + 24;
+}
 
 int64_t random_tag_id()
 {
@@ -61,6 +70,9 @@ SqliteBackend::SqliteBackend(SqliteOptions opts) : opts_(std::move(opts)), sql_(
                             "(SQLITE_THREADSAFE=0); the sqlite backend needs it");
     if (!opts_.in_memory())
         check_store_path(opts_.path);
+    // Until the runtime holds it, no fork handler could close `first`.
+    SqliteRuntime::watch_forks();
+    std::lock_guard<std::mutex> opening(SqliteRuntime::open_mutex());
     auto first = std::make_unique<SqliteConnection>(opts_, sql_);
     open_store(*first);
     length_limit_ = sqlite3_limit(first->db(), SQLITE_LIMIT_LENGTH, -1);
@@ -70,7 +82,10 @@ SqliteBackend::SqliteBackend(SqliteOptions opts) : opts_(std::move(opts)), sql_(
     runtime_.store(rt.release(), std::memory_order_release);
 }
 
-SqliteBackend::~SqliteBackend() { delete runtime_.load(std::memory_order_acquire); }
+SqliteBackend::~SqliteBackend()
+{
+    delete runtime_.load(std::memory_order_acquire);
+}
 
 SqliteRuntime &SqliteBackend::renew_runtime()
 {
@@ -83,7 +98,11 @@ SqliteRuntime &SqliteBackend::renew_runtime()
     if (opts_.in_memory())
         fail(CACHE_ENOTSUP, "a sqlite://:memory: cache cannot be used after fork(); "
                             "open it in the child, or use a file");
-    auto fresh = std::make_unique<SqliteRuntime>(opts_, sql_);
+    std::unique_ptr<SqliteRuntime> fresh;
+    {
+        std::lock_guard<std::mutex> opening(SqliteRuntime::open_mutex());
+        fresh = std::make_unique<SqliteRuntime>(opts_, sql_);
+    }
     fresh->start_background();
     SqliteRuntime::abandon(old);
     runtime_.store(fresh.get(), std::memory_order_release);
@@ -155,8 +174,8 @@ bool SqliteBackend::read_live(SqliteRuntime &rt, SqliteConnection &c, Bytes key,
 bool SqliteBackend::get(Bytes key, OwnedBuffer *out)
 {
     SqliteRuntime &rt = runtime();
-    rt.anchor.before_read();
     auto c = rt.pool.acquire();
+    rt.anchor.before_read();
     return read_live(rt, *c, key, wall_ms(), out);
 }
 
@@ -170,8 +189,8 @@ bool SqliteBackend::del(Bytes key)
 bool SqliteBackend::exists(Bytes key)
 {
     SqliteRuntime &rt = runtime();
-    rt.anchor.before_read();
     auto c = rt.pool.acquire();
+    rt.anchor.before_read();
     Query q(*c, Sql::exists);
     return q.bind(kKey, key).bind(kNow, wall_ms()).step();
 }
@@ -218,8 +237,8 @@ bool SqliteBackend::touch(Bytes key, int64_t ttl_ms)
 bool SqliteBackend::ttl(Bytes key, int64_t *remaining_ms)
 {
     SqliteRuntime &rt = runtime();
-    rt.anchor.before_read();
     auto c = rt.pool.acquire();
+    rt.anchor.before_read();
     int64_t now = wall_ms();
     Query q(*c, Sql::ttl);
     if (!q.bind(kKey, key).bind(kNow, now).step())
@@ -251,8 +270,8 @@ void SqliteBackend::clear(Bytes prefix)
 void SqliteBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {
     SqliteRuntime &rt = runtime();
-    rt.anchor.before_read();
     auto c = rt.pool.acquire();
+    rt.anchor.before_read();
     // One read transaction: one snapshot, one lock round trip.
     Transaction tx(*c, Transaction::read);
     int64_t now = wall_ms();
@@ -408,13 +427,14 @@ std::unique_ptr<Backend> make_sqlite_backend(Config &config)
         fail(CACHE_EINVAL, "sqlite:// needs a file: sqlite:///absolute/path.db, "
                            "sqlite://relative/path.db or sqlite://:memory:");
     if (config.has_password)
-        fail(CACHE_EINVAL, "sqlite:// takes a file path, not a user and password (got '" +
-                               config.display + "')");
+        fail(CACHE_EINVAL,
+             "sqlite:// takes a file path, not a user and password (got '" + config.display + "')");
     Params &p = config.params;
     o.table = p.take_string("table", o.table);
     if (!SqlCatalog::valid_table_name(o.table))
         fail(CACHE_EINVAL, "parameter 'table' must be 1-64 letters, digits or '_', not start "
-                           "with a digit or 'sqlite_', got '" + o.table + "'");
+                           "with a digit or 'sqlite_', got '" +
+                               o.table + "'");
     o.max_items = p.take_int("max_items", 0, 0, INT64_MAX / 4);
     o.max_size_bytes = p.take_int("max_size_mb", 0, 0, int64_t(1) << 30) << 20;
     o.synchronous = p.take_choice("synchronous", o.synchronous, {"off", "normal", "full", "extra"});

@@ -34,8 +34,8 @@ void match_function(sqlite3_context *ctx, int, sqlite3_value **argv)
     }
     const void *key = sqlite3_value_blob(argv[1]);
     size_t len = size_t(sqlite3_value_bytes(argv[1]));
-    sqlite3_result_int(ctx, pattern->match(len ? Bytes(static_cast<const char *>(key), len)
-                                               : Bytes()));
+    sqlite3_result_int(ctx,
+                       pattern->match(len ? Bytes(static_cast<const char *>(key), len) : Bytes()));
 }
 
 // A statement compiled for one use, finalized on scope exit.
@@ -55,6 +55,16 @@ Query &Query::bind(int param, const GlobPattern &p)
 SqliteConnection::SqliteConnection(const SqliteOptions &opts, const SqlCatalog &sql)
     : opts_(opts), sql_(sql)
 {
+    open();
+}
+
+SqliteConnection::~SqliteConnection()
+{
+    close();
+}
+
+void SqliteConnection::open()
+{
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(opts_.path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
@@ -71,9 +81,8 @@ SqliteConnection::SqliteConnection(const SqliteOptions &opts, const SqlCatalog &
     try {
         sqlite3_extended_result_codes(db_, 1);
         sqlite3_busy_handler(db_, busy_handler, this);
-        rc = sqlite3_create_function_v2(db_, "unicache_match", 2,
-                                        SQLITE_UTF8 | SQLITE_DIRECTONLY, nullptr,
-                                        match_function, nullptr, nullptr, nullptr);
+        rc = sqlite3_create_function_v2(db_, "unicache_match", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                        nullptr, match_function, nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK)
             throw_error(rc, "cannot register unicache_match() on");
         exec("PRAGMA synchronous = " + opts_.synchronous);
@@ -88,11 +97,14 @@ SqliteConnection::SqliteConnection(const SqliteOptions &opts, const SqlCatalog &
     }
 }
 
-SqliteConnection::~SqliteConnection()
+void SqliteConnection::close()
 {
-    for (sqlite3_stmt *s : stmts_)
+    for (sqlite3_stmt *&s : stmts_) {
         sqlite3_finalize(s);
+        s = nullptr;
+    }
     sqlite3_close_v2(db_);
+    db_ = nullptr;
 }
 
 sqlite3_stmt *SqliteConnection::statement(Sql s)
@@ -106,8 +118,7 @@ sqlite3_stmt *SqliteConnection::statement(Sql s)
             sqlite3_finalize(slot);
             slot = nullptr;
             if ((rc & 0xff) == SQLITE_ERROR) // changed behind our back
-                unicache::fail(CACHE_ECORRUPT, "table \"" + sql_.table() + "\" in '" +
-                                                   opts_.path +
+                unicache::fail(CACHE_ECORRUPT, "table \"" + sql_.table() + "\" in '" + opts_.path +
                                                    "' no longer has the unicache layout (" +
                                                    sqlite3_errmsg(db_) + ")");
             throw_error(rc, "cannot prepare a statement on");
@@ -219,16 +230,18 @@ void SqliteConnection::throw_error(int rc, const std::string &doing) const
                                            std::to_string(opts_.busy_timeout_ms) + " ms");
     case SQLITE_NOTADB:
         unicache::fail(CACHE_ECORRUPT, "'" + opts_.path + "' is not a SQLite database (" + detail +
-                                 "); unicache leaves it untouched");
+                                           "); unicache leaves it untouched");
     case SQLITE_CORRUPT:
-        unicache::fail(CACHE_ECORRUPT, doing + " " + where + ": it is corrupt (" + detail +
-                                 "); unicache leaves it untouched: move it aside to start "
-                                 "an empty cache");
+        unicache::fail(CACHE_ECORRUPT,
+                       doing + " " + where + ": it is corrupt (" + detail +
+                           "); unicache leaves it untouched: move it aside to start "
+                           "an empty cache");
     case SQLITE_TOOBIG:
         unicache::fail(CACHE_ETOOBIG, doing + " " + where + ": " + detail);
     case SQLITE_READONLY:
-        unicache::fail(CACHE_EIO, doing + " " + where + ": it is read-only (" + detail +
-                            "); a cache needs write access to the file and its directory");
+        unicache::fail(CACHE_EIO,
+                       doing + " " + where + ": it is read-only (" + detail +
+                           "); a cache needs write access to the file and its directory");
     case SQLITE_FULL:
         unicache::fail(CACHE_EIO, doing + " " + where + ": the disk is full (" + detail + ")");
     default:

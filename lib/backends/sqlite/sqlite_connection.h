@@ -21,6 +21,11 @@ public:
     // settings. Does not read the file: open_store() validates it.
     SqliteConnection(const SqliteOptions &opts, const SqlCatalog &sql);
     ~SqliteConnection();
+    // Closes the handle and its statements (before fork(): see
+    // SqliteRuntime); open() makes the connection usable again.
+    void close();
+    void open();
+    bool is_open() const { return db_ != nullptr; }
     SqliteConnection(const SqliteConnection &) = delete;
     SqliteConnection &operator=(const SqliteConnection &) = delete;
 

@@ -1,6 +1,7 @@
 #include "sqlite_pool.h"
 
 #include <chrono>
+#include <thread>
 
 namespace unicache {
 
@@ -16,6 +17,15 @@ SqlitePool::SqlitePool(const SqliteOptions &opts, const SqlCatalog &sql, size_t 
 {
 }
 
+SqlitePool::Lease SqlitePool::start(Slot *slot)
+{
+    Lease lease(this, slot); // given back if reopening throws
+    if (!slot->conn->is_open())
+        slot->conn->open();
+    slot->conn->start_operation();
+    return lease;
+}
+
 SqlitePool::Lease SqlitePool::acquire_slow(Sticky &last)
 {
     std::unique_lock<std::mutex> lock(mu_);
@@ -24,17 +34,19 @@ SqlitePool::Lease SqlitePool::acquire_slow(Sticky &last)
     waiters_.fetch_add(1);
     for (;;) {
         for (auto &s : slots_) {
+            if (suspended_)
+                break;
             if (s->conn && !s->busy.load(std::memory_order_relaxed) &&
                 !s->busy.exchange(true, std::memory_order_acquire)) {
                 waiters_.fetch_sub(1);
                 lock.unlock();
                 last = Sticky{id_, s.get()};
-                s->conn->start_operation();
-                return Lease(this, s.get());
+                return start(s.get());
             }
         }
-        if (live_ < limit_) {
+        if (!suspended_ && live_ < limit_) {
             live_++;
+            opening_++;
             waiters_.fetch_sub(1);
             lock.unlock();
             // Opening takes a while; other threads keep using the others.
@@ -44,7 +56,8 @@ SqlitePool::Lease SqlitePool::acquire_slow(Sticky &last)
             } catch (...) {
                 lock.lock();
                 live_--;
-                free_cv_.notify_one();
+                opening_--;
+                free_cv_.notify_all();
                 throw;
             }
             c->start_operation();
@@ -53,6 +66,8 @@ SqlitePool::Lease SqlitePool::acquire_slow(Sticky &last)
             Slot *raw = slot.get();
             lock.lock();
             slots_.push_back(std::move(slot));
+            opening_--;
+            free_cv_.notify_all(); // suspend() may wait for this open
             lock.unlock();
             last = Sticky{id_, raw};
             return Lease(this, raw);
@@ -78,7 +93,8 @@ void SqlitePool::release(Slot *slot)
     // A connection still inside a transaction (its rollback failed) would
     // hold locks for the next user: close it, and leave its slot busy for
     // good so that no thread takes it again.
-    if (!sqlite3_get_autocommit(slot->conn->db())) {
+    sqlite3 *db = slot->conn->db(); // NULL when reopening failed
+    if (db && !sqlite3_get_autocommit(db)) {
         std::lock_guard<std::mutex> lock(mu_);
         slot->conn.reset();
         live_--;
@@ -90,6 +106,47 @@ void SqlitePool::release(Slot *slot)
         std::lock_guard<std::mutex> lock(mu_);
         free_cv_.notify_one();
     }
+}
+
+void SqlitePool::suspend()
+{
+    if (opts_.in_memory())
+        return; // closing would drop the data; no file locks to inherit
+    std::unique_lock<std::mutex> lock(mu_);
+    suspended_ = true;
+    free_cv_.wait(lock, [this] { return opening_ == 0; });
+    // Claim every slot: each in use is waited for. Not under mu_, which
+    // release() may need to wake waiters.
+    std::vector<Slot *> slots;
+    for (auto &s : slots_)
+        slots.push_back(s.get());
+    lock.unlock();
+    for (Slot *s : slots) {
+        for (;;) {
+            {
+                std::lock_guard<std::mutex> guard(mu_);
+                if (!s->conn)
+                    break; // closed for good by release()
+            }
+            if (!s->busy.exchange(true, std::memory_order_acquire)) {
+                s->conn->close();
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(100));
+        }
+    }
+}
+
+void SqlitePool::resume()
+{
+    if (opts_.in_memory())
+        return;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto &s : slots_)
+        if (s->conn)
+            s->busy.store(false, std::memory_order_release);
+    suspended_ = false;
+    free_cv_.notify_all();
 }
 
 size_t SqlitePool::open_count()

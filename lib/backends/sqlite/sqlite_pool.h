@@ -56,15 +56,20 @@ public:
     Lease acquire()
     {
         Sticky &last = sticky();
-        if (last.pool == id_ && !last.slot->busy.exchange(true, std::memory_order_acquire)) {
-            last.slot->conn->start_operation();
-            return Lease(this, last.slot);
-        }
+        if (last.pool == id_ && !last.slot->busy.exchange(true, std::memory_order_acquire))
+            return start(last.slot);
         return acquire_slow(last);
     }
     // Hands over an already opened connection (the one that set up the file).
     void adopt(std::unique_ptr<SqliteConnection> c);
     size_t open_count();
+
+    // Before fork(): waits for every operation to end, keeps new ones
+    // waiting and closes every connection (SQLite's per-process lock
+    // bookkeeping must not reach the child with connections in it).
+    // resume() lets operations go on; connections reopen as they are used.
+    void suspend();
+    void resume();
 
 private:
     // The connection this thread used last, in the pool with this id.
@@ -79,6 +84,7 @@ private:
     }
 
     Lease acquire_slow(Sticky &last);
+    Lease start(Slot *slot); // a claimed slot, reopened if suspend() closed it
     void release(Slot *slot);
 
     const SqliteOptions &opts_;
@@ -91,6 +97,8 @@ private:
     std::atomic<int> waiters_{0};
     std::vector<std::unique_ptr<Slot>> slots_; // grows only, under mu_
     size_t live_ = 0;                          // slots with a usable connection, or opening
+    size_t opening_ = 0;                       // connections being opened outside mu_
+    bool suspended_ = false;                   // between suspend() and resume()
 };
 
 } // namespace unicache

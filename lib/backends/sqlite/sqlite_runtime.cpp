@@ -7,13 +7,66 @@ namespace unicache {
 
 std::atomic<uint64_t> SqliteRuntime::forks_{0};
 
+namespace {
+
+// Every runtime of this process, for the fork handlers. Leaked on purpose:
+// a handle may be closed from a static destructor after these would be.
+std::mutex &registry_mu()
+{
+    static auto *mu = new std::mutex();
+    return *mu;
+}
+
+std::vector<SqliteRuntime *> &registry()
+{
+    static auto *all = new std::vector<SqliteRuntime *>();
+    return *all;
+}
+
+} // namespace
+
+std::mutex &SqliteRuntime::open_mutex()
+{
+    static auto *mu = new std::mutex();
+    return *mu;
+}
+
 uint64_t SqliteRuntime::watch_forks()
 {
     static std::once_flag once;
-    std::call_once(once, [] {
-        pthread_atfork(nullptr, nullptr, [] { forks_.fetch_add(1, std::memory_order_relaxed); });
-    });
+    std::call_once(once,
+                   [] { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); });
     return fork_generation();
+}
+
+void SqliteRuntime::before_fork()
+{
+    open_mutex().lock();  // held through fork(), like the registry: no
+    registry_mu().lock(); // handle opens and no runtime comes or goes
+    for (SqliteRuntime *rt : registry()) {
+        rt->pool.suspend(); // first: no reader is then inside the anchor
+        rt->anchor.suspend();
+    }
+}
+
+void SqliteRuntime::after_fork_in_parent()
+{
+    for (SqliteRuntime *rt : registry()) {
+        rt->anchor.resume();
+        rt->pool.resume();
+    }
+    registry_mu().unlock();
+    open_mutex().unlock();
+}
+
+void SqliteRuntime::after_fork_in_child()
+{
+    // Every runtime here is the parent's: abandoned, never used again,
+    // and left suspended. The child's own register as they are built.
+    forks_.fetch_add(1, std::memory_order_relaxed);
+    registry().clear();
+    registry_mu().unlock();
+    open_mutex().unlock();
 }
 
 void SqliteRuntime::abandon(SqliteRuntime *inherited)
@@ -30,10 +83,22 @@ SqliteRuntime::SqliteRuntime(const SqliteOptions &opts, const SqlCatalog &sql)
       pool(opts, sql, opts.in_memory() ? 1 : 64), evictor(opts),
       anchor(opts, sql, opts.read_anchor), purge_interval_ms_(opts.purge_interval_ms)
 {
+    std::lock_guard<std::mutex> lock(registry_mu());
+    registry().push_back(this);
 }
 
 SqliteRuntime::~SqliteRuntime()
 {
+    {
+        std::lock_guard<std::mutex> lock(registry_mu());
+        auto &all = registry();
+        for (size_t i = 0; i < all.size(); i++)
+            if (all[i] == this) {
+                all[i] = all.back();
+                all.pop_back();
+                break;
+            }
+    }
     if (background_.joinable()) {
         {
             std::lock_guard<std::mutex> lock(background_mu_);

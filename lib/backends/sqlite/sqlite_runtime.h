@@ -11,6 +11,16 @@
 // exist in the child; closing its connections could release the parent's
 // locks). The abandoned runtime stays reachable from a global list, so it
 // is a deliberate, bounded cost rather than a leak.
+//
+// That alone is not enough: SQLite's unix VFS keeps per-process lock
+// bookkeeping (which connections hold which lock on which file), and a
+// child inherits it without the locks. A child's new connection to a file
+// that the parent had open would count on the parent's locks, so it takes
+// none itself, and the parent's last close would then checkpoint and delete
+// the WAL under the child (lost writes, tested). So a pthread_atfork
+// handler waits for the operations in flight, closes every connection of
+// every runtime (the bookkeeping then forgets the files) and keeps them
+// closed through fork(); the parent reopens them as it uses them.
 #pragma once
 
 #include <atomic>
@@ -33,6 +43,11 @@ public:
     static uint64_t fork_generation() { return forks_.load(std::memory_order_relaxed); }
     // Keeps an inherited runtime reachable, never to be used or destroyed.
     static void abandon(SqliteRuntime *inherited);
+    // Registers the fork handlers, once; returns fork_generation().
+    static uint64_t watch_forks();
+    // Held while connections are opened outside a registered runtime (a
+    // handle's first one, a runtime's construction): fork() waits for it.
+    static std::mutex &open_mutex();
 
     SqliteRuntime(const SqliteOptions &opts, const SqlCatalog &sql);
     ~SqliteRuntime(); // stops the thread, then closes the connections
@@ -49,7 +64,9 @@ public:
 
 private:
     static std::atomic<uint64_t> forks_;
-    static uint64_t watch_forks(); // registers the counter, once; returns it
+    static void before_fork();
+    static void after_fork_in_parent();
+    static void after_fork_in_child();
     void background_loop();
 
     const int64_t purge_interval_ms_;
