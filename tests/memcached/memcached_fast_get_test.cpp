@@ -366,6 +366,36 @@ TEST(MemcachedFastGet, AStoppedServerTimesOutOnceNotTwice)
     cache_close(c);
 }
 
+TEST(MemcachedFastGet, AServerLibmemcachedFailedIsLeftToIt)
+{
+    // A set that times out makes libmemcached hold the server as down; the
+    // gets that follow are its own (they fail as before) instead of
+    // waiting on our still-open socket.
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    cache_t *c = open_fg("memcached://" + addr(s) + "?timeout_ms=300&retry_timeout_s=1");
+    ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);
+    ASSERT_EQ(answer(c, "k"), "0:v"); // our socket is open
+    s.pause();
+    sleep_ms(50);
+    int rc = set_str(c, "k2", "v");
+    EXPECT_TRUE(rc == CACHE_ETIMEOUT || rc == CACHE_EUNAVAILABLE) << rc;
+    for (int i = 0; i < 3; i++) {
+        auto t0 = Clock::now();
+        std::string a = answer(c, "k");
+        EXPECT_EQ(a[0], '-') << a;
+        EXPECT_LT(ms_since(t0), 300 * 2 + 200);
+    }
+    s.resume();
+    ASSERT_EQ(until_ok(5000, [&] { return answer(c, "k") == "0:v" ? CACHE_OK : -1; }), CACHE_OK);
+    for (int i = 0; i < 5; i++)
+        EXPECT_EQ(answer(c, "k"), "0:v");
+    EXPECT_EQ(fast_count(c, "timed_out"), 0);
+    EXPECT_EQ(fast_count(c, "fell_back"), 0);
+    EXPECT_GE(fast_count(c, "served"), 5);
+    cache_close(c);
+}
+
 TEST(MemcachedFastGet, KeysAreReadWhereLibmemcachedPutThem)
 {
     ServerProcess a = ServerProcess::memcached(), b = ServerProcess::memcached();

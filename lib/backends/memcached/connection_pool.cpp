@@ -12,7 +12,7 @@ ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, s
     try {
         for (size_t i = 0; i < size; i++) {
             auto c = std::make_unique<Connection>();
-            c->sockets = std::make_unique<TextGetSocket[]>(servers);
+            c->sockets = std::vector<TextGetSocket>(servers);
             c->mc = connect();
             memcached_result_create(c->mc, &c->result);
             memcached_result_create(c->mc, &c->scratch);

@@ -21,19 +21,19 @@ namespace unicache {
 // reused from call to call so that a warm call allocates only its result.
 struct Connection {
     memcached_st *mc = nullptr;
-    memcached_result_st result;               // the item being read with its CAS
-    memcached_result_st scratch;              // drained ends of replies, tag counters
-    char *value = nullptr;                    // the last value memcached_get returned (malloc'd)
-    Bytes key;                                // the entry's name: the caller's key or `digest`
-    uint32_t server = 0;                      // the server libmemcached places `key` on
-    std::string digest;                       // the name of an entry named by digest
-    bool hashed = false;                      // key is a digest: the full key is in the item
-    uint64_t generation = 0;                  // the prefix generation the entry must carry
-    std::string header;                       // envelope header
-    std::string item;                         // header + value when both exist
-    EntryBatch batch;                         // names of a multi-get
-    std::vector<unsigned char> states;        // per request of a batch
-    std::unique_ptr<TextGetSocket[]> sockets; // one per server, for the single-key get
+    memcached_result_st result;         // the item being read with its CAS
+    memcached_result_st scratch;        // drained ends of replies, tag counters
+    char *value = nullptr;              // the last value memcached_get returned (malloc'd)
+    Bytes key;                          // the entry's name: the caller's key or `digest`
+    uint32_t server = 0;                // the server libmemcached places `key` on
+    std::string digest;                 // the name of an entry named by digest
+    bool hashed = false;                // key is a digest: the full key is in the item
+    uint64_t generation = 0;            // the prefix generation the entry must carry
+    std::string header;                 // envelope header
+    std::string item;                   // header + value when both exist
+    EntryBatch batch;                   // names of a multi-get
+    std::vector<unsigned char> states;  // per request of a batch
+    std::vector<TextGetSocket> sockets; // one per server, for the single-key get
     std::mutex mu;
 };
 

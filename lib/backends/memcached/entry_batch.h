@@ -17,7 +17,7 @@
 namespace unicache {
 
 class EntryBatch {
-  public:
+public:
     static constexpr size_t npos = SIZE_MAX;
 
     // Starts a batch of n requests; each is then named once, by name() or
@@ -57,7 +57,7 @@ class EntryBatch {
         return search(name);
     }
 
-  private:
+private:
     size_t take(size_t i)
     {
         answered_[i] = 1;

@@ -55,11 +55,11 @@ void append_tag(Bytes tag_key, uint64_t version, std::string *tags);
 
 // Walks a raw tag section. Throws CACHE_ECORRUPT on a malformed one.
 class TagCursor {
-  public:
+public:
     explicit TagCursor(Bytes tags) : rest_(tags) {}
     bool next(Bytes *tag_key, uint64_t *version);
 
-  private:
+private:
     Bytes rest_;
 };
 

@@ -13,7 +13,7 @@
 namespace unicache {
 
 class GenerationTable {
-  public:
+public:
     struct Slot {
         std::atomic<uint64_t> value{0};      // 0: not known yet
         std::atomic<int64_t> checked_ms{0};  // monotonic time of the last read
@@ -28,7 +28,7 @@ class GenerationTable {
     Slot &slot(size_t server) { return slots_[server]; }
     size_t size() const { return size_; }
 
-  private:
+private:
     std::unique_ptr<Slot[]> slots_;
     size_t size_;
 };

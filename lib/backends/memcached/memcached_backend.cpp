@@ -84,6 +84,20 @@ std::string host_port(const memcached_st *mc, uint32_t server)
     return host_port(memcached_server_instance_by_position(mc, server));
 }
 
+// fail_memcached() for a libmemcached call on c. When a server failed
+// there, libmemcached now holds it as down (for retry_timeout_s); the
+// connection's fast-get sockets leave their servers to libmemcached until it
+// has answered a get from each again, so that a get never waits on our
+// socket for a server libmemcached would fail at once.
+[[noreturn]] void fail_call(Connection &c, memcached_return_t rc, const std::string &what)
+{
+    int status = memcached_status(c.mc, rc);
+    if (status == CACHE_EUNAVAILABLE || status == CACHE_ETIMEOUT)
+        for (TextGetSocket &s : c.sockets)
+            s.server_failed();
+    fail_memcached(c.mc, rc, what);
+}
+
 // Runs one multi-get and calls on_item for every item that comes back.
 // Drains the remaining replies if on_item throws, so the connection stays
 // usable.
@@ -96,7 +110,7 @@ void multi_get(Connection &c, const char *const *names, const size_t *lens, size
     if (rc != MEMCACHED_SUCCESS) {
         while (memcached_fetch_result(c.mc, into, &frc)) {
         }
-        fail_memcached(c.mc, rc, what);
+        fail_call(c, rc, what);
     }
     memcached_result_st *r;
     try {
@@ -110,9 +124,9 @@ void multi_get(Connection &c, const char *const *names, const size_t *lens, size
     // A timeout while reading is reported as NOTFOUND by fetch; the error
     // recorded on the handle tells the truth.
     if (memcached_is_error(frc))
-        fail_memcached(c.mc, frc, what);
+        fail_call(c, frc, what);
     if (memcached_is_error(memcached_last_error(c.mc)))
-        fail_memcached(c.mc, memcached_last_error(c.mc), what);
+        fail_call(c, memcached_last_error(c.mc), what);
 }
 
 Bytes value_of(const memcached_result_st *r)
@@ -279,7 +293,7 @@ uint64_t MemcachedBackend::read_generation(Connection &c, uint32_t server)
         if (rc == MEMCACHED_SUCCESS)
             return start;
         if (memcached_is_error(rc))
-            fail_memcached(c.mc, rc, "creation of the prefix generation");
+            fail_call(c, rc, "creation of the prefix generation");
     }
     fail(CACHE_EIO, "the memcached prefix generation '" + name + "' kept disappearing");
 }
@@ -300,7 +314,7 @@ uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
                 return start;
         }
         if (memcached_is_error(rc))
-            fail_memcached(c.mc, rc, "increment of the prefix generation");
+            fail_call(c, rc, "increment of the prefix generation");
     }
     fail(CACHE_EIO, "the memcached prefix generation '" + name + "' kept disappearing");
 }
@@ -352,7 +366,7 @@ bool MemcachedBackend::fetch(Connection &c, uint32_t *flags, Bytes *item)
         if (rc == MEMCACHED_NOTFOUND && memcached_is_error(memcached_last_error(c.mc)))
             rc = memcached_last_error(c.mc);
         if (rc != MEMCACHED_NOTFOUND)
-            fail_memcached(c.mc, rc, "get");
+            fail_call(c, rc, "get");
         if (fast)
             fast->server_answered();
         return false;
@@ -376,14 +390,14 @@ bool MemcachedBackend::read_cas(Connection &c, Item *out)
     if (rc != MEMCACHED_SUCCESS) {
         while (memcached_fetch_result(c.mc, &c.scratch, &frc)) {
         }
-        fail_memcached(c.mc, rc, "gets");
+        fail_call(c, rc, "gets");
     }
     memcached_result_st *r = memcached_fetch_result(c.mc, &c.result, &frc);
     if (!r) {
         if (memcached_is_error(frc))
-            fail_memcached(c.mc, frc, "gets");
+            fail_call(c, frc, "gets");
         if (memcached_is_error(memcached_last_error(c.mc)))
-            fail_memcached(c.mc, memcached_last_error(c.mc), "gets");
+            fail_call(c, memcached_last_error(c.mc), "gets");
         return false;
     }
     // Read the end of the reply into scratch: reading it into c.result would
@@ -574,7 +588,7 @@ memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t f
     if (rc == MEMCACHED_E2BIG)
         fail_too_big(c, value.size(), item.size());
     if (memcached_is_error(rc))
-        fail_memcached(c.mc, rc, what);
+        fail_call(c, rc, what);
     return rc;
 }
 
@@ -587,7 +601,7 @@ void MemcachedBackend::store_new(Connection &c, Bytes full_key, Bytes value, int
     memcached_return_t rc =
         write(c, Write::set, flags, value, deadline ? exptime_until(deadline) : 0, 0);
     if (rc != MEMCACHED_SUCCESS)
-        fail_memcached(c.mc, rc, "set");
+        fail_call(c, rc, "set");
 }
 
 void MemcachedBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
@@ -695,7 +709,7 @@ bool MemcachedBackend::del(Bytes key)
     bool live = is_live(*c, item, key);
     memcached_return_t rc = memcached_delete(c->mc, c->key.data(), c->key.size(), 0);
     if (memcached_is_error(rc))
-        fail_memcached(c->mc, rc, "delete");
+        fail_call(*c, rc, "delete");
     return live && rc == MEMCACHED_SUCCESS;
 }
 
@@ -712,7 +726,7 @@ size_t MemcachedBackend::del_many(const Bytes *keys, size_t n)
         Bytes name = c->batch.name(i);
         memcached_return_t rc = memcached_delete(c->mc, name.data(), name.size(), 0);
         if (memcached_is_error(rc))
-            fail_memcached(c->mc, rc, "delete");
+            fail_call(*c, rc, "delete");
         if (rc == MEMCACHED_SUCCESS && c->states[i] == kLive)
             removed++;
     }
@@ -796,7 +810,7 @@ std::vector<uint64_t> MemcachedBackend::tag_versions(Connection &c,
                 break;
             }
             if (memcached_is_error(rc))
-                fail_memcached(c.mc, rc, "creation of a tag version");
+                fail_call(c, rc, "creation of a tag version");
             // Someone else created it first: read theirs.
             multi_get(c, &ptrs[i], &lens[i], 1, &c.scratch, "read of tag versions",
                       [&](memcached_result_st *r) { parse_u64(value_of(r), &versions[i]); });
@@ -835,7 +849,7 @@ size_t MemcachedBackend::invalidate_tags(const Bytes *tags, size_t n)
         memcached_return_t rc = memcached_increment(c->mc, name.data(), name.size(), 1, &value);
         // NOTFOUND: no entry can be valid under a tag without a version.
         if (memcached_is_error(rc))
-            fail_memcached(c->mc, rc, "increment of a tag version");
+            fail_call(*c, rc, "increment of a tag version");
     }
     return 0; // entries are dropped lazily, on read
 }
@@ -886,7 +900,7 @@ void MemcachedBackend::ping()
     ConnectionPool::Lease c = pool_->acquire();
     memcached_return_t rc = memcached_version(c->mc);
     if (rc != MEMCACHED_SUCCESS)
-        fail_memcached(c->mc, rc, "ping (version)");
+        fail_call(*c, rc, "ping (version)");
 }
 
 std::string MemcachedBackend::info()
@@ -926,7 +940,7 @@ std::string MemcachedBackend::info()
     memcached_return_t rc = memcached_stat_execute(c->mc, nullptr, on_stat, &collect);
     if (rc != MEMCACHED_SUCCESS) {
         if (collect.last.empty())
-            fail_memcached(c->mc, rc, "stats");
+            fail_call(*c, rc, "stats");
         text += "(some servers did not answer: " + memcached_detail(c->mc, rc) + ")\n";
     }
     return text;

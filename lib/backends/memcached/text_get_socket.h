@@ -70,6 +70,9 @@ public:
 
     // libmemcached answered a get from this server without an error.
     void server_answered() { answered_ = true; }
+    // libmemcached failed a call to this server: leave it gets until it
+    // answers one again.
+    void server_failed() { answered_ = false; }
 
     // Sends "get <name>" (a memcached key, at most 250 bytes) and reads the
     // reply. On kHit, *flags and *item hold the item (item points into this
