@@ -1,6 +1,6 @@
-// The contract suite on memcached: text protocol, binary protocol, and a
-// cache spread over two servers. memcached cannot enumerate keys, counts no
-// invalidations (tags are checked lazily) and keeps time in seconds; the
+// The contract suite on memcached: text protocol (with and without the
+// fast single-key get), binary protocol, and a cache spread over two servers. memcached cannot
+// enumerate keys, counts no invalidations (tags are checked lazily) and keeps time in seconds; the
 // target says so, and everything else holds exactly as on the memory backend.
 #include "contract/contract_suite.h"
 #include "support/server_process.h"
@@ -40,6 +40,10 @@ INSTANTIATE_TEST_SUITE_P(
     Memcached, Contract,
     ::testing::Values(target("text", [] { return "memcached://" + at(0); }),
                       target("binary", [] { return "memcached://" + at(0) + "?binary=true"; }),
+                      // Single-key reads through libmemcached instead of the
+                      // fast path's own socket (the other targets use it).
+                      target("text_libmemcached_get",
+                             [] { return "memcached://" + at(0) + "?fast_get=false"; }),
                       target("two_servers", [] { return "memcached://" + at(0) + "," + at(1); }),
                       target("json",
                              [] {
