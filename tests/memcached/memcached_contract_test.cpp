@@ -1,7 +1,8 @@
 // The contract suite on memcached: text protocol (with and without the
-// fast single-key get), binary protocol, and a cache spread over two servers. memcached cannot
-// enumerate keys, counts no invalidations (tags are checked lazily) and keeps time in seconds; the
-// target says so, and everything else holds exactly as on the memory backend.
+// fast single-key get), binary protocol, and a cache spread over two
+// servers. memcached cannot enumerate keys, counts no invalidations (tags
+// are checked lazily) and keeps time in seconds; the target says so, and
+// everything else holds exactly as on the memory backend.
 #include "contract/contract_suite.h"
 #include "support/server_process.h"
 
