@@ -38,10 +38,13 @@ SqlitePool::Lease SqlitePool::acquire_slow(Sticky &last)
                 break;
             if (s->conn && !s->busy.load(std::memory_order_relaxed) &&
                 !s->busy.exchange(true, std::memory_order_acquire)) {
+                // The Slot, not `s`: once mu_ is let go, another thread's
+                // push_back may move the vector that `s` lives in.
+                Slot *slot = s.get();
                 waiters_.fetch_sub(1);
                 lock.unlock();
-                last = Sticky{id_, s.get()};
-                return start(s.get());
+                last = Sticky{id_, slot};
+                return start(slot);
             }
         }
         if (!suspended_ && live_ < limit_) {
