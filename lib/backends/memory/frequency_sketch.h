@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -25,15 +26,34 @@ public:
     // updates grow counters slowly, so the period is twice Caffeine's.
     static constexpr size_t kAgingPeriod = 20;
 
-    // Sized for a cache of `capacity` entries.
-    explicit FrequencySketch(size_t capacity)
+    // Sized for a cache of `capacity` entries, but allocated for `initial`
+    // of them (at most `capacity`): grow() widens it as entries arrive, so
+    // a large limit costs nothing until the cache holds that much.
+    explicit FrequencySketch(size_t capacity, size_t initial = SIZE_MAX)
     {
+        while (max_words_ < capacity && max_words_ < (size_t(1) << 30))
+            max_words_ <<= 1;
         size_t words = 64;
-        while (words < capacity && words < (size_t(1) << 30))
+        while (words < std::min(initial, capacity) && words < max_words_)
             words <<= 1;
         table_.assign(words, 0);
         block_mask_ = words / kWordsPerBlock - 1;
         aging_period_ = kAgingPeriod * std::max<size_t>(capacity, 16);
+    }
+
+    // Widens the table (doubling, up to the capacity's width) until it has
+    // a word per entry for `entries`. Every estimate stays what it was:
+    // doubling adds one bit to a key's block number, and each block is
+    // copied to the two blocks its keys now map to.
+    void grow(size_t entries)
+    {
+        while (table_.size() < entries && table_.size() < max_words_) {
+            size_t n = table_.size();
+            table_.resize(2 * n);
+            std::copy(table_.begin(), table_.begin() + std::ptrdiff_t(n),
+                      table_.begin() + std::ptrdiff_t(n));
+            block_mask_ = 2 * n / kWordsPerBlock - 1;
+        }
     }
 
     size_t width() const { return table_.size(); }
@@ -118,6 +138,7 @@ private:
     };
 
     std::vector<uint64_t> table_;
+    size_t max_words_ = 64; // the capacity's width
     size_t block_mask_ = 0;
     size_t aging_period_ = 0;
     size_t accesses_ = 0;

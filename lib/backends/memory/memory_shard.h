@@ -67,9 +67,10 @@ public:
     size_t charge_for(size_t key_len, size_t value_len) const;
 
     static constexpr size_t kReapChunk = 4096;
-    // Table slots reserved up front at most (a huge max_items must not
-    // allocate its whole table before the first set).
-    static constexpr size_t kInitialReserve = 1 << 16;
+    // Table slots reserved up front at most: a huge max_items must not
+    // allocate its table before the first set (4096 slots x 64 shards is
+    // ~8 MiB; the table doubles from there as entries arrive).
+    static constexpr size_t kInitialReserve = 1 << 12;
 
 private:
     // Finds a live entry; drops it (counting an expiration) when expired.

@@ -41,7 +41,7 @@ class TinyLfuPolicy final : public EvictionPolicy {
 public:
     explicit TinyLfuPolicy(size_t capacity_hint)
         : fixed_capacity_(capacity_hint != 0), capacity_(std::max<size_t>(capacity_hint, 16)),
-          sketch_(capacity_),
+          sketch_(capacity_, kInitialSketch),
           rng_(0x2545F4914F6CDD1Dull ^ uint64_t(reinterpret_cast<uintptr_t>(this)))
     {
         resize_regions();
@@ -56,6 +56,8 @@ public:
         window_.push_front(e);
         if (!fixed_capacity_)
             track_capacity();
+        else if (resident() > sketch_.width())
+            sketch_.grow(resident());
         // The window's overflow becomes the candidate for main.
         while (window_.size() > window_max_) {
             Entry *c = window_.back();
@@ -155,6 +157,9 @@ private:
     // mostly noise and sends the climber the wrong way.
     static constexpr size_t kSamplePerItem = 5;
     static constexpr size_t kMinSample = 10000;
+    // Sketch words allocated before the cache holds that many entries (8 KiB
+    // a shard): a limit of millions costs its sketch only as it fills.
+    static constexpr size_t kInitialSketch = 1024;
     // A hit on an entry in the most recent 1/kLazyShare of its LRU list does
     // not move it (see EntryList::age_of).
     static constexpr size_t kLazyShare = 4;
@@ -237,13 +242,14 @@ private:
         sample_period_ = std::max(kSamplePerItem * capacity_, kMinSample);
     }
 
+    size_t resident() const { return window_.size() + probation_.size() + protected_.size(); }
+
     // Without an item limit the capacity is the most the cache has held.
     void track_capacity()
     {
-        size_t resident = window_.size() + probation_.size() + protected_.size();
-        if (resident <= capacity_)
+        if (resident() <= capacity_)
             return;
-        capacity_ = resident;
+        capacity_ = resident();
         if (capacity_ > sketch_.width()) {
             // A wider sketch, seeded with the resident entries' counts so
             // that growing does not make the whole cache look cold.
