@@ -18,5 +18,12 @@ for t in glob_fuzz config_fuzz; do
     mkdir -p "$out/corpus-$t"
     cp fuzz/seeds/$t/* "$out/corpus-$t/" 2>/dev/null || true
     echo "== $t for ${secs}s =="
-    "$out/$t" -max_total_time="$secs" -max_len=512 -timeout=5 "$out/corpus-$t" 2>&1 | tail -3
+    # Not piped: a crash, leak, timeout or out-of-memory must fail the run.
+    if ! "$out/$t" -max_total_time="$secs" -max_len=512 -timeout=5 "$out/corpus-$t" \
+        >"$out/$t.log" 2>&1; then
+        tail -40 "$out/$t.log"
+        echo "== $t FAILED (log: $out/$t.log) =="
+        exit 1
+    fi
+    tail -3 "$out/$t.log"
 done
