@@ -107,6 +107,9 @@ TEST(Open, MalformedUrisAreInvalidAndNameTheProblem)
         {"{\"backend\": 5}", "backend"},
         {"[1,2]", "scheme"},
         {"{\"backend\":\"memory\",\"max_items\":\"lots\"}", "max_items"},
+        {"{\"backend\":\"memory\",\"max_items\":7.7e37}", "max_items"}, // beyond int64
+        {"{\"backend\":\"memory\",\"max_items\":-1e300}", "max_items"},
+        {"{\"backend\":\"memory\",\"max_items\":2.5}", "max_items"},
         {"{\"backend\":\"memory\",\"nested\":{\"a\":1}}", "nested"},
         {"{}", "backend"},
     };

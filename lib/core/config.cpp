@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cctype>
 #include <cstring>
@@ -188,7 +189,9 @@ std::string json_scalar(const cJSON *item, const std::string &field)
         return cJSON_IsTrue(item) ? "true" : "false";
     if (cJSON_IsNumber(item)) {
         double d = item->valuedouble;
-        if (d == double(int64_t(d)))
+        // Converting a double outside int64_t's range is undefined: check
+        // the range first (2^63 is exact as a double; found by the fuzzer).
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d))
             return std::to_string(int64_t(d));
         char buf[64];
         snprintf(buf, sizeof buf, "%.17g", d);
