@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "memcached_test_support.h"
+#include "support/fork_sharing.h"
 
 namespace unicache_test {
 
@@ -84,6 +85,22 @@ struct TwoServers {
 };
 
 } // namespace
+
+TEST(Memcached, AHandleUsedAcrossForkGivesEachProcessItsOwnConnections)
+{
+    // A pre-forking server opens the cache, then forks workers that use it
+    // at the same time as the parent. Sharing a connection would hand one
+    // process the other's replies. Both read paths: the fast get's own
+    // sockets and libmemcached's.
+    ServerProcess s = ServerProcess::memcached();
+    s.start();
+    for (const char *fast : {"true", "false"}) {
+        cache_t *c = open_uri("memcached://" + addr(s) + "?fast_get=" + fast, "fork:");
+        ASSERT_NE(c, nullptr);
+        EXPECT_EQ(wrong_answers_across_fork(c, fast), 0) << "fast_get=" << fast;
+        cache_close(c);
+    }
+}
 
 TEST(Memcached, LongAndUnsafeKeysWork)
 {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "redis_server.h"
+#include "support/fork_sharing.h"
 #include "unicache.h"
 
 namespace unicache_test {
@@ -633,6 +634,18 @@ TEST(RedisManagement, ThreadsWaitForASmallPool)
         t.join();
     EXPECT_EQ(failures.load(), 0) << cache_last_error();
     EXPECT_NE(info(c).find("connections_open:2\r\n"), std::string::npos);
+    EXPECT_EQ(cache_clear(c), CACHE_OK);
+    cache_close(c);
+}
+
+TEST(RedisProcesses, AHandleUsedAcrossForkGivesEachProcessItsOwnConnections)
+{
+    // A pre-forking server opens the cache, then forks workers that use it
+    // at the same time as the parent. Sharing a connection would hand one
+    // process the other's replies.
+    cache_t *c = prefixed(unique_prefix("fork"));
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(wrong_answers_across_fork(c, "k"), 0);
     EXPECT_EQ(cache_clear(c), CACHE_OK);
     cache_close(c);
 }

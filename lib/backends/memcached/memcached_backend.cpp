@@ -143,8 +143,10 @@ MemcachedBackend::MemcachedBackend(const MemcachedOptions &opts) : opts_(opts)
         servers_ += servers_.empty() ? "" : ",";
         servers_ += h.host + ":" + std::to_string(h.port ? h.port : kDefaultPort);
     }
-    pool_ = std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size,
-                                             opts_.hosts.size());
+    pool_ = std::make_unique<PerProcess<ConnectionPool>>([this] {
+        return std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size,
+                                                opts_.hosts.size());
+    });
     generations_ = GenerationTable::find(servers_, opts_.prefix, opts_.hosts.size());
 }
 
@@ -455,7 +457,7 @@ bool MemcachedBackend::read_live(Connection &c, Bytes full_key, Item *item)
 
 bool MemcachedBackend::get(Bytes key, OwnedBuffer *out)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     Item item;
     if (!read_live(*c, key, &item))
         return false;
@@ -465,14 +467,14 @@ bool MemcachedBackend::get(Bytes key, OwnedBuffer *out)
 
 bool MemcachedBackend::exists(Bytes key)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     Item item;
     return read_live(*c, key, &item);
 }
 
 bool MemcachedBackend::ttl(Bytes key, int64_t *remaining_ms)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     Item item;
     if (!read_live(*c, key, &item))
         return false;
@@ -545,7 +547,7 @@ void MemcachedBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values
 {
     if (n == 0)
         return;
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     read_batch(*c, keys, n, values);
     for (size_t i = 0; i < n; i++)
         statuses[i] = c->states[i] == kLive ? CACHE_OK : CACHE_MISS;
@@ -606,14 +608,14 @@ void MemcachedBackend::store_new(Connection &c, Bytes full_key, Bytes value, int
 
 void MemcachedBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     name_entry(*c, key);
     store_new(*c, key, value, ttl_ms, Bytes());
 }
 
 void MemcachedBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     for (size_t i = 0; i < n; i++) {
         name_entry(*c, keys[i]);
         store_new(*c, keys[i], values[i], ttl_ms, Bytes());
@@ -622,7 +624,7 @@ void MemcachedBackend::set_many(const Bytes *keys, const Bytes *values, size_t n
 
 bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     name_entry(*c, key);
     int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
     time_t exptime = deadline ? exptime_until(deadline) : 0;
@@ -647,7 +649,7 @@ bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 
 int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     name_entry(*c, key);
     char digits[24];
     for (int round = 0; round < kMaxCasRounds; round++) {
@@ -679,7 +681,7 @@ int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 
 bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     name_entry(*c, key);
     for (int round = 0; round < kMaxCasRounds; round++) {
         Item item;
@@ -699,7 +701,7 @@ bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
 
 bool MemcachedBackend::del(Bytes key)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     name_entry(*c, key);
     Item item;
     if (!read(*c, &item))
@@ -717,7 +719,7 @@ size_t MemcachedBackend::del_many(const Bytes *keys, size_t n)
 {
     if (n == 0)
         return 0;
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     read_batch(*c, keys, n, nullptr);
     size_t removed = 0;
     for (size_t i = 0; i < n; i++) {
@@ -822,7 +824,7 @@ std::vector<uint64_t> MemcachedBackend::tag_versions(Connection &c,
 void MemcachedBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                                   size_t ntags)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     std::vector<std::string> names;
     for (size_t i = 0; i < ntags; i++)
         names.push_back(item_keys::tag_key(tags[i]));
@@ -842,7 +844,7 @@ void MemcachedBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const 
 
 size_t MemcachedBackend::invalidate_tags(const Bytes *tags, size_t n)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     for (size_t i = 0; i < n; i++) {
         std::string name = item_keys::tag_key(tags[i]);
         uint64_t value;
@@ -858,7 +860,7 @@ size_t MemcachedBackend::invalidate_tags(const Bytes *tags, size_t n)
 
 void MemcachedBackend::clear(Bytes)
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     std::string missed;
     int status = CACHE_OK;
     for (uint32_t s = 0; s < opts_.hosts.size(); s++) {
@@ -897,7 +899,7 @@ size_t MemcachedBackend::delete_pattern(const GlobPattern &)
 
 void MemcachedBackend::ping()
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     memcached_return_t rc = memcached_version(c->mc);
     if (rc != MEMCACHED_SUCCESS)
         fail_call(*c, rc, "ping (version)");
@@ -905,7 +907,7 @@ void MemcachedBackend::ping()
 
 std::string MemcachedBackend::info()
 {
-    ConnectionPool::Lease c = pool_->acquire();
+    ConnectionPool::Lease c = pool().acquire();
     std::string text =
         "memcached backend: servers=" + servers_ +
         " protocol=" + (opts_.binary ? "binary" : "text") +
@@ -949,9 +951,9 @@ std::string MemcachedBackend::info()
 std::string MemcachedBackend::fast_get_counts() const
 {
     uint64_t served = 0, spun = 0, failed = 0, timed_out = 0;
-    for (size_t i = 0; i < pool_->size(); i++) {
+    for (size_t i = 0; i < pool().size(); i++) {
         for (size_t s = 0; s < opts_.hosts.size(); s++) {
-            const TextGetSocket::Counters &n = pool_->at(i).sockets[s].counters();
+            const TextGetSocket::Counters &n = pool().at(i).sockets[s].counters();
             served += n.served.load(std::memory_order_relaxed);
             spun += n.spun.load(std::memory_order_relaxed);
             failed += n.failed.load(std::memory_order_relaxed);

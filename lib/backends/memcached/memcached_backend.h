@@ -21,6 +21,7 @@
 
 #include "connection_pool.h"
 #include "core/backend.h"
+#include "core/per_process.h"
 #include "envelope.h"
 #include "generation_table.h"
 
@@ -120,7 +121,9 @@ private:
 
     MemcachedOptions opts_;
     std::string servers_; // "host:port,host:port" for messages and info()
-    std::unique_ptr<ConnectionPool> pool_;
+    // This process's connections: a forked child gets its own (PerProcess).
+    ConnectionPool &pool() const { return pool_->get(); }
+    std::unique_ptr<PerProcess<ConnectionPool>> pool_;
     std::shared_ptr<GenerationTable> generations_;
     std::atomic<int64_t> item_limit_{0}; // smallest item_size_max seen; 0: unknown
 };

@@ -9,7 +9,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <string>
 #include <sys/socket.h>
@@ -29,15 +28,6 @@ constexpr uint64_t kMaxItem = uint64_t(1) << 30;
 constexpr size_t kKeptBuffer = 16 * 1024;
 // Most gets a failing socket leaves to libmemcached before trying again.
 constexpr unsigned kMaxSkip = 1024;
-
-// Counted in the child of every fork(): a socket opened under another count
-// belongs to the parent (the child shares it) and must not be touched.
-std::atomic<unsigned> fork_count{0};
-
-void count_fork()
-{
-    fork_count.fetch_add(1, std::memory_order_relaxed);
-}
 
 int64_t now_ns()
 {
@@ -106,11 +96,7 @@ int connect_to(const sockaddr *addr, socklen_t len, int timeout_ms, TextGetSocke
 
 } // namespace
 
-TextGetSocket::TextGetSocket()
-{
-    static const int registered = pthread_atfork(nullptr, nullptr, count_fork);
-    (void)registered;
-}
+TextGetSocket::TextGetSocket() = default;
 
 TextGetSocket::~TextGetSocket()
 {
@@ -171,7 +157,7 @@ TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, 
     }
     if (fd_ < 0)
         return why;
-    forks_ = fork_count.load(std::memory_order_relaxed);
+    forks_ = fork_generation();
     return kHit;
 }
 
@@ -204,7 +190,7 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
                                           int timeout_ms, int64_t spin_ns, uint32_t *flags,
                                           Bytes *item)
 {
-    if (fd_ >= 0 && forks_ != fork_count.load(std::memory_order_relaxed))
+    if (fd_ >= 0 && forks_ != fork_generation())
         close_fd(); // the parent's: closing our copy leaves its connection alone
     if (name.empty() || name.size() > MEMCACHED_MAX_KEY - 1)
         return give_up(kFailed);

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/per_process.h"
 
 namespace unicache {
 
@@ -98,7 +99,7 @@ private:
     }
 
     int fd_ = -1;
-    unsigned forks_ = 0;    // fork count of the process when fd_ was opened
+    uint64_t forks_ = 0;    // fork_generation() when fd_ was opened
     int64_t rtt_ns_ = 0;    // EWMA of the time to the first byte of a reply; 0: none yet
     unsigned strikes_ = 0;  // failures in a row
     unsigned skip_ = 0;     // gets still left to libmemcached after the last failure

@@ -79,8 +79,8 @@ bool incr_reply(const RedisConnection &c, const redisReply *r, int64_t delta, in
         return true;
     }
     if (RedisConnection::is_error(r, "ERR increment or decrement would overflow"))
-        fail(CACHE_ERANGE, "counter + " + std::to_string(delta) +
-                               " would overflow a signed 64-bit integer");
+        fail(CACHE_ERANGE,
+             "counter + " + std::to_string(delta) + " would overflow a signed 64-bit integer");
     if (RedisConnection::is_error(r, "ERR value is not an integer"))
         return false;
     if (RedisConnection::is_error(r, "WRONGTYPE"))
@@ -99,7 +99,8 @@ void RedisBackend::check_value(Bytes value) const
 }
 
 RedisBackend::RedisBackend(RedisOptions opts)
-    : opts_(std::move(opts)), pool_(opts_), tag_set_("set_tagged", kTagSetSource),
+    : opts_(std::move(opts)), pool_([this] { return std::make_unique<RedisPool>(opts_); }),
+      tag_set_("set_tagged", kTagSetSource),
       tag_invalidate_("invalidate_tags", kTagInvalidateSource)
 {
     if (!opts_.lazy_connect)
@@ -313,8 +314,7 @@ void RedisBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, in
                     i++;
                 } else {
                     size_t m = 0;
-                    while (i + m < n && m < kKeysPerCommand &&
-                           (m == 0 || bytes < kBytesPerTrip)) {
+                    while (i + m < n && m < kKeysPerCommand && (m == 0 || bytes < kBytesPerTrip)) {
                         bytes += keys[i + m].size() + values[i + m].size();
                         m++;
                     }
@@ -370,7 +370,7 @@ std::string RedisBackend::info()
             c.fail_type(r.get(), "INFO");
         return std::string(r->str, r->len);
     });
-    RedisPool::Counts n = pool_.counts();
+    RedisPool::Counts n = pool_.get().counts();
     text += "\r\n# Unicache\r\n";
     text += "uri:" + opts_.display + "\r\n";
     text += "prefix_bytes:" + std::to_string(opts_.prefix.size()) + "\r\n";

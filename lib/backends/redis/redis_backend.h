@@ -27,6 +27,7 @@
 
 #include "core/backend.h"
 #include "core/clock.h"
+#include "core/per_process.h"
 #include "redis_options.h"
 #include "redis_pool.h"
 
@@ -89,30 +90,29 @@ private:
     std::string tag_key(Bytes full_tag) const;
     const std::string &script_sha(RedisConnection &c, Script &s);
     // EVALSHA (EVAL if the server lost its script cache); returns the reply.
-    int64_t eval(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys,
-                 const Bytes *args, size_t nargs);
+    int64_t eval(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys, const Bytes *args,
+                 size_t nargs);
     size_t scan_delete(RedisConnection &c, const GlobPattern &glob, bool skip_tags);
 
     static const char kTagSetSource[];
     static const char kTagInvalidateSource[];
 
     RedisOptions opts_;
-    RedisPool pool_;
+    PerProcess<RedisPool> pool_; // a forked child gets connections of its own
     Script tag_set_;
     Script tag_invalidate_;
 };
 
 template <typename Op>
-auto RedisBackend::run(bool replay_safe, Op &&op)
-    -> decltype(op(std::declval<RedisConnection &>()))
+auto RedisBackend::run(bool replay_safe, Op &&op) -> decltype(op(std::declval<RedisConnection &>()))
 {
     int64_t start = 0;
     for (int attempt = 0;; attempt++) {
         try {
-            RedisPool::Lease conn = pool_.acquire(!replay_safe);
+            RedisPool::Lease conn = pool_.get().acquire(!replay_safe);
             return op(*conn);
         } catch (const RedisIoError &e) {
-            pool_.note_failure();
+            pool_.get().note_failure();
             bool retry = e.status() == CACHE_EUNAVAILABLE && (replay_safe || !e.maybe_executed());
             int64_t delay = opts_.retry_delay_ms << std::min(attempt, 20);
             int64_t now = monotonic_ms();
@@ -123,8 +123,8 @@ auto RedisBackend::run(bool replay_safe, Op &&op)
             if (!retry || attempt >= opts_.max_retries || now - start + delay > opts_.timeout_ms) {
                 if (attempt == 0)
                     throw;
-                throw Error(e.status(), std::string(e.what()) + " (" +
-                                            std::to_string(attempt + 1) + " attempts)");
+                throw Error(e.status(), std::string(e.what()) + " (" + std::to_string(attempt + 1) +
+                                            " attempts)");
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(delay));
         }

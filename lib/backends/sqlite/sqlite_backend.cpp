@@ -70,43 +70,34 @@ SqliteBackend::SqliteBackend(SqliteOptions opts) : opts_(std::move(opts)), sql_(
                             "(SQLITE_THREADSAFE=0); the sqlite backend needs it");
     if (!opts_.in_memory())
         check_store_path(opts_.path);
-    // Until the runtime holds it, no fork handler could close `first`.
     SqliteRuntime::watch_forks();
-    std::lock_guard<std::mutex> opening(SqliteRuntime::open_mutex());
-    auto first = std::make_unique<SqliteConnection>(opts_, sql_);
-    open_store(*first);
-    length_limit_ = sqlite3_limit(first->db(), SQLITE_LIMIT_LENGTH, -1);
-    auto rt = std::make_unique<SqliteRuntime>(opts_, sql_);
-    rt->pool.adopt(std::move(first));
-    rt->start_background();
-    runtime_.store(rt.release(), std::memory_order_release);
+    runtime_ = std::make_unique<PerProcess<SqliteRuntime>>([this] { return make_runtime(); });
 }
 
-SqliteBackend::~SqliteBackend()
-{
-    delete runtime_.load(std::memory_order_acquire);
-}
+SqliteBackend::~SqliteBackend() = default;
 
-SqliteRuntime &SqliteBackend::renew_runtime()
+std::unique_ptr<SqliteRuntime> SqliteBackend::make_runtime()
 {
-    std::lock_guard<std::mutex> lock(renew_mu_);
-    SqliteRuntime *old = runtime_.load(std::memory_order_acquire);
-    if (old->generation == SqliteRuntime::fork_generation())
-        return *old; // another thread of this child renewed it
     // A :memory: database lives in the parent's connection; the child's
     // copy of that memory is not reachable through a new connection.
-    if (opts_.in_memory())
+    if (opts_.in_memory() && opened_)
         fail(CACHE_ENOTSUP, "a sqlite://:memory: cache cannot be used after fork(); "
                             "open it in the child, or use a file");
-    std::unique_ptr<SqliteRuntime> fresh;
-    {
-        std::lock_guard<std::mutex> opening(SqliteRuntime::open_mutex());
-        fresh = std::make_unique<SqliteRuntime>(opts_, sql_);
+    // Until the runtime holds them, no fork handler could close connections
+    // opened here: fork() waits.
+    std::lock_guard<std::mutex> opening(SqliteRuntime::open_mutex());
+    std::unique_ptr<SqliteConnection> first;
+    if (!opened_) { // cache_open: check (or set up) the file once
+        first = std::make_unique<SqliteConnection>(opts_, sql_);
+        open_store(*first);
+        length_limit_ = sqlite3_limit(first->db(), SQLITE_LIMIT_LENGTH, -1);
     }
-    fresh->start_background();
-    SqliteRuntime::abandon(old);
-    runtime_.store(fresh.get(), std::memory_order_release);
-    return *fresh.release();
+    auto rt = std::make_unique<SqliteRuntime>(opts_, sql_);
+    if (first)
+        rt->pool.adopt(std::move(first));
+    rt->start_background();
+    opened_ = true;
+    return rt;
 }
 
 void SqliteBackend::check_entry(Bytes key, Bytes value) const

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "core/backend.h"
+#include "core/per_process.h"
 #include "sqlite_options.h"
 #include "sqlite_runtime.h"
 #include "sqlite_sql.h"
@@ -53,20 +54,14 @@ private:
     void write_entry(SqliteConnection &c, Bytes key, Bytes value, int64_t expires_at,
                      int64_t tag_id);
     // This process's runtime; a forked child builds its own on first use.
-    SqliteRuntime &runtime()
-    {
-        SqliteRuntime *rt = runtime_.load(std::memory_order_acquire);
-        if (rt->generation == SqliteRuntime::fork_generation())
-            return *rt;
-        return renew_runtime();
-    }
-    SqliteRuntime &renew_runtime();
+    SqliteRuntime &runtime() { return runtime_->get(); }
+    std::unique_ptr<SqliteRuntime> make_runtime();
 
     const SqliteOptions opts_;
     const SqlCatalog sql_;
     int64_t length_limit_ = 0; // SQLITE_LIMIT_LENGTH: largest value SQLite takes
-    std::atomic<SqliteRuntime *> runtime_{nullptr};
-    std::mutex renew_mu_;
+    bool opened_ = false;      // the first runtime checked the file
+    std::unique_ptr<PerProcess<SqliteRuntime>> runtime_;
 };
 
 } // namespace unicache

@@ -5,8 +5,6 @@
 
 namespace unicache {
 
-std::atomic<uint64_t> SqliteRuntime::forks_{0};
-
 namespace {
 
 // Every runtime of this process, for the fork handlers. Leaked on purpose:
@@ -63,18 +61,9 @@ void SqliteRuntime::after_fork_in_child()
 {
     // Every runtime here is the parent's: abandoned, never used again,
     // and left suspended. The child's own register as they are built.
-    forks_.fetch_add(1, std::memory_order_relaxed);
     registry().clear();
     registry_mu().unlock();
     open_mutex().unlock();
-}
-
-void SqliteRuntime::abandon(SqliteRuntime *inherited)
-{
-    static std::mutex mu;
-    static auto *abandoned = new std::vector<SqliteRuntime *>();
-    std::lock_guard<std::mutex> lock(mu);
-    abandoned->push_back(inherited);
 }
 
 SqliteRuntime::SqliteRuntime(const SqliteOptions &opts, const SqlCatalog &sql)

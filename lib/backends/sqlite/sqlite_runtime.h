@@ -5,12 +5,11 @@
 // A handle opened before fork() (a pre-forking server loads its app, then
 // starts workers) must not use the parent's connections in the child:
 // SQLite's POSIX locks are per process, and a connection carried across
-// fork can corrupt the database. The backend therefore builds a fresh
-// runtime in a child on first use and abandons the inherited one without
-// touching it (its mutexes may have been held by a thread that does not
-// exist in the child; closing its connections could release the parent's
-// locks). The abandoned runtime stays reachable from a global list, so it
-// is a deliberate, bounded cost rather than a leak.
+// fork can corrupt the database. The backend therefore keeps its runtime
+// in a PerProcess: a child builds a fresh one on first use and abandons the
+// inherited one without touching it (its mutexes may have been held by a
+// thread that does not exist in the child; closing its connections could
+// release the parent's locks).
 //
 // That alone is not enough: SQLite's unix VFS keeps per-process lock
 // bookkeeping (which connections hold which lock on which file), and a
@@ -29,6 +28,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/per_process.h"
 #include "sqlite_anchor.h"
 #include "sqlite_eviction.h"
 #include "sqlite_pool.h"
@@ -40,9 +40,7 @@ public:
     // The number of fork()s this process descends from since the first
     // SQLite handle was opened; a runtime built under another number
     // belongs to an ancestor process.
-    static uint64_t fork_generation() { return forks_.load(std::memory_order_relaxed); }
-    // Keeps an inherited runtime reachable, never to be used or destroyed.
-    static void abandon(SqliteRuntime *inherited);
+    static uint64_t fork_generation() { return unicache::fork_generation(); }
     // Registers the fork handlers, once; returns fork_generation().
     static uint64_t watch_forks();
     // Held while connections are opened outside a registered runtime (a
@@ -63,7 +61,6 @@ public:
     ReadAnchor anchor; // after pool: closed first
 
 private:
-    static std::atomic<uint64_t> forks_;
     static void before_fork();
     static void after_fork_in_parent();
     static void after_fork_in_child();
