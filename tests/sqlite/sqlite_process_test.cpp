@@ -203,7 +203,7 @@ TEST(SqliteProcesses, ForkLeavesTheChildNoReadLockThatNobodyHolds)
     // not the lock: had the anchor still held its mark at fork(), the
     // child's readers would skip taking a lock that no process holds, and
     // a checkpoint run in the child would find a reader that does not
-    // exist. The anchor lets go before fork().
+    // exist. Every connection, the anchor's included, closes before fork().
     SqliteTempDir dir("fork-anchor");
     std::string path = dir.file("anchor.db");
     std::string uri = "sqlite://" + path;
