@@ -1,7 +1,6 @@
 #include "per_process.h"
 
 #include <pthread.h>
-#include <vector>
 
 namespace unicache {
 
@@ -21,10 +20,17 @@ uint64_t fork_generation()
 
 void keep_abandoned(const void *p)
 {
-    static std::mutex mu;
-    static auto *kept = new std::vector<const void *>();
-    std::lock_guard<std::mutex> lock(mu);
-    kept->push_back(p);
+    // Lock-free: a mutex held by another thread at a fork() would stay
+    // locked in the child, and children are where this runs.
+    struct Kept {
+        const void *p;
+        Kept *next;
+    };
+    static std::atomic<Kept *> kept{nullptr};
+    auto *k = new Kept{p, kept.load(std::memory_order_relaxed)};
+    while (!kept.compare_exchange_weak(k->next, k, std::memory_order_release,
+                                       std::memory_order_relaxed)) {
+    }
 }
 
 } // namespace unicache
