@@ -3,6 +3,7 @@ import contextlib
 import datetime
 import json
 import math
+import os
 import pickle
 import sqlite3
 import threading
@@ -367,6 +368,41 @@ def test_close_while_another_thread_waits(backend, servers, uri, make_cache):
         assert c.closed
         with pytest.raises(unicache.InvalidArgument):
             c.get("k")
+
+
+# ------------------------------------------------------------------ fork
+
+def test_a_cache_opened_before_fork_works_in_parent_and_child(make_cache, backend):
+    """A pre-forking server (gunicorn --preload): the app opens the cache,
+    then workers fork and use it while the parent does too. Each process
+    must read back its own writes, never the other's replies."""
+    c = make_cache()
+    c.set("warm", "up")  # connections exist before the fork
+
+    def round_trips(who):
+        wrong = 0
+        for i in range(200):
+            key = "%s:%d" % (who, i)
+            c.set(key, {"who": who, "i": i})
+            wrong += c.get(key) != {"who": who, "i": i}
+        return wrong
+
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = min(round_trips("child"), 100)
+        finally:
+            os._exit(code)
+    wrong = round_trips("parent")
+    _, status = os.waitpid(pid, 0)
+    if backend == "memory":
+        # Memory is per process: the child's writes stay in the child.
+        assert c.get("child:0") is None
+    else:
+        assert c.get("child:199") == {"who": "child", "i": 199}
+    assert wrong == 0
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 # ------------------------------------------------------------- default cache
