@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 
 #include "backends/registry.h"
@@ -98,20 +99,18 @@ void Cache::full_keys(const Bytes *keys, size_t n, KeyBatch *out, const char *wh
         out->keys_ = keys; // no copy: a 100-key copy would be a 1.6 KB allocation
         return;
     }
-    out->views_.clear();
-    out->views_.reserve(n);
-    out->buffer_.clear();
-    out->buffer_.reserve(total);
+    // One allocation each, sized up front: the views can point into the
+    // buffer as it is filled, since it never moves.
+    out->buffer_.resize(total);
+    out->views_.resize(n);
+    char *at = &out->buffer_[0];
     for (size_t i = 0; i < n; i++) {
-        out->buffer_.append(prefix_);
-        out->buffer_.append(keys[i].data(), keys[i].size());
-    }
-    // Views are taken only once the buffer stops growing.
-    size_t offset = 0;
-    for (size_t i = 0; i < n; i++) {
+        std::memcpy(at, prefix_.data(), prefix_.size());
+        if (!keys[i].empty())
+            std::memcpy(at + prefix_.size(), keys[i].data(), keys[i].size());
         size_t len = prefix_.size() + keys[i].size();
-        out->views_.emplace_back(out->buffer_.data() + offset, len);
-        offset += len;
+        out->views_[i] = Bytes(at, len);
+        at += len;
     }
 }
 
