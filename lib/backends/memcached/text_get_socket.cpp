@@ -157,7 +157,6 @@ TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, 
     }
     if (fd_ < 0)
         return why;
-    forks_ = fork_generation();
     return kHit;
 }
 
@@ -190,8 +189,6 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
                                           int timeout_ms, int64_t spin_ns, uint32_t *flags,
                                           Bytes *item)
 {
-    if (fd_ >= 0 && forks_ != fork_generation())
-        close_fd(); // the parent's: closing our copy leaves its connection alone
     if (name.empty() || name.size() > MEMCACHED_MAX_KEY - 1)
         return give_up(kFailed);
     if (fd_ < 0) {

@@ -32,8 +32,8 @@
 // answered a get from that server: a dead server's retry and ejection stay
 // libmemcached's, and no connect() is tried on a server it holds as down.
 //
-// One thread at a time: it lives in a pool Connection. A socket opened
-// before a fork() is never used by the child (it opens its own).
+// One thread at a time: it lives in a pool Connection. The pool is per
+// process (PerProcess), so a forked child never reaches its parent's socket.
 #pragma once
 
 #include <libmemcached/memcached.h>
@@ -43,7 +43,6 @@
 #include <vector>
 
 #include "core/bytes.h"
-#include "core/per_process.h"
 
 namespace unicache {
 
@@ -99,7 +98,6 @@ private:
     }
 
     int fd_ = -1;
-    uint64_t forks_ = 0;    // fork_generation() when fd_ was opened
     int64_t rtt_ns_ = 0;    // EWMA of the time to the first byte of a reply; 0: none yet
     unsigned strikes_ = 0;  // failures in a row
     unsigned skip_ = 0;     // gets still left to libmemcached after the last failure

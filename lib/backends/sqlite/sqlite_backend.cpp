@@ -70,7 +70,6 @@ SqliteBackend::SqliteBackend(SqliteOptions opts) : opts_(std::move(opts)), sql_(
                             "(SQLITE_THREADSAFE=0); the sqlite backend needs it");
     if (!opts_.in_memory())
         check_store_path(opts_.path);
-    SqliteRuntime::watch_forks();
     runtime_ = std::make_unique<PerProcess<SqliteRuntime>>([this] { return make_runtime(); });
 }
 
@@ -85,6 +84,7 @@ std::unique_ptr<SqliteRuntime> SqliteBackend::make_runtime()
                             "open it in the child, or use a file");
     // Until the runtime holds them, no fork handler could close connections
     // opened here: fork() waits.
+    SqliteRuntime::watch_forks();
     std::lock_guard<std::mutex> opening(SqliteRuntime::open_mutex());
     std::unique_ptr<SqliteConnection> first;
     if (!opened_) { // cache_open: check (or set up) the file once

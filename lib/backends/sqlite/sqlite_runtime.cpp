@@ -29,12 +29,11 @@ std::mutex &SqliteRuntime::open_mutex()
     return *mu;
 }
 
-uint64_t SqliteRuntime::watch_forks()
+void SqliteRuntime::watch_forks()
 {
     static std::once_flag once;
     std::call_once(once,
                    [] { pthread_atfork(before_fork, after_fork_in_parent, after_fork_in_child); });
-    return fork_generation();
 }
 
 void SqliteRuntime::before_fork()
@@ -67,8 +66,7 @@ void SqliteRuntime::after_fork_in_child()
 }
 
 SqliteRuntime::SqliteRuntime(const SqliteOptions &opts, const SqlCatalog &sql)
-    : generation(watch_forks()),
-      // One private database per :memory: handle, so a single connection.
+    : // One private database per :memory: handle, so a single connection.
       pool(opts, sql, opts.in_memory() ? 1 : 64), evictor(opts),
       anchor(opts, sql, opts.read_anchor), purge_interval_ms_(opts.purge_interval_ms)
 {

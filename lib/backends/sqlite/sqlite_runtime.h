@@ -28,7 +28,6 @@
 #include <mutex>
 #include <thread>
 
-#include "core/per_process.h"
 #include "sqlite_anchor.h"
 #include "sqlite_eviction.h"
 #include "sqlite_pool.h"
@@ -37,12 +36,8 @@ namespace unicache {
 
 class SqliteRuntime {
 public:
-    // The number of fork()s this process descends from since the first
-    // SQLite handle was opened; a runtime built under another number
-    // belongs to an ancestor process.
-    static uint64_t fork_generation() { return unicache::fork_generation(); }
-    // Registers the fork handlers, once; returns fork_generation().
-    static uint64_t watch_forks();
+    // Registers the fork handlers, once.
+    static void watch_forks();
     // Held while connections are opened outside a registered runtime (a
     // handle's first one, a runtime's construction): fork() waits for it.
     static std::mutex &open_mutex();
@@ -55,7 +50,6 @@ public:
     // Starts the background thread, when there is work for it.
     void start_background();
 
-    const uint64_t generation;
     SqlitePool pool;
     ClockEvictor evictor;
     ReadAnchor anchor; // after pool: closed first
