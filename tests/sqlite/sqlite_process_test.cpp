@@ -214,17 +214,10 @@ TEST(SqliteProcesses, ForkLeavesTheChildNoReadLockThatNobodyHolds)
     int rc;
     while (std::chrono::steady_clock::now() < until)
         ASSERT_EQ(get_str(c, "k", &rc), "v");
-    {
-        RawDb raw(path);
-        sqlite3_busy_timeout(raw.db(), 0);
-        ASSERT_EQ(raw.integer("PRAGMA wal_checkpoint(TRUNCATE)"), 1) << "the anchor is not held";
-    }
+    ASSERT_EQ(RawDb(path).truncate_busy(), 1) << "the anchor is not held";
     pid_t pid = fork();
-    if (pid == 0) {
-        RawDb raw(path);
-        sqlite3_busy_timeout(raw.db(), 0);
-        _exit(int(raw.integer("PRAGMA wal_checkpoint(TRUNCATE)")));
-    }
+    if (pid == 0)
+        _exit(RawDb(path).truncate_busy());
     EXPECT_EQ(wait_for(Child{pid, -1}, std::chrono::seconds(30)), 0)
         << "1: the child saw a read lock that no process holds";
     EXPECT_EQ(get_str(c, "k", &rc), "v");

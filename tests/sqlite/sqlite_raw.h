@@ -54,6 +54,13 @@ public:
         return t.empty() ? 0 : std::stoll(t);
     }
     sqlite3 *db() const { return db_; }
+    // PRAGMA wal_checkpoint(TRUNCATE) without waiting: 0 when it finished,
+    // 1 when a reader (of any connection, in any process) was in the way.
+    int truncate_busy()
+    {
+        sqlite3_busy_timeout(db_, 0);
+        return int(integer("PRAGMA wal_checkpoint(TRUNCATE)"));
+    }
 
 private:
     sqlite3 *db_ = nullptr;

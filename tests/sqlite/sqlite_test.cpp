@@ -804,14 +804,6 @@ TEST_F(SqliteFile, KeysHonoursTheLimit)
 
 // ------------------------------------------------------- read anchor
 
-// PRAGMA wal_checkpoint(TRUNCATE) from a connection that never waits: 0
-// when it finished, 1 when a reader of some connection was in the way.
-int truncate_busy(RawDb &raw)
-{
-    sqlite3_busy_timeout(raw.db(), 0);
-    return int(raw.integer("PRAGMA wal_checkpoint(TRUNCATE)"));
-}
-
 // Reads key (which holds "v") without pause for `how_long`.
 void read_for(cache_t *c, const std::string &key, std::chrono::milliseconds how_long)
 {
@@ -836,14 +828,14 @@ TEST_F(SqliteFile, ReadAnchorIsHeldWhileReadingAndLetGoWhenIdle)
     RawDb raw(path("anchor.db"));
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK) << last();
     read_for(c, "k", std::chrono::milliseconds(20));
-    EXPECT_EQ(truncate_busy(raw), 1);
+    EXPECT_EQ(raw.truncate_busy(), 1);
 
     // Idle: the background thread lets go within a few 100 ms ticks.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     int busy = 1;
     while (busy && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        busy = truncate_busy(raw);
+        busy = raw.truncate_busy();
     }
     EXPECT_EQ(busy, 0) << "an idle handle still pins the WAL";
     EXPECT_EQ(get_str(c, "k"), "v"); // and takes it again on the next read
@@ -852,7 +844,7 @@ TEST_F(SqliteFile, ReadAnchorIsHeldWhileReadingAndLetGoWhenIdle)
     RawDb raw_plain(path("plain.db"));
     ASSERT_EQ(set_str(plain, "k", "v"), CACHE_OK) << last();
     read_for(plain, "k", std::chrono::milliseconds(20));
-    EXPECT_EQ(truncate_busy(raw_plain), 0);
+    EXPECT_EQ(raw_plain.truncate_busy(), 0);
     cache_close(plain);
     cache_close(c);
 }
