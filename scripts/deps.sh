@@ -4,7 +4,9 @@ UNICACHE_PACKAGES="build-essential cmake ninja-build pkg-config libcjson-dev \
 libsqlite3-dev libhiredis-dev libmemcached-dev libgtest-dev libbenchmark-dev \
 redis-server redis-tools memcached swig python3-dev python3-pytest ruby-dev ruby-minitest \
 python3-msgpack ruby-msgpack ruby-rack python3-cachetools python3-diskcache python3-redis \
-python3-pylibmc sqlite3 binutils clang libclang-rt-14-dev zlib1g-dev"
+python3-pylibmc sqlite3 binutils clang libclang-rt-14-dev zlib1g-dev \
+clang-format libzstd-dev liblz4-dev libssl-dev python3-django python3-flask-caching python3-flask \
+ruby-activesupport python3-prometheus-client ruby-webrick"
 
 ensure_packages() {
     missing=""
