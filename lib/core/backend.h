@@ -27,6 +27,22 @@ struct BackendStats {
     int64_t expirations = 0;
 };
 
+// Coherence: a backend that learns when entries change behind this process's
+// back (Redis client tracking, SQLite's data_version) tells a listener, so
+// that a tier above it can drop its copies. Called from the backend's own
+// threads; a listener must not call back into the backend.
+class ChangeListener {
+public:
+    virtual ~ChangeListener() = default;
+    // key (a full key, prefix included) may have changed or gone.
+    virtual void changed(Bytes key) = 0;
+    // Anything may have changed: a flush, or notifications that may be lost.
+    virtual void changed_all() = 0;
+    // live == false: notifications are not arriving (the subscription is
+    // down), so copies above must not be trusted until it is true again.
+    virtual void notifications_live(bool live) = 0;
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -67,6 +83,15 @@ public:
     virtual void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                             size_t ntags);
     virtual size_t invalidate_tags(const Bytes *tags, size_t n);
+
+    // Starts telling listener about changes made by anyone else. listener
+    // outlives the backend. Returns false when this backend cannot tell
+    // (then a tier above must bound its copies' lifetime instead).
+    virtual bool watch_changes(ChangeListener *listener)
+    {
+        (void)listener;
+        return false;
+    }
 
     virtual void ping() {}
     virtual std::string info() { return std::string(name()); }
