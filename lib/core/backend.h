@@ -31,6 +31,41 @@ struct BackendStats {
 // back (Redis client tracking, SQLite's data_version) tells a listener, so
 // that a tier above it can drop its copies. Called from the backend's own
 // threads; a listener must not call back into the backend.
+//
+// The contract between a watching backend and its listener (the tier):
+//  1. Delivery. While notifications are live, every write to a watched key
+//     by anyone (another process, redis-cli, this very handle) is followed,
+//     within the backend's documented bound, by changed(key) or
+//     changed_all(). A notification may be spurious or duplicated; it is
+//     never a value, only "drop your copy". Notifications only drop, so
+//     their order does not matter (Redis sends a FLUSHDB's ahead of the
+//     SETs before it).
+//  2. Fills race notifications. A read's reply and the notification of a
+//     write that read did not see travel separately (Redis: on two
+//     connections), so the notification may be delivered before the read
+//     returns. A listener therefore never does "miss, get, put": before the
+//     backend read it takes a fill ticket (e.g. reads an epoch, and/or
+//     plants a marker for the key); changed(key) kills the tickets for key,
+//     changed_all() and notifications_live() kill all tickets; the value
+//     read is put in L1 only if its ticket is still alive, checked and put
+//     under the same lock that changed() takes. A lost fill is not an
+//     error: the read still returns its value, L1 just does not keep it.
+//     The same holds for write-through: a tier that copies a value it wrote
+//     into L1 takes the ticket before the backend write (the notification
+//     of a later write by another process may overtake the reply).
+//  3. Liveness. notifications_live(false) means notifications may be lost
+//     from now on: L1 must be neither read nor filled until
+//     notifications_live(true). The backend calls changed_all() right
+//     after live(false), and again right before live(true) (writes made
+//     meanwhile were not told). watch_changes() reports the initial state
+//     with one notifications_live() call before it returns true; the
+//     backend keeps trying to get live by itself (and says so).
+//  4. Processes. Notifications are per process: in a forked child the
+//     listener treats them as not live (fork_generation() changed, see
+//     core/per_process.h) until the child sees notifications_live(true);
+//     the backend starts watching in the child on its first call there.
+//  5. Calls come from one backend thread at a time, in order; a listener
+//     is quick (no I/O, no waiting on other threads' I/O) and never throws.
 class ChangeListener {
 public:
     virtual ~ChangeListener() = default;
