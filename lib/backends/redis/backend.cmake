@@ -12,6 +12,7 @@ target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/redis_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_scan.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_tags.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_tracking.cpp
 )
 target_compile_definitions(unicache_objects PRIVATE UNICACHE_BACKEND_REDIS=1)
 # The sources include <hiredis.h> from the directory pkg-config names (as a

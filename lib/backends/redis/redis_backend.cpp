@@ -99,7 +99,10 @@ void RedisBackend::check_value(Bytes value) const
 }
 
 RedisBackend::RedisBackend(RedisOptions opts)
-    : opts_(std::move(opts)), pool_([this] { return std::make_unique<RedisPool>(opts_); }),
+    : opts_(std::move(opts)), pool_([this] {
+          renew_tracking_in_child();
+          return std::make_unique<RedisPool>(opts_);
+      }),
       tag_set_("set_tagged", kTagSetSource),
       tag_invalidate_("invalidate_tags", kTagInvalidateSource)
 {

@@ -30,6 +30,7 @@
 #include "core/per_process.h"
 #include "redis_options.h"
 #include "redis_pool.h"
+#include "redis_tracking.h"
 
 namespace unicache {
 
@@ -58,6 +59,10 @@ public:
     void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
+
+    // Redis 6+ client tracking (redis_tracking.h); false before Redis 6.
+    // Called once, before the backend is shared between threads.
+    bool watch_changes(ChangeListener *listener) override;
 
     void ping() override;
     std::string info() override;
@@ -97,7 +102,13 @@ private:
     static const char kTagSetSource[];
     static const char kTagInvalidateSource[];
 
+    // The child's first call renews the pool, and the tracking with it.
+    void renew_tracking_in_child();
+
     RedisOptions opts_;
+    // Set by watch_changes(); declared before pool_, whose renewal in a
+    // forked child starts the child's own tracking.
+    std::unique_ptr<PerProcess<RedisTracking>> tracking_;
     PerProcess<RedisPool> pool_; // a forked child gets connections of its own
     Script tag_set_;
     Script tag_invalidate_;

@@ -93,6 +93,8 @@ RedisOptions parse_redis_options(Config &config)
     o.retry_delay_ms = config.params.take_int("retry_delay_ms", o.retry_delay_ms, 0, 60000);
     o.health_check_interval_ms = config.params.take_int(
         "health_check_interval_ms", o.health_check_interval_ms, 0, 86400000);
+    o.tracking_heartbeat_ms =
+        config.params.take_int("tracking_heartbeat_ms", o.tracking_heartbeat_ms, 10, 3600000);
     o.scan_count = size_t(config.params.take_int("scan_count", int64_t(o.scan_count), 1, 1000000));
     o.lazy_connect = config.params.take_bool("lazy_connect", o.lazy_connect);
 

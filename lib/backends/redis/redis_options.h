@@ -29,6 +29,10 @@ struct RedisOptions {
     int max_retries = 2;
     int64_t retry_delay_ms = 20;
     int64_t health_check_interval_ms = 30000; // 0: never
+    // The invalidation connection (redis_tracking.h) sends PING after this
+    // long without a word from the server, and gives up on it after as long
+    // again without the answer.
+    int64_t tracking_heartbeat_ms = 500;
     size_t scan_count = 1000;
     bool lazy_connect = false;
 
