@@ -980,6 +980,15 @@ static PyObject *uc_py_get_fastcall(PyObject *self, PyObject *const *args, Py_ss
     Py_DECREF($result);
     $result = result == CACHE_OK ? uc_py_seconds(*$1) : Py_NewRef(Py_None);
 }
+/* incr_ext: the new value, or None when the key was absent (CACHE_MISS). */
+%typemap(in, numinputs=0) cache_int64 *counter_out (cache_int64 v) {
+    v = 0;
+    $1 = &v;
+}
+%typemap(argout) cache_int64 *counter_out {
+    Py_DECREF($result);
+    $result = result == CACHE_OK ? PyLong_FromLongLong(*$1) : Py_NewRef(Py_None);
+}
 
 /* get_many: a list of bytes (hit) or None (miss), one per key. */
 %typemap(in) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out)
@@ -1319,6 +1328,13 @@ VALUE uc_rb_json_dump(VALUE value);
 %typemap(argout) cache_int64 *ttl_out {
     $result = result == CACHE_OK ? uc_rb_seconds(*$1) : Qnil;
 }
+%typemap(in, numinputs=0) cache_int64 *counter_out (cache_int64 v) {
+    v = 0;
+    $1 = &v;
+}
+%typemap(argout) cache_int64 *counter_out {
+    $result = result == CACHE_OK ? LL2NUM(*$1) : Qnil;
+}
 
 %typemap(in) (const cache_slice *keys, size_t n, cache_buf *values_out, int *statuses_out)
     (volatile VALUE keep = Qnil, VALUE store = 0, VALUE bufs_store = 0, VALUE statuses_store = 0) {
@@ -1381,6 +1397,10 @@ UC_DOC(incr, "incr($self, key, delta=1)\n--\n\n"
              "Add delta to the integer counter at key (a missing key starts at 0) and "
              "return the new value. NotANumber if the value is not an integer.")
 UC_DOC(decr, "decr($self, key, delta=1)\n--\n\nincr() with -delta.")
+UC_DOC(incr_ext, "incr_ext($self, key, delta=1, ttl=None, existing=False)\n--\n\n"
+                 "incr() with control: ttl is the TTL (seconds) of a counter this call "
+                 "creates; existing=True leaves a missing key absent and returns None "
+                 "instead of starting from 0 (atomically). Returns the new value.")
 UC_DOC(touch, "touch($self, key, ttl=None)\n--\n\n"
               "Give an existing key a new TTL (seconds; None: the cache's default; "
               "FOREVER); False if it is absent.")
@@ -1518,6 +1538,19 @@ struct uc_handle {};
                    cache_int64 *int_out = NULL)
     {
         return uc_run($self, [&](cache_t *c) { return cache_decr(c, key, key_len, delta, int_out); });
+    }
+
+    /* cache_incr_ext: ttl is the TTL of a counter this call creates;
+     * existing: a missing key stays absent (nil/None) instead of starting
+     * at 0. Returns the new value. */
+    uc_status incr_ext(const void *key, size_t key_len, cache_int64 delta = 1,
+                       uc_ttl ttl = CACHE_TTL_DEFAULT, bool existing = false,
+                       cache_int64 *counter_out = NULL)
+    {
+        unsigned flags = existing ? CACHE_INCR_EXISTING : 0u;
+        return uc_run($self, [&](cache_t *c) {
+            return cache_incr_ext(c, key, key_len, delta, ttl, flags, counter_out);
+        });
     }
 
     uc_status touch(const void *key, size_t key_len, uc_ttl ttl = CACHE_TTL_DEFAULT)

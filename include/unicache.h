@@ -222,6 +222,36 @@ CACHE_EXTERN(int) cache_incr(cache_t *cache, const void *key, size_t key_len,
 CACHE_EXTERN(int) cache_decr(cache_t *cache, const void *key, size_t key_len,
                              cache_int64 delta, cache_int64 *result);
 
+/* Flags of cache_incr_ext (bitwise or). */
+#define CACHE_INCR_EXISTING 1u /* a missing key is CACHE_MISS, not created */
+
+/*
+ * cache_incr with more control: what a missing key does, and the TTL a
+ * counter gets when this call creates it (frameworks' counters ask for
+ * both: Django's incr fails on a missing key, Rails' increment takes
+ * expires_in for a new counter).
+ *
+ * delta: added to the counter (negative to decrement; INT64_MIN is fine).
+ * ttl_ms_if_new: TTL of a counter created here, as cache_set's ttl_ms
+ *      (CACHE_TTL_DEFAULT, CACHE_TTL_NONE or > 0); an existing counter
+ *      keeps its TTL. Checked even when CACHE_INCR_EXISTING is given.
+ * flags: 0 or CACHE_INCR_EXISTING. With CACHE_INCR_EXISTING, a missing or
+ *      expired key is left absent and the call returns CACHE_MISS; the
+ *      check and the add are one atomic step on every backend, so a
+ *      concurrent delete never resurrects the counter.
+ * result (may be NULL) receives the new value on CACHE_OK; untouched
+ *      otherwise.
+ *
+ * Returns CACHE_OK, CACHE_MISS (only with CACHE_INCR_EXISTING), CACHE_ENAN,
+ * CACHE_ERANGE, CACHE_EINVAL (NULL handle or key, unknown flag bits, a bad
+ * TTL), CACHE_ENOTSUP (a backend without this operation), or a backend
+ * error.
+ */
+CACHE_EXTERN(int) cache_incr_ext(cache_t *cache, const void *key,
+                                 size_t key_len, cache_int64 delta,
+                                 cache_int64 ttl_ms_if_new, unsigned flags,
+                                 cache_int64 *result);
+
 /*
  * Give an existing key a new TTL counted from now (CACHE_TTL_DEFAULT: the
  * default TTL; CACHE_TTL_NONE: never expires).

@@ -254,6 +254,26 @@ cache_decr(cache_t *c, const void *key, size_t key_len, cache_int64 delta, cache
     return cache_incr(c, key, key_len, -delta, result);
 }
 
+CACHE_EXTERN(int)
+cache_incr_ext(cache_t *c, const void *key, size_t key_len, cache_int64 delta,
+               cache_int64 ttl_ms_if_new, unsigned flags, cache_int64 *result)
+{
+    CHECK_HANDLE(c);
+    CHECK_KEY(key, key_len);
+    if (flags & ~CACHE_INCR_EXISTING)
+        return invalid("cache_incr_ext: unknown flag bits; the known flag is "
+                       "CACHE_INCR_EXISTING");
+    return guard(c, [&] {
+        int64_t v = 0;
+        if (!c->impl->incr_ext(as_bytes(key, key_len), delta, ttl_ms_if_new,
+                               (flags & CACHE_INCR_EXISTING) != 0, &v))
+            return CACHE_MISS;
+        if (result)
+            *result = v;
+        return CACHE_OK;
+    });
+}
+
 CACHE_EXTERN(int) cache_touch(cache_t *c, const void *key, size_t key_len, cache_int64 ttl_ms)
 {
     CHECK_HANDLE(c);

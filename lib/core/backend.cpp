@@ -24,6 +24,12 @@ size_t Backend::del_many(const Bytes *keys, size_t n)
     return removed;
 }
 
+bool Backend::incr_existing(Bytes, int64_t, int64_t *)
+{
+    fail(CACHE_ENOTSUP, std::string("the ") + name() +
+                            " backend cannot increment only existing counters");
+}
+
 void Backend::keys(const GlobPattern &, size_t, std::vector<std::string> *)
 {
     fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend cannot list keys");

@@ -94,6 +94,11 @@ public:
     // Signed 64-bit add on an ASCII decimal value; a missing key starts at 0
     // and gets ttl_ms_if_new. Throws CACHE_ENAN / CACHE_ERANGE.
     virtual int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) = 0;
+    // incr that leaves a missing key absent: returns false (result untouched)
+    // instead of creating it. The check and the add must be one atomic step
+    // (a concurrent delete never resurrects the counter), so there is no
+    // default built from exists() + incr(): CACHE_ENOTSUP.
+    virtual bool incr_existing(Bytes key, int64_t delta, int64_t *result);
     // New TTL from now (0: never expires). Returns false when absent.
     virtual bool touch(Bytes key, int64_t ttl_ms) = 0;
     // Remaining ms (>= 1) or -1 for "never". Returns false when absent.

@@ -162,6 +162,21 @@ int64_t Cache::incr(Bytes key, int64_t delta)
     return v;
 }
 
+bool Cache::incr_ext(Bytes key, int64_t delta, int64_t ttl_ms_if_new, bool must_exist,
+                     int64_t *result)
+{
+    int64_t ttl = resolve_ttl(ttl_ms_if_new);
+    Bytes k = full_key(key);
+    if (must_exist) {
+        if (!backend_->incr_existing(k, delta, result))
+            return false;
+    } else {
+        *result = backend_->incr(k, delta, ttl);
+    }
+    counters_.add(Counter::sets);
+    return true;
+}
+
 bool Cache::touch(Bytes key, int64_t ttl_ms)
 {
     int64_t ttl = resolve_ttl(ttl_ms);

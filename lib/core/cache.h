@@ -23,6 +23,10 @@ public:
     bool del(Bytes key);
     bool exists(Bytes key);
     int64_t incr(Bytes key, int64_t delta);
+    // ttl_ms_if_new as set()'s ttl_ms. Returns false when must_exist and
+    // the key is absent (then *result is untouched).
+    bool incr_ext(Bytes key, int64_t delta, int64_t ttl_ms_if_new, bool must_exist,
+                  int64_t *result);
     bool touch(Bytes key, int64_t ttl_ms);
     bool expire_at(Bytes key, int64_t unix_ms);
     bool ttl(Bytes key, int64_t *remaining_ms);

@@ -32,6 +32,9 @@ int main(void)
     cache_buf_free(&b);
     CHECK(b.data == NULL);
     CHECK(cache_incr(c, "n", 1, -2, &n) == CACHE_OK && n == -2);
+    CHECK(cache_incr_ext(c, "n", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &n) == CACHE_OK &&
+          n == 3);
+    CHECK(cache_incr_ext(c, "m", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &n) == CACHE_MISS);
     CHECK(cache_get(c, "zz", 2, &b) == CACHE_MISS);
     CHECK(cache_set(c, "", 0, "v", 1, 0) == CACHE_EINVAL);
     CHECK(strlen(cache_last_error()) > 0);

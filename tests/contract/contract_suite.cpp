@@ -197,6 +197,123 @@ TEST_P(Contract, IncrOnANonNumberFailsAndKeepsTheValue)
     }
 }
 
+// Django's incr: a missing key is an error, never a counter from 0; Rails'
+// increment: a TTL for the counter it creates.
+TEST_P(Contract, IncrExtExistingOnlyNeverCreates)
+{
+    int64_t v = 7;
+    EXPECT_EQ(cache_incr_ext(c, "n", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
+              CACHE_MISS)
+        << cache_last_error();
+    EXPECT_EQ(v, 7);
+    EXPECT_EQ(cache_exists(c, "n", 1), CACHE_MISS);
+    ASSERT_EQ(set_str(c, "n", "40"), CACHE_OK);
+    ASSERT_EQ(cache_incr_ext(c, "n", 1, 2, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v), CACHE_OK)
+        << cache_last_error();
+    EXPECT_EQ(v, 42);
+    ASSERT_EQ(cache_incr_ext(c, "n", 1, INT64_MIN, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
+              CACHE_OK);
+    EXPECT_EQ(v, INT64_MIN + 42);
+    EXPECT_EQ(get_str(c, "n"), std::to_string(INT64_MIN + 42));
+    // Counters Redis itself would not parse are still counters.
+    ASSERT_EQ(set_str(c, "z", "007"), CACHE_OK);
+    ASSERT_EQ(cache_incr_ext(c, "z", 1, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, nullptr),
+              CACHE_OK)
+        << cache_last_error();
+    EXPECT_EQ(get_str(c, "z"), "8");
+    ASSERT_EQ(set_str(c, "s", "abc"), CACHE_OK);
+    EXPECT_EQ(cache_incr_ext(c, "s", 1, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
+              CACHE_ENAN);
+    EXPECT_EQ(get_str(c, "s"), "abc");
+    ASSERT_EQ(set_str(c, "max", "9223372036854775807"), CACHE_OK);
+    EXPECT_EQ(cache_incr_ext(c, "max", 3, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
+              CACHE_ERANGE);
+    // Deleted, then incremented: still absent.
+    ASSERT_EQ(cache_delete(c, "n", 1), CACHE_OK);
+    EXPECT_EQ(cache_incr_ext(c, "n", 1, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
+              CACHE_MISS);
+    EXPECT_EQ(cache_exists(c, "n", 1), CACHE_MISS);
+}
+
+TEST_P(Contract, IncrExtKeepsTheTtlOfAnExistingCounterAndSetsANewOnes)
+{
+    int64_t res = GetParam().ttl_resolution_ms;
+    int64_t v = 0, ttl = 0;
+    ASSERT_EQ(cache_incr_ext(c, "new", 3, 3, 600000, 0, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(v, 3);
+    ASSERT_EQ(cache_ttl(c, "new", 3, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 600000 - 5000);
+    EXPECT_LE(ttl, 600000 + res);
+    // An existing counter keeps its TTL, with or without the flag.
+    ASSERT_EQ(cache_incr_ext(c, "new", 3, 1, 5000, 0, &v), CACHE_OK);
+    ASSERT_EQ(cache_incr_ext(c, "new", 3, 1, 5000, CACHE_INCR_EXISTING, &v), CACHE_OK);
+    EXPECT_EQ(v, 5);
+    ASSERT_EQ(cache_ttl(c, "new", 3, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, 600000 - 5000);
+    ASSERT_EQ(cache_incr_ext(c, "forever", 7, 1, CACHE_TTL_NONE, 0, &v), CACHE_OK);
+    ASSERT_EQ(cache_ttl(c, "forever", 7, &ttl), CACHE_OK);
+    EXPECT_EQ(ttl, -1);
+    // An expired counter is absent.
+    ASSERT_EQ(set_str(c, "short", "1", 300), CACHE_OK);
+    sleep_ms(int(300 + 2 * res + 100));
+    EXPECT_EQ(cache_incr_ext(c, "short", 5, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
+              CACHE_MISS);
+    EXPECT_EQ(cache_exists(c, "short", 5), CACHE_MISS);
+}
+
+TEST_P(Contract, IncrExtRejectsBadArguments)
+{
+    int64_t v = 0;
+    EXPECT_EQ(cache_incr_ext(c, "k", 1, 1, CACHE_TTL_DEFAULT, 2u, &v), CACHE_EINVAL);
+    EXPECT_NE(std::string(cache_last_error()).find("flag"), std::string::npos);
+    EXPECT_EQ(cache_incr_ext(c, "k", 1, 1, -5, 0, &v), CACHE_EINVAL);
+    EXPECT_EQ(cache_incr_ext(c, "k", 1, 1, -5, CACHE_INCR_EXISTING, &v), CACHE_EINVAL);
+    EXPECT_EQ(cache_incr_ext(c, nullptr, 1, 1, CACHE_TTL_DEFAULT, 0, &v), CACHE_EINVAL);
+    EXPECT_EQ(cache_incr_ext(c, "", 0, 1, CACHE_TTL_DEFAULT, 0, &v), CACHE_EINVAL);
+    EXPECT_EQ(cache_incr_ext(nullptr, "k", 1, 1, CACHE_TTL_DEFAULT, 0, &v), CACHE_EINVAL);
+    EXPECT_EQ(cache_exists(c, "k", 1), CACHE_MISS);
+}
+
+// Many threads and handles adding to one counter while it is deleted: every
+// successful add is counted, and an add after the delete never revives it.
+TEST_P(Contract, IncrExtExistingIsAtomicUnderConcurrency)
+{
+    ASSERT_EQ(set_str(c, "ctr", "0"), CACHE_OK);
+    const int threads = 4, per = 200;
+    std::atomic<int> ok{0}, errors{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; t++) {
+        ts.emplace_back([&] {
+            for (int i = 0; i < per; i++) {
+                int rc = cache_incr_ext(c, "ctr", 3, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING,
+                                        nullptr);
+                if (rc == CACHE_OK)
+                    ok++;
+                else
+                    errors++;
+            }
+        });
+    }
+    for (auto &t : ts)
+        t.join();
+    EXPECT_EQ(errors.load(), 0) << cache_last_error();
+    EXPECT_EQ(get_str(c, "ctr"), std::to_string(ok.load()));
+    ASSERT_EQ(cache_delete(c, "ctr", 3), CACHE_OK);
+    std::vector<std::thread> after;
+    std::atomic<int> revived{0};
+    for (int t = 0; t < threads; t++)
+        after.emplace_back([&] {
+            for (int i = 0; i < 20; i++)
+                if (cache_incr_ext(c, "ctr", 3, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING,
+                                   nullptr) != CACHE_MISS)
+                    revived++;
+        });
+    for (auto &t : after)
+        t.join();
+    EXPECT_EQ(revived.load(), 0);
+    EXPECT_EQ(cache_exists(c, "ctr", 3), CACHE_MISS);
+}
+
 TEST_P(Contract, TtlExpiresEntries)
 {
     int64_t res = GetParam().ttl_resolution_ms;

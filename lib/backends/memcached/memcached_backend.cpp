@@ -679,6 +679,30 @@ int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
                         " conflicting writes to the same key");
 }
 
+// gets + cas as incr, without the create branch: a missing, expired or
+// stale-generation item is a miss and nothing is written.
+bool MemcachedBackend::incr_existing(Bytes key, int64_t delta, int64_t *result)
+{
+    ConnectionPool::Lease c = pool().acquire();
+    name_entry(*c, key);
+    char digits[24];
+    for (int round = 0; round < kMaxCasRounds; round++) {
+        Item item;
+        if (!read_cas(*c, &item) || !is_live(*c, item, key))
+            return false;
+        int64_t next = add_counter(parse_counter(item.env.value), delta);
+        Bytes text(digits, format_counter(next, digits));
+        c->header.assign(item.env.header.data(), item.env.header.size());
+        time_t exptime = item.env.expiry_ms ? exptime_until(item.env.expiry_ms) : 0;
+        if (write(*c, Write::cas, item.flags, text, exptime, item.cas) == MEMCACHED_SUCCESS) {
+            *result = next;
+            return true;
+        }
+    }
+    fail(CACHE_EIO, "memcached incr gave up after " + std::to_string(kMaxCasRounds) +
+                        " conflicting writes to the same key");
+}
+
 bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
 {
     ConnectionPool::Lease c = pool().acquire();

@@ -51,6 +51,7 @@ public:
     bool del(Bytes key) override;
     bool exists(Bytes key) override;
     int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;
+    bool incr_existing(Bytes key, int64_t delta, int64_t *result) override;
     bool touch(Bytes key, int64_t ttl_ms) override;
     bool ttl(Bytes key, int64_t *remaining_ms) override;
     void clear(Bytes prefix) override;

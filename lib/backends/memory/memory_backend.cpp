@@ -129,6 +129,12 @@ int64_t MemoryBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
     return shard_for(h).incr(key, h, delta, expire_at(ttl_ms_if_new));
 }
 
+bool MemoryBackend::incr_existing(Bytes key, int64_t delta, int64_t *result)
+{
+    uint64_t h = hash_of(key);
+    return shard_for(h).incr_existing(key, h, delta, result);
+}
+
 bool MemoryBackend::touch(Bytes key, int64_t ttl_ms)
 {
     uint64_t h = hash_of(key);

@@ -240,6 +240,20 @@ int64_t MemoryShard::incr(Bytes key, uint64_t hash, int64_t delta, int64_t expir
     return next;
 }
 
+bool MemoryShard::incr_existing(Bytes key, uint64_t hash, int64_t delta, int64_t *result)
+{
+    std::lock_guard<ShardMutex> lock(mu_);
+    Entry *e = find_live(key, hash, 0);
+    if (!e)
+        return false;
+    int64_t next = add_counter(parse_counter(e->value()), delta);
+    char buf[24];
+    size_t n = format_counter(next, buf);
+    store(key, hash, Bytes(buf, n), e->expire_at, e->tag_id, e);
+    *result = next;
+    return true;
+}
+
 bool MemoryShard::touch(Bytes key, uint64_t hash, int64_t expire_at)
 {
     std::lock_guard<ShardMutex> lock(mu_);

@@ -48,6 +48,8 @@ public:
     // True while key is live and still carries tag_id (prunes tag indexes).
     bool carries_tag(Bytes key, uint64_t hash, uint64_t tag_id);
     int64_t incr(Bytes key, uint64_t hash, int64_t delta, int64_t expire_if_new);
+    // incr of a live entry only; false (nothing stored) when key is absent.
+    bool incr_existing(Bytes key, uint64_t hash, int64_t delta, int64_t *result);
     bool touch(Bytes key, uint64_t hash, int64_t expire_at);
     bool ttl(Bytes key, uint64_t hash, int64_t now, int64_t *remaining);
 

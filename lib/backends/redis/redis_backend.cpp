@@ -104,7 +104,8 @@ RedisBackend::RedisBackend(RedisOptions opts)
           return std::make_unique<RedisPool>(opts_);
       }),
       tag_set_("set_tagged", kTagSetSource),
-      tag_invalidate_("invalidate_tags", kTagInvalidateSource)
+      tag_invalidate_("invalidate_tags", kTagInvalidateSource),
+      incr_existing_("incr_existing", kIncrExistingSource)
 {
     if (!opts_.lazy_connect)
         ping(); // a wrong password, database or address fails cache_open
@@ -186,9 +187,49 @@ int64_t RedisBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
             r = c.reply("INCRBY");
         }
         int64_t value;
-        if (incr_reply(c, r.get(), delta, &value))
-            return value;
-        return incr_strict(c, key, delta, ttl_ms_if_new);
+        if (!incr_reply(c, r.get(), delta, &value))
+            incr_strict(c, key, delta, ttl_ms_if_new, true, &value);
+        return value;
+    });
+}
+
+// KEYS[1] the counter, ARGV[1] delta: the existence check and the add in one
+// atomic step. nil when the key is absent, INCRBY's error (through pcall),
+// or the new value as GET reads it: Lua turns integer replies into doubles,
+// which would round counters beyond 2^53.
+const char RedisBackend::kIncrExistingSource[] = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local r = redis.pcall('INCRBY', KEYS[1], ARGV[1])
+if type(r) == 'table' and r.err then return r end
+return redis.call('GET', KEYS[1])
+)lua";
+
+RedisBackend::Counted RedisBackend::incr_existing_once(RedisConnection &c, Bytes key,
+                                                       int64_t delta, int64_t *out)
+{
+    char digits[24];
+    Bytes arg(digits, format_counter(delta, digits));
+    RedisReply r = eval_reply(c, incr_existing_, &key, 1, &arg, 1);
+    if (r->type == REDIS_REPLY_NIL)
+        return Counted::absent;
+    if (r->type == REDIS_REPLY_STRING) {
+        *out = parse_counter(Bytes(r->str, r->len));
+        return Counted::stored;
+    }
+    return incr_reply(c, r.get(), delta, out) ? Counted::stored : Counted::not_an_integer;
+}
+
+bool RedisBackend::incr_existing(Bytes key, int64_t delta, int64_t *result)
+{
+    return run(false, [&](RedisConnection &c) {
+        switch (incr_existing_once(c, key, delta, result)) {
+        case Counted::absent:
+            return false;
+        case Counted::stored:
+            return true;
+        default:
+            return incr_strict(c, key, delta, 0, false, result);
+        }
     });
 }
 
@@ -197,8 +238,8 @@ int64_t RedisBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 // here with the contract's own rules, and write it back under WATCH, keeping
 // the remaining TTL. When another client changed the value meanwhile, it
 // most likely made it a plain integer: INCRBY is tried again first.
-int64_t RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
-                                  int64_t ttl_ms_if_new)
+bool RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
+                               int64_t ttl_ms_if_new, bool create, int64_t *out)
 {
     {
         c.command({"GET", key});
@@ -216,6 +257,11 @@ int64_t RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
             int64_t left = c.integer("PTTL");
             int64_t current = 0;
             int64_t ttl = ttl_ms_if_new;
+            if (v->type != REDIS_REPLY_STRING && !create) {
+                c.command({"UNWATCH"});
+                c.status("UNWATCH");
+                return false;
+            }
             if (v->type == REDIS_REPLY_STRING) {
                 current = parse_counter(Bytes(v->str, v->len));
                 ttl = left == -1 ? 0 : std::max<int64_t>(left, 1);
@@ -228,12 +274,20 @@ int64_t RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
             c.status("MULTI");
             drain(c, 1, "SET");
             RedisReply exec = c.checked("EXEC");
-            if (exec->type == REDIS_REPLY_ARRAY)
-                return next; // EXEC also ended the WATCH
+            if (exec->type == REDIS_REPLY_ARRAY) {
+                *out = next; // EXEC also ended the WATCH
+                return true;
+            }
+            if (!create) {
+                Counted done = incr_existing_once(c, key, delta, out);
+                if (done != Counted::not_an_integer)
+                    return done == Counted::stored;
+                continue;
+            }
             queue_incrby(c, key, delta);
             RedisReply r = c.reply("INCRBY");
-            if (incr_reply(c, r.get(), delta, &next))
-                return next;
+            if (incr_reply(c, r.get(), delta, out))
+                return true;
         }
     } catch (...) {
         // A failure here may leave a WATCH behind: close the connection.

@@ -45,6 +45,7 @@ public:
     bool del(Bytes key) override;
     bool exists(Bytes key) override;
     int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;
+    bool incr_existing(Bytes key, int64_t delta, int64_t *result) override;
     bool touch(Bytes key, int64_t ttl_ms) override;
     bool ttl(Bytes key, int64_t *remaining_ms) override;
     void clear(Bytes prefix) override;
@@ -91,16 +92,28 @@ private:
     auto run(bool replay_safe, Op &&op) -> decltype(op(std::declval<RedisConnection &>()));
     // CACHE_ETOOBIG for values Redis would refuse (over 512 MB).
     void check_value(Bytes value) const;
-    int64_t incr_strict(RedisConnection &c, Bytes key, int64_t delta, int64_t ttl_ms_if_new);
+    // create: a missing key starts at 0 (else it stays absent and the call
+    // returns false). Returns true with *out set when it stored a value.
+    // Runs kIncrExistingSource once. not_an_integer: Redis refused the
+    // stored value, which may still be a counter under the contract ("007").
+    enum class Counted { absent, stored, not_an_integer };
+    Counted incr_existing_once(RedisConnection &c, Bytes key, int64_t delta, int64_t *out);
+    bool incr_strict(RedisConnection &c, Bytes key, int64_t delta, int64_t ttl_ms_if_new,
+                     bool create, int64_t *out);
     std::string tag_key(Bytes full_tag) const;
     const std::string &script_sha(RedisConnection &c, Script &s);
     // EVALSHA (EVAL if the server lost its script cache); returns the reply.
     int64_t eval(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys, const Bytes *args,
                  size_t nargs);
+    // The same, handing back the script's reply whatever its type (an error
+    // reply included) for scripts that answer more than an integer.
+    RedisReply eval_reply(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys,
+                          const Bytes *args, size_t nargs);
     size_t scan_delete(RedisConnection &c, const GlobPattern &glob, bool skip_tags);
 
     static const char kTagSetSource[];
     static const char kTagInvalidateSource[];
+    static const char kIncrExistingSource[];
 
     // The child's first call renews the pool, and the tracking with it.
     void renew_tracking_in_child();
@@ -112,6 +125,7 @@ private:
     PerProcess<RedisPool> pool_; // a forked child gets connections of its own
     Script tag_set_;
     Script tag_invalidate_;
+    Script incr_existing_;
 };
 
 template <typename Op>

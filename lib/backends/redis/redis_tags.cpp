@@ -87,8 +87,8 @@ const std::string &RedisBackend::script_sha(RedisConnection &c, Script &s)
     return s.sha;
 }
 
-int64_t RedisBackend::eval(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys,
-                           const Bytes *args, size_t nargs)
+RedisReply RedisBackend::eval_reply(RedisConnection &c, Script &s, const Bytes *keys,
+                                    size_t nkeys, const Bytes *args, size_t nargs)
 {
     std::string sha = script_sha(c, s);
     for (int pass = 0; pass < 2; pass++) {
@@ -105,13 +105,20 @@ int64_t RedisBackend::eval(RedisConnection &c, Script &s, const Bytes *keys, siz
         RedisReply r = c.reply(s.name);
         if (pass == 0 && RedisConnection::is_error(r.get(), "NOSCRIPT"))
             continue;
-        if (r->type == REDIS_REPLY_ERROR)
-            c.fail_reply(r.get(), s.name);
-        if (r->type != REDIS_REPLY_INTEGER)
-            c.fail_type(r.get(), s.name);
-        return r->integer;
+        return r;
     }
     fail(CACHE_EINTERNAL, opts_.where + ": " + s.name + ": script cache keeps failing");
+}
+
+int64_t RedisBackend::eval(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys,
+                           const Bytes *args, size_t nargs)
+{
+    RedisReply r = eval_reply(c, s, keys, nkeys, args, nargs);
+    if (r->type == REDIS_REPLY_ERROR)
+        c.fail_reply(r.get(), s.name);
+    if (r->type != REDIS_REPLY_INTEGER)
+        c.fail_type(r.get(), s.name);
+    return r->integer;
 }
 
 void RedisBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,

@@ -213,6 +213,29 @@ int64_t SqliteBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
     return result;
 }
 
+bool SqliteBackend::incr_existing(Bytes key, int64_t delta, int64_t *result)
+{
+    SqliteRuntime &rt = runtime();
+    auto c = rt.pool.acquire();
+    // One write transaction, as incr: the read and the update see the same
+    // row in every connection and process.
+    Transaction tx(*c, Transaction::write);
+    int64_t next;
+    {
+        Query q(*c, Sql::get);
+        if (!q.bind(kKey, key).step() || !is_live(q.column_int(1), wall_ms()))
+            return false; // the transaction rolls back: nothing was written
+        next = add_counter(parse_counter(q.column_blob(0)), delta);
+    }
+    char text[24];
+    Bytes value(text, format_counter(next, text));
+    Query(*c, Sql::incr_update).bind(kKey, key).bind(kValue, value).run();
+    tx.commit();
+    rt.evictor.after_write(*c, row_charge(key, value));
+    *result = next;
+    return true;
+}
+
 bool SqliteBackend::touch(Bytes key, int64_t ttl_ms)
 {
     SqliteRuntime &rt = runtime();

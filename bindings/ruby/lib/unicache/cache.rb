@@ -84,10 +84,22 @@ module Unicache
     alias key? exist?
     alias include? exist?
 
-    # Add amount to the integer counter at key (a missing key starts at 0).
-    def increment(key, amount = 1) = @handle.incr(key, amount)
+    # Add amount to the integer counter at key and return the new value. A
+    # missing key starts at 0 and gets expires_in (ttl), or, with
+    # existing: true, stays absent and the call returns nil (atomically).
+    def increment(key, amount = 1, expires_in: nil, ttl: nil, existing: false)
+      return @handle.incr(key, amount) if !existing && expires_in.nil? && ttl.nil?
 
-    def decrement(key, amount = 1) = @handle.decr(key, amount)
+      @handle.incr_ext(key, amount, seconds(ttl || expires_in), existing)
+    end
+
+    def decrement(key, amount = 1, expires_in: nil, ttl: nil, existing: false)
+      return @handle.decr(key, amount) if !existing && expires_in.nil? && ttl.nil?
+      raise TypeError, "amount must be an Integer, not #{amount.class}" unless amount.is_a?(Integer)
+      raise Unicache::OutOfRangeError, "decrement by -2**63 cannot be negated" if amount == -2**63
+
+      increment(key, -amount, expires_in: expires_in, ttl: ttl, existing: existing)
+    end
 
     # Give an existing key a new TTL; false if it is absent.
     def touch(key, ttl: nil, expires_in: nil) = @handle.touch(key, seconds(ttl || expires_in))
