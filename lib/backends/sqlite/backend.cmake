@@ -4,6 +4,7 @@ pkg_check_modules(SQLITE3 REQUIRED sqlite3>=3.30)
 target_sources(unicache_objects PRIVATE
   lib/backends/sqlite/sqlite_anchor.cpp
   lib/backends/sqlite/sqlite_backend.cpp
+  lib/backends/sqlite/sqlite_changes.cpp
   lib/backends/sqlite/sqlite_connection.cpp
   lib/backends/sqlite/sqlite_eviction.cpp
   lib/backends/sqlite/sqlite_pool.cpp

@@ -97,6 +97,7 @@ std::unique_ptr<SqliteRuntime> SqliteBackend::make_runtime()
         rt->pool.adopt(std::move(first));
     rt->start_background();
     opened_ = true;
+    renew_watch_in_child();
     return rt;
 }
 
@@ -456,6 +457,7 @@ std::unique_ptr<Backend> make_sqlite_backend(Config &config)
     o.wal_autocheckpoint = p.take_int("wal_autocheckpoint", o.wal_autocheckpoint, 0, 1 << 30);
     o.purge_interval_ms = p.take_int("purge_interval_ms", o.purge_interval_ms, 0, 3600 * 1000);
     o.read_anchor = p.take_bool("read_anchor", o.read_anchor);
+    o.change_poll_ms = p.take_int("change_poll_ms", o.change_poll_ms, 1, 60 * 1000);
     return std::make_unique<SqliteBackend>(std::move(o));
 }
 

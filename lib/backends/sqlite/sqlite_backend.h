@@ -10,6 +10,7 @@
 
 #include "core/backend.h"
 #include "core/per_process.h"
+#include "sqlite_changes.h"
 #include "sqlite_options.h"
 #include "sqlite_runtime.h"
 #include "sqlite_sql.h"
@@ -40,6 +41,9 @@ public:
     void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
+    // The change log (sqlite_changes.h). Called once, before the backend
+    // is shared between threads.
+    bool watch_changes(ChangeListener *listener) override;
     void ping() override;
     std::string info() override;
     BackendStats stats(Bytes prefix) override;
@@ -63,6 +67,10 @@ private:
     int64_t length_limit_ = 0; // SQLITE_LIMIT_LENGTH: largest value SQLite takes
     bool opened_ = false;      // the first runtime checked the file
     std::unique_ptr<PerProcess<SqliteRuntime>> runtime_;
+    // Set by watch_changes(); after runtime_, so its thread stops first. A
+    // forked child's new runtime starts the child's watch.
+    std::unique_ptr<PerProcess<SqliteChangeWatch>> watch_;
+    void renew_watch_in_child();
 };
 
 } // namespace unicache

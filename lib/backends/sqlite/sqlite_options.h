@@ -16,6 +16,7 @@ struct SqliteOptions {
     int64_t wal_autocheckpoint = 1000; // WAL pages that trigger a checkpoint; 0: never
     int64_t purge_interval_ms = 1000;  // background purge period; 0: none
     bool read_anchor = true;           // hold a WAL read snapshot for cheaper reads
+    int64_t change_poll_ms = 10;       // change log poll period (sqlite_changes.h)
 
     bool in_memory() const { return path == ":memory:"; }
     bool bounded() const { return max_items > 0 || max_size_bytes > 0; }

@@ -55,6 +55,8 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
     set(Sql::begin_read, "BEGIN");
     set(Sql::begin_write, "BEGIN IMMEDIATE");
     set(Sql::commit, "COMMIT");
+    set(Sql::changes_since, "SELECT id, key FROM " + quoted(table + ".changes") +
+                                " WHERE id > ?1 ORDER BY id LIMIT 512");
 
     set(Sql::any_expired,
         "SELECT 1 FROM " + t + " WHERE expires_at > 0 AND expires_at <= ?2 LIMIT 1");
@@ -119,6 +121,25 @@ std::string SqlCatalog::schema() const
            " AFTER UPDATE OF tag_id ON " + t +
            " WHEN old.tag_id != 0 AND new.tag_id != old.tag_id BEGIN DELETE FROM " + tags +
            " WHERE key = old.key AND tag_id = old.tag_id; END;\n";
+}
+
+std::string SqlCatalog::change_log_schema() const
+{
+    const std::string t = quoted(table_);
+    const std::string log = quoted(table_ + ".changes");
+    const std::string add = " BEGIN INSERT INTO " + log + " (key) VALUES (";
+    // Rewrites of ref alone (the eviction clock's reads) are not changes.
+    return "CREATE TABLE IF NOT EXISTS " + log +
+           " (id INTEGER PRIMARY KEY, key BLOB NOT NULL);\n"
+           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_insert") + " AFTER INSERT ON " +
+           t + add + "new.key); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_update") +
+           " AFTER UPDATE OF key, value, expires_at, tag_id ON " + t + add + "new.key); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_delete") + " AFTER DELETE ON " +
+           t + add + "old.key); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_trim") + " AFTER INSERT ON " +
+           log + " WHEN new.id % " + std::to_string(kChangeLogTrimEvery) + " = 0 BEGIN DELETE FROM " +
+           log + " WHERE id <= new.id - " + std::to_string(kChangeLogKeep) + "; END;\n";
 }
 
 std::string SqlCatalog::entries_probe() const

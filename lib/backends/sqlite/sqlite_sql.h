@@ -9,8 +9,12 @@
 //   "<t>.expiry"  partial index on expires_at for rows that expire.
 //   "<t>.tags"    (tag, key, tag_id); triggers drop a row's tags when the
 //                 row is deleted or rewritten with another tag_id.
+//   "<t>.changes" (id, key): created by the first process that watches for
+//                 changes (sqlite_changes.h), then filled by triggers for
+//                 every writer.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace unicache {
@@ -64,8 +68,15 @@ enum class Sql {
     tag_insert,
     invalidate,
     tag_drop,
+    // change log (sqlite_changes.h): (id, key) after ?1, oldest first
+    changes_since,
     count_
 };
+
+// The change log keeps at least the newest kChangeLogKeep changes: every
+// kChangeLogTrimEvery-th change deletes those older than that.
+constexpr int64_t kChangeLogKeep = 16384;
+constexpr int64_t kChangeLogTrimEvery = 1024;
 
 class SqlCatalog {
 public:
@@ -75,6 +86,9 @@ public:
     const std::string &text(Sql s) const { return texts_[int(s)]; }
     // CREATE ... IF NOT EXISTS for the table, its index, tags and triggers.
     std::string schema() const;
+    // The change log "<t>.changes" and the triggers that fill and trim it
+    // (sqlite_changes.h), CREATE ... IF NOT EXISTS.
+    std::string change_log_schema() const;
     // Queries that fail to prepare unless the entries table (tags table)
     // has our columns.
     std::string entries_probe() const;
