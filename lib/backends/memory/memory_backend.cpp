@@ -58,35 +58,18 @@ MemoryBackend::MemoryBackend(const MemoryOptions &opts) : opts_(opts), seed_(ran
                                                      : std::make_unique<NoEvictionPolicy>();
         shards_.push_back(std::make_unique<MemoryShard>(limits, std::move(policy)));
     }
-    if (opts_.expiry_interval_ms > 0)
-        reaper_ = std::thread([this] { reaper_loop(); });
+    reaper_ = std::make_unique<Reaper>(opts_.expiry_interval_ms, [this] { reap_all(); });
 }
 
-MemoryBackend::~MemoryBackend()
-{
-    if (reaper_.joinable()) {
-        {
-            std::lock_guard<std::mutex> lock(reaper_mu_);
-            stopping_ = true;
-        }
-        reaper_cv_.notify_all();
-        reaper_.join();
-    }
-}
+// The reaper thread and the shard locks are fork-safe by themselves (see
+// reaper.h and shard_mutex.h); nothing else here is shared with a thread.
+MemoryBackend::~MemoryBackend() = default;
 
-void MemoryBackend::reaper_loop()
+void MemoryBackend::reap_all()
 {
-    std::unique_lock<std::mutex> lock(reaper_mu_);
-    while (!stopping_) {
-        reaper_cv_.wait_for(lock, std::chrono::milliseconds(opts_.expiry_interval_ms));
-        if (stopping_)
-            break;
-        lock.unlock();
-        int64_t now = monotonic_ms();
-        for (auto &s : shards_)
-            s->reap(now);
-        lock.lock();
-    }
+    int64_t now = monotonic_ms();
+    for (auto &s : shards_)
+        s->reap(now);
 }
 
 int64_t MemoryBackend::expire_at(int64_t ttl_ms)
@@ -152,7 +135,7 @@ void MemoryBackend::clear(Bytes prefix)
 {
     for (auto &s : shards_)
         s->remove_if_prefix(prefix);
-    std::lock_guard<std::mutex> lock(tags_mu_);
+    std::lock_guard<ShardMutex> lock(tags_mu_);
     for (auto it = tags_.begin(); it != tags_.end();) {
         if (Bytes(it->first).substr(0, prefix.size()) == prefix)
             it = tags_.erase(it);
@@ -191,7 +174,7 @@ void MemoryBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byt
         // Index first: an invalidation that starts after this set returns
         // then finds the member. Until the entry is stored the id is in
         // flight, and pruning must not take it for a stale member.
-        std::lock_guard<std::mutex> lock(tags_mu_);
+        std::lock_guard<ShardMutex> lock(tags_mu_);
         in_flight_.insert(id);
         for (size_t i = 0; i < ntags; i++) {
             TagMembers &t = tags_[std::string(tags[i])];
@@ -203,11 +186,11 @@ void MemoryBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byt
     try {
         shard_for(h).set(key, h, value, expire_at(ttl_ms), id);
     } catch (...) {
-        std::lock_guard<std::mutex> lock(tags_mu_);
+        std::lock_guard<ShardMutex> lock(tags_mu_);
         in_flight_.erase(id);
         throw;
     }
-    std::lock_guard<std::mutex> lock(tags_mu_);
+    std::lock_guard<ShardMutex> lock(tags_mu_);
     in_flight_.erase(id);
 }
 
@@ -228,7 +211,7 @@ size_t MemoryBackend::invalidate_tags(const Bytes *tags, size_t n)
 {
     std::vector<std::pair<std::string, uint64_t>> victims;
     {
-        std::lock_guard<std::mutex> lock(tags_mu_);
+        std::lock_guard<ShardMutex> lock(tags_mu_);
         for (size_t i = 0; i < n; i++) {
             auto it = tags_.find(std::string(tags[i]));
             if (it == tags_.end())

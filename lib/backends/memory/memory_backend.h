@@ -3,10 +3,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -14,6 +12,8 @@
 #include "core/backend.h"
 #include "core/hash.h"
 #include "memory_shard.h"
+#include "reaper.h"
+#include "shard_mutex.h"
 
 namespace unicache {
 
@@ -62,7 +62,7 @@ private:
     }
     MemoryShard &shard_for(uint64_t hash) { return *shards_[(hash >> 40) & shard_mask_]; }
     static int64_t expire_at(int64_t ttl_ms);
-    void reaper_loop();
+    void reap_all();
 
     MemoryOptions opts_;
     uint64_t seed_;
@@ -79,15 +79,13 @@ private:
     };
     void prune(TagMembers &t);
 
-    std::mutex tags_mu_;
+    ShardMutex tags_mu_{ShardMutex::Rank::outer}; // taken before a shard's
     std::unordered_map<std::string, TagMembers> tags_;
     std::unordered_set<uint64_t> in_flight_; // ids of tagged sets not yet stored
     std::atomic<uint64_t> next_tag_id_{1};
 
-    std::mutex reaper_mu_;
-    std::condition_variable reaper_cv_;
-    bool stopping_ = false;
-    std::thread reaper_;
+    // Last: stopped before the shards it walks are destroyed.
+    std::unique_ptr<Reaper> reaper_;
 };
 
 } // namespace unicache

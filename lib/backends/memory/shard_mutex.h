@@ -1,13 +1,27 @@
-// ShardMutex: a std::mutex that spins briefly before it sleeps.
+// ShardMutex: a std::mutex that spins briefly before it sleeps, and that
+// fork() never copies while it is held.
 //
 // A shard's critical sections are a few hundred nanoseconds (a lookup and a
 // copy), far shorter than the futex sleep and wake-up a plain std::mutex
 // pays on contention. Retrying try_lock for a few microseconds first lets a
 // reader on another core wait out the holder without a system call; a
 // holder that was descheduled still sends waiters to sleep.
+//
+// fork() copies a mutex as it is. One held by another thread at that moment
+// stays held in the child, where that thread does not exist: the child's
+// first call on that shard blocks forever. So every ShardMutex of the
+// process is in one registry, and a pthread_atfork prepare handler takes
+// them all (waiting out the critical sections in flight, which are short)
+// before fork() copies memory; the parent and the child release them after
+// it. Outer mutexes are taken before inner ones, which is the order the
+// memory backend nests them in (its tag index, then a shard); no code holds
+// two mutexes of the same rank. Registration costs a set insert at open and
+// nothing per lock.
 #pragma once
 
 #include <mutex>
+#include <pthread.h>
+#include <unordered_set>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -17,6 +31,13 @@ namespace unicache {
 
 class ShardMutex {
 public:
+    enum class Rank { outer, inner };
+
+    explicit ShardMutex(Rank rank = Rank::inner) : rank_(rank) { registry().add(this); }
+    ~ShardMutex() { registry().remove(this); }
+    ShardMutex(const ShardMutex &) = delete;
+    ShardMutex &operator=(const ShardMutex &) = delete;
+
     void lock()
     {
         for (int i = 0; i < kSpins; i++) {
@@ -41,7 +62,55 @@ private:
 #endif
     }
 
+    // Every ShardMutex of the process, by rank; its own mutex is held from
+    // the prepare handler to the parent and child handlers, so a mutex made
+    // or destroyed by another thread during a fork() waits for it.
+    class Registry {
+    public:
+        Registry() { pthread_atfork(&prepare, &release, &release); }
+        void add(ShardMutex *m)
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            set(m->rank_).insert(m);
+        }
+        void remove(ShardMutex *m)
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            set(m->rank_).erase(m);
+        }
+
+    private:
+        std::unordered_set<ShardMutex *> &set(Rank r) { return r == Rank::outer ? outer_ : inner_; }
+        static void prepare()
+        {
+            Registry &r = registry();
+            r.mu_.lock();
+            for (ShardMutex *m : r.outer_)
+                m->lock();
+            for (ShardMutex *m : r.inner_)
+                m->lock();
+        }
+        // In the child the thread that forked is the one that holds them.
+        static void release()
+        {
+            Registry &r = registry();
+            for (ShardMutex *m : r.inner_)
+                m->unlock();
+            for (ShardMutex *m : r.outer_)
+                m->unlock();
+            r.mu_.unlock();
+        }
+        std::mutex mu_;
+        std::unordered_set<ShardMutex *> outer_, inner_;
+    };
+    static Registry &registry()
+    {
+        static Registry *r = new Registry(); // never destroyed: mutexes outlive static teardown
+        return *r;
+    }
+
     std::mutex mu_;
+    const Rank rank_;
 };
 
 } // namespace unicache

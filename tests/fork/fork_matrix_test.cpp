@@ -1,0 +1,325 @@
+// The fork matrix: every backend, a handle opened before fork() and used
+// after it, in each way a pre-forking program does: fork while idle, fork
+// while other threads are inside calls, close in the child, close in the
+// parent first, exit without close, and a child that opens caches of its
+// own. Each scenario runs in a bounded process of its own, and each child it
+// forks is bounded again: a hang is a failure with a message, never a hung
+// suite.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fork/bounded_child.h"
+#include "support/server_process.h"
+#include "unicache.h"
+
+using namespace std::chrono;
+using unicache_test::ChildResult;
+using unicache_test::fork_child;
+using unicache_test::run_bounded;
+using unicache_test::ServerProcess;
+using unicache_test::wait_bounded;
+
+namespace {
+
+constexpr milliseconds kChildLimit(10000);
+constexpr milliseconds kScenarioLimit(45000);
+
+ServerProcess *g_redis = nullptr;
+ServerProcess *g_memcached = nullptr;
+
+class Servers : public ::testing::Environment {
+public:
+    void SetUp() override
+    {
+#ifdef UNICACHE_TEST_REDIS
+        g_redis = new ServerProcess(ServerProcess::redis());
+        g_redis->start();
+#endif
+#ifdef UNICACHE_TEST_MEMCACHED
+        g_memcached = new ServerProcess(ServerProcess::memcached());
+        g_memcached->start();
+#endif
+    }
+    void TearDown() override
+    {
+        delete g_redis;
+        delete g_memcached;
+    }
+};
+const auto *g_env = ::testing::AddGlobalTestEnvironment(new Servers);
+
+std::vector<std::string> backends()
+{
+    std::vector<std::string> b = {"memory"};
+#ifdef UNICACHE_TEST_SQLITE
+    b.push_back("sqlite");
+#endif
+#ifdef UNICACHE_TEST_REDIS
+    b.push_back("redis");
+#endif
+#ifdef UNICACHE_TEST_MEMCACHED
+    b.push_back("memcached");
+#endif
+    return b;
+}
+
+// A URI for the backend; sqlite gets a fresh file per scenario process.
+std::string uri_for(const std::string &backend)
+{
+    if (backend == "memory") // a busy reaper: it is a thread the child lacks
+        return "memory://?expiry_interval_ms=2";
+    if (backend == "sqlite") {
+        std::string path = "/tmp/unicache-fork-" + std::to_string(getpid()) + ".db";
+        for (const char *ext : {"", "-wal", "-shm"})
+            unlink((path + ext).c_str());
+        return "sqlite://" + path;
+    }
+    if (backend == "redis")
+        return "redis://127.0.0.1:" + std::to_string(g_redis->port()) + "/0";
+    return "memcached://127.0.0.1:" + std::to_string(g_memcached->port());
+}
+
+void remove_sqlite_files()
+{
+    std::string path = "/tmp/unicache-fork-" + std::to_string(getpid()) + ".db";
+    for (const char *ext : {"", "-wal", "-shm"})
+        unlink((path + ext).c_str());
+}
+
+// Scenario bodies return 0 or a failure code after printing why.
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "[pid %d] %s:%d: %s failed: %s\n", int(getpid()), __FILE__, __LINE__,  \
+                    #cond, cache_last_error());                                                    \
+            return __LINE__ % 200 + 1;                                                             \
+        }                                                                                          \
+    } while (0)
+
+std::string key_of(const std::string &who, int i)
+{
+    return who + ":" + std::to_string(i);
+}
+
+// `n` set + get round trips on keys of `who`'s own; 0 when all came back.
+int round_trips(cache_t *c, const std::string &who, int n)
+{
+    for (int i = 0; i < n; i++) {
+        std::string k = key_of(who, i), v = "v-" + k;
+        REQUIRE(cache_set(c, k.data(), k.size(), v.data(), v.size(), 60000) == CACHE_OK);
+        cache_buf b = {nullptr, 0};
+        REQUIRE(cache_get(c, k.data(), k.size(), &b) == CACHE_OK);
+        bool same = std::string(static_cast<char *>(b.data), b.size) == v;
+        cache_buf_free(&b);
+        REQUIRE(same);
+    }
+    return 0;
+}
+
+int expect_value(cache_t *c, const std::string &k, const std::string &v)
+{
+    cache_buf b = {nullptr, 0};
+    REQUIRE(cache_get(c, k.data(), k.size(), &b) == CACHE_OK);
+    bool same = std::string(static_cast<char *>(b.data), b.size) == v;
+    cache_buf_free(&b);
+    REQUIRE(same);
+    return 0;
+}
+
+int child_status(pid_t pid)
+{
+    ChildResult r = wait_bounded(pid, kChildLimit);
+    if (!r.ok())
+        fprintf(stderr, "[pid %d] %s\n", int(getpid()), r.describe().c_str());
+    return r.ok() ? 0 : 150 + (r.hung ? 1 : 0);
+}
+
+// Threads that keep calling into c (sets with short TTLs, gets, counters,
+// deletes) until stop: the calls a fork lands in the middle of.
+class Hammer {
+public:
+    Hammer(cache_t *c, int threads)
+    {
+        for (int t = 0; t < threads; t++)
+            threads_.emplace_back([this, c, t] { run(c, t); });
+    }
+    ~Hammer() { stop(); }
+    void stop()
+    {
+        stop_ = true;
+        for (auto &t : threads_)
+            if (t.joinable())
+                t.join();
+    }
+    long calls() const { return calls_; }
+
+private:
+    void run(cache_t *c, int t)
+    {
+        auto until = steady_clock::now() + seconds(30);
+        for (int i = 0; !stop_ && steady_clock::now() < until; i++) {
+            std::string k = "hammer" + std::to_string(t) + ":" + std::to_string(i % 500);
+            cache_set(c, k.data(), k.size(), "x", 1, 1 + i % 5);
+            cache_buf b = {nullptr, 0};
+            cache_get(c, k.data(), k.size(), &b);
+            cache_buf_free(&b);
+            cache_int64 n;
+            cache_incr(c, "hammer-count", 12, 1, &n);
+            if (i % 7 == 0)
+                cache_delete(c, k.data(), k.size());
+            calls_ += 4;
+        }
+    }
+    std::atomic<bool> stop_{false};
+    std::atomic<long> calls_{0};
+    std::vector<std::thread> threads_;
+};
+
+class ForkMatrix : public ::testing::TestWithParam<std::string> {
+protected:
+    // Runs the scenario in a bounded process of its own.
+    void run(const std::function<int(const std::string &uri)> &scenario)
+    {
+        std::string backend = GetParam();
+        ChildResult r = run_bounded(
+            [&] {
+                int rc = scenario(uri_for(backend));
+                remove_sqlite_files();
+                return rc;
+            },
+            kScenarioLimit);
+        EXPECT_TRUE(r.ok()) << backend << ": " << r.describe();
+    }
+};
+
+} // namespace
+
+TEST_P(ForkMatrix, ForkIdleThenCloseInTheChild)
+{
+    run([](const std::string &uri) {
+        cache_t *c = nullptr;
+        REQUIRE(cache_open(uri.c_str(), &c) == CACHE_OK);
+        REQUIRE(cache_set(c, "before", 6, "fork", 4, CACHE_TTL_NONE) == CACHE_OK);
+        std::this_thread::sleep_for(milliseconds(20)); // the reaper is waiting now
+        pid_t pid = fork_child([&] {
+            REQUIRE(expect_value(c, "before", "fork") == 0);
+            REQUIRE(round_trips(c, "child" + std::to_string(getpid()), 50) == 0);
+            cache_close(c);
+            return 0;
+        });
+        REQUIRE(child_status(pid) == 0);
+        REQUIRE(round_trips(c, "parent", 50) == 0);
+        cache_close(c);
+        return 0;
+    });
+}
+
+TEST_P(ForkMatrix, ForkIdleThenExitWithoutClose)
+{
+    run([](const std::string &uri) {
+        cache_t *c = nullptr;
+        REQUIRE(cache_open(uri.c_str(), &c) == CACHE_OK);
+        REQUIRE(round_trips(c, "parent", 10) == 0);
+        std::this_thread::sleep_for(milliseconds(20));
+        pid_t pid = fork_child(
+            [&] {
+                REQUIRE(round_trips(c, "child" + std::to_string(getpid()), 20) == 0);
+                return 0; // exit() with the handle open: atexit and static destructors run
+            },
+            true);
+        REQUIRE(child_status(pid) == 0);
+        REQUIRE(round_trips(c, "parent-after", 10) == 0);
+        cache_close(c);
+        return 0;
+    });
+}
+
+TEST_P(ForkMatrix, CloseInTheParentWhileTheChildUsesIt)
+{
+    run([](const std::string &uri) {
+        cache_t *c = nullptr;
+        REQUIRE(cache_open(uri.c_str(), &c) == CACHE_OK);
+        REQUIRE(cache_set(c, "before", 6, "fork", 4, CACHE_TTL_NONE) == CACHE_OK);
+        int go[2];
+        REQUIRE(pipe(go) == 0);
+        pid_t pid = fork_child([&] {
+            char b;
+            REQUIRE(read(go[0], &b, 1) == 1); // the parent has closed its handle
+            REQUIRE(expect_value(c, "before", "fork") == 0);
+            REQUIRE(round_trips(c, "child" + std::to_string(getpid()), 50) == 0);
+            cache_close(c);
+            return 0;
+        });
+        cache_close(c);
+        REQUIRE(write(go[1], "g", 1) == 1);
+        REQUIRE(child_status(pid) == 0);
+        return 0;
+    });
+}
+
+TEST_P(ForkMatrix, TheChildOpensCachesOfItsOwn)
+{
+    run([](const std::string &uri) {
+        cache_t *c = nullptr;
+        REQUIRE(cache_open(uri.c_str(), &c) == CACHE_OK);
+        REQUIRE(round_trips(c, "parent", 10) == 0);
+        pid_t pid = fork_child(
+            [&] {
+                cache_t *mine = nullptr;
+                REQUIRE(cache_open(uri.c_str(), &mine) == CACHE_OK);
+                REQUIRE(round_trips(mine, "own" + std::to_string(getpid()), 20) == 0);
+                REQUIRE(round_trips(c, "inherited" + std::to_string(getpid()), 20) == 0);
+                cache_close(mine);
+                cache_close(c);
+                return 0;
+            },
+            true);
+        REQUIRE(child_status(pid) == 0);
+        cache_close(c);
+        return 0;
+    });
+}
+
+TEST_P(ForkMatrix, ForkWhileOtherThreadsAreInsideCalls)
+{
+    run([](const std::string &uri) {
+        cache_t *c = nullptr;
+        REQUIRE(cache_open(uri.c_str(), &c) == CACHE_OK);
+        REQUIRE(cache_set(c, "before", 6, "fork", 4, CACHE_TTL_NONE) == CACHE_OK);
+        Hammer hammer(c, 4);
+        while (hammer.calls() < 400)
+            std::this_thread::sleep_for(milliseconds(1));
+        // Every child forks from the middle of the hammering; half close the
+        // inherited handle, half leave through exit() with it open.
+        for (int round = 0; round < 8; round++) {
+            pid_t pid = fork_child(
+                [&] {
+                    REQUIRE(expect_value(c, "before", "fork") == 0);
+                    REQUIRE(round_trips(c, "child" + std::to_string(getpid()), 100) == 0);
+                    cache_t *mine = nullptr;
+                    REQUIRE(cache_open(uri.c_str(), &mine) == CACHE_OK);
+                    REQUIRE(round_trips(mine, "own" + std::to_string(getpid()), 10) == 0);
+                    cache_close(mine);
+                    if (round % 2 == 0)
+                        cache_close(c);
+                    return 0;
+                },
+                true);
+            REQUIRE(child_status(pid) == 0);
+            std::this_thread::sleep_for(milliseconds(3));
+        }
+        hammer.stop();
+        REQUIRE(round_trips(c, "parent", 20) == 0);
+        cache_close(c);
+        return 0;
+    });
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryBackend, ForkMatrix, ::testing::ValuesIn(backends()),
+                         [](const ::testing::TestParamInfo<std::string> &i) { return i.param; });
