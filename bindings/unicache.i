@@ -204,25 +204,14 @@ static void uc_close(struct uc_handle *h)
         uc_close_now(h);
 }
 
-/* Fill h->backend from the stats ({"backend":"<name>",...}). */
+/* Fill h->backend from cache_backend_name(), which asks no server: a
+ * lazy_connect cache opens at once even when its server is silent. */
 static void uc_detect_backend(struct uc_handle *h)
 {
-    cache_buf json = {NULL, 0};
-    strcpy(h->backend, "unknown");
-    h->blocking = 1;
-    if (cache_stats_json(h->cache, &json) == CACHE_OK) {
-        static const char key[] = "\"backend\":\"";
-        const char *p = strstr((const char *)json.data, key);
-        if (p) {
-            p += sizeof key - 1;
-            size_t n = strcspn(p, "\"");
-            if (n < sizeof h->backend) {
-                memcpy(h->backend, p, n);
-                h->backend[n] = '\0';
-            }
-        }
-    }
-    cache_buf_free(&json);
+    const char *name = cache_backend_name(h->cache);
+    if (strlen(name) >= sizeof h->backend)
+        name = "unknown";
+    strcpy(h->backend, name);
     h->blocking = strcmp(h->backend, "memory") != 0;
 }
 

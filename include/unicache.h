@@ -367,6 +367,15 @@ CACHE_EXTERN(int) cache_stats_json(cache_t *cache, cache_buf *json);
  */
 CACHE_EXTERN(int) cache_backend_info(cache_t *cache, cache_buf *text);
 
+/*
+ * The name of the backend cache was opened on: "memory", "sqlite", "redis"
+ * or "memcached". Static storage owned by the library, valid for the life
+ * of the process; never NULL. Asks no server and reads no file, so it
+ * answers at once even on a lazy_connect cache whose server is down.
+ * A NULL cache returns "" and sets cache_last_error().
+ */
+CACHE_EXTERN(const char *) cache_backend_name(cache_t *cache);
+
 #ifdef __cplusplus
 }
 #endif

@@ -497,4 +497,13 @@ CACHE_EXTERN(int) cache_backend_info(cache_t *c, cache_buf *text)
     });
 }
 
+CACHE_EXTERN(const char *) cache_backend_name(cache_t *c)
+{
+    if (!c) {
+        invalid("cache handle is NULL");
+        return "";
+    }
+    return c->impl->backend().name();
+}
+
 } // extern "C"

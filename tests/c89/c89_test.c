@@ -36,6 +36,9 @@ int main(void)
           n == 3);
     CHECK(cache_incr_ext(c, "m", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &n) == CACHE_MISS);
     CHECK(cache_get(c, "zz", 2, &b) == CACHE_MISS);
+    CHECK(strcmp(cache_backend_name(c), "memory") == 0);
+    CHECK(strcmp(cache_backend_name(NULL), "") == 0);
+    CHECK(strlen(cache_last_error()) > 0);
     CHECK(cache_set(c, "", 0, "v", 1, 0) == CACHE_EINVAL);
     CHECK(strlen(cache_last_error()) > 0);
     CHECK(CACHE_VERSION_NUMBER == CACHE_VERSION_MAJOR * 10000 + CACHE_VERSION_MINOR * 100 +
