@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "recording_listener.h"
 #include "redis/redis_server.h"
+#include "support/fault_proxy.h"
 
 namespace unicache_test {
 
@@ -177,6 +178,41 @@ TEST(RedisTracking, SilentInvalidationConnectionIsCaughtByTheHeartbeat)
     EXPECT_GE(std::chrono::steady_clock::now() - start, 1400ms);
     cli.run({"SET", "beat:after", "v"});
     EXPECT_TRUE(l.wait_for("changed:beat:after", kBound));
+}
+
+TEST(RedisTracking, BlackHoledInvalidationConnectionIsCaughtWhileDataFlows)
+{
+    // The invalidation connection goes through a proxy that stops
+    // forwarding; the data connections go straight to the server and keep
+    // working. Only the heartbeat can tell.
+    FaultProxy proxy(shared_redis().port());
+    RecordingListener l;
+    auto opts = options("redis://127.0.0.1:" + std::to_string(proxy.port()) +
+                            "?tracking_heartbeat_ms=100&timeout_ms=300",
+                        "hole:");
+    unicache::RedisTracking t(opts, &l, true);
+    ASSERT_TRUE(l.wait_for("live", kBound));
+    auto data = open_redis(uri(), "hole:");
+    l.clear();
+
+    proxy.set_fault(Fault::drop);
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(l.wait_for("down", 2000ms));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1000ms); // 2 x 100 ms, plus slack
+    ASSERT_TRUE(l.wait_for("all", kBound));
+    EXPECT_EQ(l.events(), (std::vector<std::string>{"down", "all"}));
+    EXPECT_NE(t.counts().last_error.find("heartbeat"), std::string::npos) << t.counts().last_error;
+    data->set("hole:k", "v", 0); // the server still answers
+    unicache::OwnedBuffer out;
+    EXPECT_TRUE(data->get("hole:k", &out));
+    // Not live while the hole lasts (each new subscription times out).
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(l.count("live"), 0u);
+
+    proxy.set_fault(Fault::pass);
+    ASSERT_TRUE(l.wait_for("live", 4000ms));
+    data->set("hole:after", "v", 0);
+    EXPECT_TRUE(l.wait_for("changed:hole:after", kBound));
 }
 
 TEST(RedisTracking, ServerDownIsNotLiveAndTheStartIsToldWhenItComesBack)
