@@ -27,7 +27,9 @@ int hex_value(char c)
     return -1;
 }
 
-std::string percent_decode(const std::string &s, bool plus_is_space)
+// display: the redacted URI, for the message. The bad escape itself is not
+// quoted: it may sit in a password.
+std::string percent_decode(const std::string &s, bool plus_is_space, const std::string &display)
 {
     std::string out;
     out.reserve(s.size());
@@ -36,8 +38,8 @@ std::string percent_decode(const std::string &s, bool plus_is_space)
             int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
             int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
-                fail(CACHE_EINVAL, "malformed percent-escape in URI near '" +
-                                       s.substr(i, 3) + "'");
+                fail(CACHE_EINVAL, "malformed percent-escape in cache URI '" + display +
+                                       "': '%' must be followed by two hex digits");
             out.push_back(char(hi * 16 + lo));
             i += 2;
         } else if (plus_is_space && s[i] == '+') {
@@ -132,13 +134,13 @@ Config parse_uri(const std::string &text)
     size_t hash = rest.find('#');
     if (hash != std::string::npos)
         fail(CACHE_EINVAL, "cache URI '" + c.display + "' must not contain a '#' fragment");
-    c.location = percent_decode(rest, false);
+    c.location = percent_decode(rest, false, c.display);
 
     std::string authority = rest;
     size_t slash = rest.find('/');
     if (slash != std::string::npos) {
         authority = rest.substr(0, slash);
-        c.path = percent_decode(rest.substr(slash), false);
+        c.path = percent_decode(rest.substr(slash), false, c.display);
     }
     size_t at = authority.rfind('@');
     if (at != std::string::npos) {
@@ -146,11 +148,11 @@ Config parse_uri(const std::string &text)
         authority = authority.substr(at + 1);
         size_t colon = userinfo.find(':');
         if (colon != std::string::npos) {
-            c.user = percent_decode(userinfo.substr(0, colon), false);
-            c.password = percent_decode(userinfo.substr(colon + 1), false);
+            c.user = percent_decode(userinfo.substr(0, colon), false, c.display);
+            c.password = percent_decode(userinfo.substr(colon + 1), false, c.display);
             c.has_password = true;
         } else {
-            c.user = percent_decode(userinfo, false);
+            c.user = percent_decode(userinfo, false, c.display);
         }
     }
     if (!authority.empty())
@@ -163,9 +165,9 @@ Config parse_uri(const std::string &text)
                                                                           : amp - start);
         if (!pair.empty()) {
             size_t eq = pair.find('=');
-            std::string name = percent_decode(pair.substr(0, eq), true);
+            std::string name = percent_decode(pair.substr(0, eq), true, c.display);
             std::string value =
-                eq == std::string::npos ? "" : percent_decode(pair.substr(eq + 1), true);
+                eq == std::string::npos ? "" : percent_decode(pair.substr(eq + 1), true, c.display);
             if (name.empty())
                 fail(CACHE_EINVAL, "empty parameter name in cache URI '" + c.display + "'");
             c.params.add(name, value);
@@ -379,30 +381,85 @@ Config Config::parse(const std::string &text)
     return parse_uri(text);
 }
 
+namespace {
+
+// Decodes what it can and keeps the rest as written: redaction must work
+// on text that the parser is about to refuse.
+std::string lenient_decode(const std::string &s)
+{
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+        int hi = s[i] == '%' && i + 2 < s.size() ? hex_value(s[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+            out.push_back(char(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(s[i] == '+' ? ' ' : s[i]);
+        }
+    }
+    return out;
+}
+
+// Could a parameter of this name hold a credential? Judged on the decoded
+// name, so pass%77ord is password; deliberately broad (a false positive
+// only hides a value from a message).
+bool credential_name(const std::string &raw)
+{
+    std::string name;
+    for (char ch : lenient_decode(raw))
+        if (std::isalnum((unsigned char)ch))
+            name.push_back(char(std::tolower((unsigned char)ch)));
+    if (name.empty())
+        return true; // "=value": nobody knows what it is
+    static const char *const words[] = {"pass", "pwd", "secret", "token", "auth",
+                                        "cred", "apikey", "accesskey", "privatekey", "sasl"};
+    for (const char *w : words)
+        if (name.find(w) != std::string::npos)
+            return true;
+    return false;
+}
+
+} // namespace
+
 std::string redact_uri(const std::string &uri)
 {
+    std::string out;
+    size_t pos = 0;
     size_t sep = uri.find("://");
-    if (sep == std::string::npos)
-        return uri;
-    size_t end = uri.find_first_of("/?", sep + 3);
-    std::string authority = uri.substr(sep + 3, end == std::string::npos ? std::string::npos
-                                                                         : end - sep - 3);
-    size_t at = authority.rfind('@');
-    std::string out = uri;
-    if (at != std::string::npos) {
-        size_t colon = authority.find(':');
-        if (colon != std::string::npos && colon < at)
-            out = uri.substr(0, sep + 3) + authority.substr(0, colon) + ":***" +
-                  uri.substr(sep + 3 + at);
-    }
-    // password=... in the query string
-    size_t p = out.find("password=");
-    while (p != std::string::npos) {
-        if (p > 0 && (out[p - 1] == '?' || out[p - 1] == '&')) {
-            size_t e = out.find('&', p);
-            out = out.substr(0, p + 9) + "***" + (e == std::string::npos ? "" : out.substr(e));
+    size_t query = uri.find('?');
+    if (sep != std::string::npos && (query == std::string::npos || sep < query)) {
+        // The userinfo: "user:password@" keeps the user, anything else is
+        // all secret (a lone "secret@" may well be a password).
+        size_t start = sep + 3;
+        size_t end = uri.find_first_of("/?#", start);
+        size_t at = uri.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
+        out = uri.substr(0, start);
+        pos = start;
+        if (at != std::string::npos && at >= start) {
+            std::string userinfo = uri.substr(start, at - start);
+            size_t colon = userinfo.find(':');
+            out += colon != std::string::npos ? userinfo.substr(0, colon) + ":***" : "***";
+            pos = at;
         }
-        p = out.find("password=", p + 9);
+    }
+    if (query == std::string::npos)
+        return out + uri.substr(pos);
+    out += uri.substr(pos, query + 1 - pos);
+    // Each name=value of the query, judged by its decoded name.
+    size_t start = query + 1;
+    while (start <= uri.size()) {
+        size_t amp = uri.find('&', start);
+        std::string pair =
+            uri.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+        size_t eq = pair.find('=');
+        if (eq != std::string::npos && credential_name(pair.substr(0, eq)))
+            pair = pair.substr(0, eq + 1) + "***";
+        out += pair;
+        if (amp == std::string::npos)
+            break;
+        out += '&';
+        start = amp + 1;
     }
     return out;
 }

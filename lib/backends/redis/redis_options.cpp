@@ -80,8 +80,11 @@ RedisOptions parse_redis_options(Config &config)
     o.password = has_query_password ? query_password : config.password;
     bool has_password = config.has_password || has_query_password;
     if (!o.user.empty() && !has_password)
-        fail(CACHE_EINVAL, "'" + config.display + "' names user '" + o.user +
-                               "' without a password: write redis://user:password@host");
+        // The "user" is not quoted: a lone userinfo is as likely a password
+        // written without its ':'.
+        fail(CACHE_EINVAL, "'" + config.display +
+                               "' names a user without a password: write "
+                               "redis://user:password@host (or redis://:password@host)");
     // An empty password is what requirepass "" means: no AUTH at all.
     o.auth = !o.user.empty() || !o.password.empty();
 
