@@ -55,9 +55,13 @@ struct BackendStats {
 //     of a later write by another process may overtake the reply).
 //  3. Liveness. notifications_live(false) means notifications may be lost
 //     from now on: L1 must be neither read nor filled until
-//     notifications_live(true). The backend calls changed_all() right
-//     after live(false), and again right before live(true) (writes made
-//     meanwhile were not told). watch_changes() reports the initial state
+//     notifications_live(true), and its copies are no longer current. The
+//     backend does not flush them itself: the same silence comes with a
+//     dead server, when the outage rules may still serve copies (stale),
+//     and only the listener knows whether the lowest tier still answers
+//     (then a bypassed L1 is as good as an empty one). It calls
+//     changed_all() right before live(true): writes made meanwhile were
+//     not told. watch_changes() reports the initial state
 //     with one notifications_live() call before it returns true; the
 //     backend keeps trying to get live by itself (and says so).
 //  4. Processes. Notifications are per process: in a forked child the

@@ -165,9 +165,10 @@ void RedisTracking::go_down(const std::string &why)
         counts_.last_error = why;
     }
     if (live_) {
+        // No flush here (backend.h, 3): the copies are bypassed, and
+        // changed_all() comes before live again.
         live_ = false;
         listener_->notifications_live(false);
-        listener_->changed_all();
     }
 }
 

@@ -21,8 +21,8 @@
 //
 // Liveness: when the connection has been quiet for heartbeat_ms, it sends a
 // PING; no answer within heartbeat_ms more, or a lost connection, and
-// notifications are not live (notifications_live(false), then
-// changed_all()) until it has subscribed again: the thread retries with a
+// notifications are not live (notifications_live(false): the L1 above is
+// bypassed) until it has subscribed again: the thread retries with a
 // backoff from 50 ms up to 1 s, then calls changed_all() and
 // notifications_live(true). So a dead or stalled invalidation connection is
 // noticed within 2 * heartbeat_ms, while the data connections may still

@@ -106,9 +106,8 @@ void SqliteChangeWatch::go_down(const std::string &why)
         counts_.last_error = why;
     }
     if (live_) {
-        live_ = false;
+        live_ = false; // no flush: changed_all() comes before live again
         listener_->notifications_live(false);
-        listener_->changed_all();
     }
 }
 
