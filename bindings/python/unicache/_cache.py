@@ -97,7 +97,13 @@ class Cache(_unicache.Handle):
 
     def __init__(self, uri=None, *, serializer="json", prefix=None, default_ttl=None):
         name, codec, dumps, loads = _codec(serializer)
-        super().__init__(uri, prefix, default_ttl)
+        try:
+            super().__init__(uri, prefix, default_ttl)
+        except BaseException:
+            # The SWIG object has no handle: calling into it would crash,
+            # and tracebacks (pytest, asyncio) repr the half-made object.
+            self._open_failed = True
+            raise
         self._set_codec(codec, dumps, loads)
         self._serializer = name
 
@@ -123,6 +129,8 @@ class Cache(_unicache.Handle):
                         "connection; open another one with the same URI")
 
     def __repr__(self):
+        if self.__dict__.get("_open_failed"):
+            return "<unicache.Cache not opened>"
         if self.closed:
             return "<unicache.Cache closed>"
         return "<unicache.Cache %s serializer=%s>" % (self.stats()["uri"], self._serializer)
@@ -130,7 +138,7 @@ class Cache(_unicache.Handle):
     @property
     def closed(self):
         """True after close()."""
-        return self._closed()
+        return self.__dict__.get("_open_failed", False) or self._closed()
 
     @property
     def backend(self):
