@@ -114,6 +114,10 @@ TEST(RedisTracking, ForeignAndOwnWritesUnderThePrefixAreTold)
     cli.run({"EXPIRE", "app:k", "100"});
     EXPECT_TRUE(l.wait_for("changed:app:k", kBound, 2));
     EXPECT_EQ(l.count("down"), 0u);
+    std::string info = b->info();
+    EXPECT_NE(info.find("tracking:live\r\n"), std::string::npos) << info;
+    EXPECT_NE(info.find("tracking_subscribes:1\r\n"), std::string::npos) << info;
+    EXPECT_EQ(other->info().find("tracking:"), std::string::npos); // nothing watches there
 }
 
 TEST(RedisTracking, FlushIsChangedAll)

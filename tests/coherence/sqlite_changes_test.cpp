@@ -83,6 +83,9 @@ TEST(SqliteChanges, WritesByAnyoneAreToldWithinTheBound)
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     EXPECT_TRUE(l.wait_for("changed:from-child", kBound));
     EXPECT_EQ(l.count("down"), 0u);
+    std::string info = a->info();
+    EXPECT_NE(info.find(" change_log=live change_poll_ms=10 "), std::string::npos) << info;
+    EXPECT_EQ(b->info().find("change_log="), std::string::npos); // nothing watches there
 }
 
 TEST(SqliteChanges, ReadsAndTheEvictionClockAreNotChanges)

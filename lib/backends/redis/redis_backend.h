@@ -117,6 +117,8 @@ private:
 
     // The child's first call renews the pool, and the tracking with it.
     void renew_tracking_in_child();
+    // info() lines about the tracking ("" when nothing watches).
+    std::string tracking_info();
 
     RedisOptions opts_;
     // Set by watch_changes(); declared before pool_, whose renewal in a

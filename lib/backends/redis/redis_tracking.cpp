@@ -394,4 +394,24 @@ void RedisBackend::renew_tracking_in_child()
         tracking_->get();
 }
 
+std::string RedisBackend::tracking_info()
+{
+    if (!tracking_)
+        return "";
+    RedisTracking::Counts n = tracking_->get().counts();
+    std::string out;
+    auto line = [&](const char *name, const std::string &v) { out += name + (":" + v + "\r\n"); };
+    line("tracking", n.live ? "live" : "down");
+    line("tracking_client_id", std::to_string(n.client_id));
+    line("tracking_subscribes", std::to_string(n.subscribes));
+    line("tracking_losses", std::to_string(n.losses));
+    line("tracking_messages", std::to_string(n.messages));
+    line("tracking_keys", std::to_string(n.keys));
+    line("tracking_flushes", std::to_string(n.flushes));
+    line("tracking_heartbeat_ms", std::to_string(opts_.tracking_heartbeat_ms));
+    if (!n.last_error.empty())
+        line("tracking_last_error", n.last_error);
+    return out;
+}
+
 } // namespace unicache

@@ -405,6 +405,7 @@ std::string SqliteBackend::info()
            " purge_interval_ms=" + std::to_string(opts_.purge_interval_ms) +
            " read_anchor=" + (rt.anchor.enabled() ? "on" : "off") +
            " connections=" + std::to_string(rt.pool.open_count());
+    out += watch_info();
     return out;
 }
 

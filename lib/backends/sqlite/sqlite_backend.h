@@ -71,6 +71,8 @@ private:
     // forked child's new runtime starts the child's watch.
     std::unique_ptr<PerProcess<SqliteChangeWatch>> watch_;
     void renew_watch_in_child();
+    // info() words about the change log ("" when nothing watches).
+    std::string watch_info();
 };
 
 } // namespace unicache

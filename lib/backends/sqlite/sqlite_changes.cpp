@@ -150,4 +150,19 @@ void SqliteBackend::renew_watch_in_child()
         watch_->get();
 }
 
+std::string SqliteBackend::watch_info()
+{
+    if (!watch_)
+        return "";
+    SqliteChangeWatch::Counts n = watch_->get().counts();
+    std::string out = std::string(" change_log=") + (n.live ? "live" : "down") +
+                      " change_poll_ms=" + std::to_string(opts_.change_poll_ms) +
+                      " change_log_id=" + std::to_string(n.last_id) +
+                      " changes_told=" + std::to_string(n.changes) +
+                      " change_log_overruns=" + std::to_string(n.overruns);
+    if (!n.last_error.empty())
+        out += " change_log_error=\"" + n.last_error + "\"";
+    return out;
+}
+
 } // namespace unicache
