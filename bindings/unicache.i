@@ -742,8 +742,23 @@ static PyObject *uc_py_get(struct uc_handle *h, PyObject *key, PyObject *dflt)
     uc_py_in in;
     if (uc_py_bytes(key, "key", false, &in) < 0)
         return NULL;
+    /* Memory-backend values that fit this buffer come without the malloc
+     * and free of a cache_buf; longer ones, and every other backend's (whose
+     * get_into is a get plus a copy), take cache_get. */
+    char local[512];
+    size_t n = 0;
+    int rc = CACHE_ETOOBIG;
+    if (h && !h->blocking)
+        rc = uc_run(h, [&](cache_t *c) {
+            return cache_get_into(c, in.data, in.size, local, sizeof local, &n);
+        });
+    if (rc == CACHE_OK) {
+        uc_py_release(&in);
+        return uc_py_loads(h, local, n);
+    }
     cache_buf buf = {NULL, 0};
-    int rc = uc_run(h, [&](cache_t *c) { return cache_get(c, in.data, in.size, &buf); });
+    if (rc == CACHE_ETOOBIG)
+        rc = uc_run(h, [&](cache_t *c) { return cache_get(c, in.data, in.size, &buf); });
     uc_py_release(&in);
     if (rc == CACHE_OK) {
         PyObject *v = uc_py_loads(h, (const char *)buf.data, buf.size);
@@ -1399,6 +1414,10 @@ UC_DOC(delete_many, "delete_many($self, keys)\n--\n\nRemove keys; returns how ma
 UC_DOC(delete_pattern, "delete_pattern($self, pattern)\n--\n\n"
                        "Remove every key matching a glob pattern; returns how many. "
                        "NotSupported on memcached.")
+UC_DOC(get_into, "get_into($self, key, buffer, /)\n--\n\n"
+                 "Copy the raw bytes stored under key into buffer (a bytearray or writable "
+                 "memoryview): their length, or None when absent. TooBig if they do not fit.")
+%feature("kwargs", "0") uc_handle::get_into;
 UC_DOC(ping, "ping($self)\n--\n\nTrue when the backend answers; raises otherwise.")
 UC_DOC(close, "close($self)\n--\n\n"
               "Close the cache (closing twice is harmless); other calls raise "
@@ -1640,6 +1659,35 @@ struct uc_handle {};
 
     /* c[key]: KeyError(key) on a miss. */
     PyObject *getitem(PyObject *key) { return uc_py_get($self, key, NULL); }
+
+    /* get_into(key, buffer): cache_get_into a writable bytes-like object
+     * (bytearray, memoryview, array): the value's length, or None on a miss.
+     * A value longer than the buffer raises TooBig naming the length it
+     * needs, and leaves the buffer untouched. (Ruby has no get_into: a Ruby
+     * String cannot lend its memory as a fixed-size buffer the way a
+     * bytearray does, and its get builds a new String either way.) */
+    PyObject *get_into(const void *key, size_t key_len, PyObject *buffer)
+    {
+        Py_buffer view;
+        if (PyObject_GetBuffer(buffer, &view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError,
+                         "buffer must be a writable contiguous bytes-like object "
+                         "(bytearray, memoryview), not %.100s",
+                         Py_TYPE(buffer)->tp_name);
+            return NULL;
+        }
+        size_t n = 0;
+        int rc = uc_run($self, [&](cache_t *c) {
+            return cache_get_into(c, key, key_len, view.buf, (size_t)view.len, &n);
+        });
+        PyBuffer_Release(&view);
+        if (rc == CACHE_OK)
+            return PyLong_FromSize_t(n);
+        if (rc == CACHE_MISS)
+            Py_RETURN_NONE;
+        return uc_py_raise(rc);
+    }
 
     PyObject *dumps(PyObject *value) { return uc_py_dumps($self, value); }
 

@@ -202,6 +202,24 @@ CACHE_EXTERN(int) cache_add(cache_t *cache, const void *key, size_t key_len,
 CACHE_EXTERN(int) cache_get(cache_t *cache, const void *key, size_t key_len,
                             cache_buf *value);
 
+/*
+ * Fetch key into the caller's buffer: no allocation. dst (capacity bytes,
+ * owned by the caller; may be NULL when capacity is 0, to ask for the size)
+ * receives the value; *size receives its length.
+ *  - CACHE_OK: the value is in dst[0 .. *size).
+ *  - CACHE_ETOOBIG: the value is longer than capacity; *size is the length
+ *    it needs. dst is untouched and nothing else changes, so the caller can
+ *    retry with a buffer of *size bytes (the value may change in between).
+ *  - CACHE_MISS, or any error: *size is 0 and dst is untouched.
+ * A hit counts in the statistics as with cache_get; CACHE_ETOOBIG counts as
+ * neither a hit nor a miss. Returns CACHE_OK, CACHE_MISS, CACHE_ETOOBIG,
+ * CACHE_EINVAL (cache, key or size NULL; dst NULL with capacity > 0), or a
+ * backend error as cache_get.
+ */
+CACHE_EXTERN(int) cache_get_into(cache_t *cache, const void *key,
+                                 size_t key_len, void *dst, size_t capacity,
+                                 size_t *size);
+
 /* Remove key. Returns CACHE_OK (removed), CACHE_MISS (absent), or error. */
 CACHE_EXTERN(int) cache_delete(cache_t *cache, const void *key, size_t key_len);
 

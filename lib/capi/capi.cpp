@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "capi/guard.h"
@@ -213,6 +214,33 @@ CACHE_EXTERN(int) cache_get(cache_t *c, const void *key, size_t key_len, cache_b
             return CACHE_MISS;
         buf.release_to(value);
         return CACHE_OK;
+    });
+}
+
+CACHE_EXTERN(int)
+cache_get_into(cache_t *c, const void *key, size_t key_len, void *dst, size_t capacity,
+               size_t *size)
+{
+    if (size)
+        *size = 0;
+    CHECK_HANDLE(c);
+    CHECK_KEY(key, key_len);
+    if (!size)
+        return invalid("size pointer is NULL");
+    if (!dst && capacity)
+        return invalid("dst is NULL but capacity is not 0");
+    return guard(c, [&] {
+        size_t n = 0;
+        if (!c->impl->get_into(as_bytes(key, key_len), dst, capacity, &n))
+            return CACHE_MISS;
+        *size = n;
+        if (n <= capacity)
+            return CACHE_OK;
+        unicache::set_last_error(CACHE_ETOOBIG,
+                                 ("the value is " + std::to_string(n) +
+                                  " bytes; the buffer holds " + std::to_string(capacity))
+                                     .c_str());
+        return CACHE_ETOOBIG;
     });
 }
 

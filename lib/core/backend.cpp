@@ -1,8 +1,21 @@
 #include "backend.h"
 
+#include <cstring>
+
 #include "error.h"
 
 namespace unicache {
+
+bool Backend::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
+{
+    OwnedBuffer buf;
+    if (!get(key, &buf))
+        return false;
+    *size = buf.size();
+    if (buf.size() <= capacity && buf.size() != 0)
+        std::memcpy(dst, buf.data(), buf.size());
+    return true;
+}
 
 void Backend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {

@@ -93,6 +93,12 @@ public:
     virtual bool add(Bytes key, Bytes value, int64_t ttl_ms) = 0;
     // Returns false on a miss (out untouched).
     virtual bool get(Bytes key, OwnedBuffer *out) = 0;
+    // Copies a hit's value into the caller's dst without an allocation of
+    // ours. Returns false on a miss (*size untouched). On a hit *size is the
+    // value's length, and the value is copied only when it fits capacity
+    // (otherwise dst is untouched). Default: get() and one copy; backends
+    // that hold values in memory copy straight from their own storage.
+    virtual bool get_into(Bytes key, void *dst, size_t capacity, size_t *size);
     virtual bool del(Bytes key) = 0;
     virtual bool exists(Bytes key) = 0;
     // Signed 64-bit add on an ASCII decimal value; a missing key starts at 0

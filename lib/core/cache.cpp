@@ -145,6 +145,16 @@ bool Cache::get(Bytes key, OwnedBuffer *out)
     return hit;
 }
 
+bool Cache::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
+{
+    bool hit = backend_->get_into(full_key(key), dst, capacity, size);
+    if (!hit)
+        counters_.add(Counter::misses);
+    else if (*size <= capacity)
+        counters_.add(Counter::hits);
+    return hit;
+}
+
 bool Cache::del(Bytes key)
 {
     bool removed = backend_->del(full_key(key));

@@ -20,6 +20,9 @@ public:
     void set(Bytes key, Bytes value, int64_t ttl_ms);
     bool add(Bytes key, Bytes value, int64_t ttl_ms);
     bool get(Bytes key, OwnedBuffer *out);
+    // Backend::get_into; a hit that fits counts as a hit, one that does not
+    // fit counts as nothing (the caller retries with a larger buffer).
+    bool get_into(Bytes key, void *dst, size_t capacity, size_t *size);
     bool del(Bytes key);
     bool exists(Bytes key);
     int64_t incr(Bytes key, int64_t delta);

@@ -20,6 +20,8 @@ int main(void)
     cache_buf b;
     cache_options opts = CACHE_OPTIONS_INIT;
     cache_int64 n = 0;
+    char into[4];
+    size_t size = 0;
     b.data = NULL;
     b.size = 0;
 
@@ -31,6 +33,10 @@ int main(void)
     CHECK(b.size == 3 && memcmp(b.data, "v\0w", 3) == 0);
     cache_buf_free(&b);
     CHECK(b.data == NULL);
+    CHECK(cache_get_into(c, "k", 1, into, sizeof into, &size) == CACHE_OK);
+    CHECK(size == 3 && memcmp(into, "v\0w", 3) == 0);
+    CHECK(cache_get_into(c, "k", 1, into, 2, &size) == CACHE_ETOOBIG && size == 3);
+    CHECK(cache_get_into(c, "zz", 2, into, sizeof into, &size) == CACHE_MISS && size == 0);
     CHECK(cache_incr(c, "n", 1, -2, &n) == CACHE_OK && n == -2);
     CHECK(cache_incr_ext(c, "n", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &n) == CACHE_OK &&
           n == 3);

@@ -121,6 +121,92 @@ TEST_P(Contract, EmptyValueIsAHit)
     cache_buf_free(&b);
 }
 
+TEST_P(Contract, GetIntoCopiesIntoTheCallersBuffer)
+{
+    const std::string v = "exactly twenty bytes";
+    ASSERT_EQ(set_str(c, "into", v), CACHE_OK) << cache_last_error();
+    char buf[32];
+    std::memset(buf, '#', sizeof buf);
+    size_t size = 99;
+    // Fits exactly: the value and nothing more is written.
+    ASSERT_EQ(cache_get_into(c, "into", 4, buf, v.size(), &size), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(size, v.size());
+    EXPECT_EQ(std::string(buf, size), v);
+    EXPECT_EQ(buf[v.size()], '#');
+    // A larger buffer: the same, the rest untouched.
+    std::memset(buf, '#', sizeof buf);
+    ASSERT_EQ(cache_get_into(c, "into", 4, buf, sizeof buf, &size), CACHE_OK);
+    EXPECT_EQ(std::string(buf, size), v);
+    EXPECT_EQ(std::string(buf + v.size(), sizeof buf - v.size()),
+              std::string(sizeof buf - v.size(), '#'));
+    // One byte short: CACHE_ETOOBIG, the length needed, nothing written.
+    std::memset(buf, '#', sizeof buf);
+    size = 0;
+    EXPECT_EQ(cache_get_into(c, "into", 4, buf, v.size() - 1, &size), CACHE_ETOOBIG);
+    EXPECT_EQ(size, v.size());
+    EXPECT_EQ(std::string(buf, sizeof buf), std::string(sizeof buf, '#'));
+    EXPECT_NE(std::string(cache_last_error()).find("20 bytes"), std::string::npos)
+        << cache_last_error();
+    // Asking for the size alone, with no buffer.
+    size = 0;
+    EXPECT_EQ(cache_get_into(c, "into", 4, nullptr, 0, &size), CACHE_ETOOBIG);
+    EXPECT_EQ(size, v.size());
+    EXPECT_EQ(get_str(c, "into"), v) << "a value too big for the buffer stays stored";
+}
+
+TEST_P(Contract, GetIntoEmptyValueMissAndBadArguments)
+{
+    ASSERT_EQ(cache_set(c, "empty", 5, "", 0, CACHE_TTL_NONE), CACHE_OK) << cache_last_error();
+    char buf[8] = {'#', '#', '#', '#', '#', '#', '#', '#'};
+    size_t size = 99;
+    EXPECT_EQ(cache_get_into(c, "empty", 5, buf, sizeof buf, &size), CACHE_OK);
+    EXPECT_EQ(size, 0u);
+    EXPECT_EQ(buf[0], '#');
+    size = 99;
+    EXPECT_EQ(cache_get_into(c, "empty", 5, nullptr, 0, &size), CACHE_OK)
+        << "an empty value fits a buffer of 0 bytes";
+    EXPECT_EQ(size, 0u);
+
+    size = 99;
+    EXPECT_EQ(cache_get_into(c, "absent", 6, buf, sizeof buf, &size), CACHE_MISS);
+    EXPECT_EQ(size, 0u);
+    EXPECT_EQ(buf[0], '#');
+
+    ASSERT_EQ(set_str(c, "k", "value"), CACHE_OK);
+    EXPECT_EQ(cache_get_into(c, "k", 1, buf, sizeof buf, nullptr), CACHE_EINVAL);
+    EXPECT_NE(std::string(cache_last_error()).find("size"), std::string::npos);
+    size = 99;
+    EXPECT_EQ(cache_get_into(c, "k", 1, nullptr, 4, &size), CACHE_EINVAL);
+    EXPECT_EQ(size, 0u);
+    EXPECT_NE(std::string(cache_last_error()).find("dst"), std::string::npos);
+    size = 99;
+    EXPECT_EQ(cache_get_into(c, nullptr, 1, buf, sizeof buf, &size), CACHE_EINVAL);
+    EXPECT_EQ(size, 0u);
+    EXPECT_EQ(cache_get_into(c, "", 0, buf, sizeof buf, &size), CACHE_EINVAL);
+    EXPECT_EQ(cache_get_into(nullptr, "k", 1, buf, sizeof buf, &size), CACHE_EINVAL);
+    std::string over(CACHE_KEY_MAX + 1, 'k');
+    EXPECT_EQ(cache_get_into(c, over.data(), over.size(), buf, sizeof buf, &size), CACHE_ETOOBIG);
+    EXPECT_EQ(size, 0u) << "a key that is too big is not a value that is too big";
+    EXPECT_EQ(buf[0], '#');
+
+    // Statistics: a hit and a miss as with cache_get; a value that does not
+    // fit counts as neither.
+    cache_t *fresh = open_with_prefix(prefix + "stats:");
+    ASSERT_NE(fresh, nullptr);
+    ASSERT_EQ(cache_set(fresh, "s", 1, "vv", 2, CACHE_TTL_NONE), CACHE_OK);
+    EXPECT_EQ(cache_get_into(fresh, "s", 1, buf, sizeof buf, &size), CACHE_OK);
+    EXPECT_EQ(cache_get_into(fresh, "s", 1, buf, 1, &size), CACHE_ETOOBIG);
+    EXPECT_EQ(cache_get_into(fresh, "t", 1, buf, sizeof buf, &size), CACHE_MISS);
+    cache_buf j = {nullptr, 0};
+    ASSERT_EQ(cache_stats_json(fresh, &j), CACHE_OK);
+    std::string stats(static_cast<char *>(j.data), j.size);
+    cache_buf_free(&j);
+    EXPECT_NE(stats.find("\"hits\":1,"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("\"misses\":1,"), std::string::npos) << stats;
+    EXPECT_EQ(cache_clear(fresh), CACHE_OK);
+    cache_close(fresh);
+}
+
 TEST_P(Contract, KeysUpToTheLimitWorkAndLongerAreTooBig)
 {
     std::string big(CACHE_KEY_MAX, 'k');

@@ -120,6 +120,28 @@ def test_big_binary_value_round_trips(raw):
 
 # ---------------------------------------------------- cache_buf out-params
 
+def test_get_into_fills_a_writable_buffer(raw):
+    raw.set("k", b"twelve bytes")
+    buf = bytearray(b"#" * 16)
+    assert raw.get_into("k", buf) == 12
+    assert bytes(buf) == b"twelve bytes####"
+    exact = bytearray(12)
+    assert raw.get_into("k", memoryview(exact)) == 12
+    assert bytes(exact) == b"twelve bytes"
+    short = bytearray(b"#" * 11)
+    with pytest.raises(unicache.TooBig) as info:
+        raw.get_into("k", short)
+    assert "12 bytes" in str(info.value)
+    assert bytes(short) == b"#" * 11
+    assert raw.get_into("missing", buf) is None
+    raw.set("empty", b"")
+    assert raw.get_into("empty", bytearray()) == 0
+    with pytest.raises(TypeError):
+        raw.get_into("k", b"read-only bytes")
+    with pytest.raises(TypeError):
+        raw.get_into("k", None)
+
+
 def test_out_buffers_are_bytes_and_none_on_miss(raw):
     assert raw.get("missing") is None
     assert raw.get("missing", b"dflt") == b"dflt"

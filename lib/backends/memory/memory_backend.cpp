@@ -95,6 +95,12 @@ bool MemoryBackend::get(Bytes key, OwnedBuffer *out)
     return shard_for(h).get(key, h, out);
 }
 
+bool MemoryBackend::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
+{
+    uint64_t h = hash_of(key);
+    return shard_for(h).get_into(key, h, dst, capacity, size);
+}
+
 bool MemoryBackend::del(Bytes key)
 {
     uint64_t h = hash_of(key);

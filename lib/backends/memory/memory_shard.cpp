@@ -184,6 +184,26 @@ bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
     return true;
 }
 
+bool MemoryShard::get_into(Bytes key, uint64_t hash, void *dst, size_t capacity, size_t *size)
+{
+    std::lock_guard<ShardMutex> lock(mu_);
+    Entry *e = table_.find(key, hash);
+    if (e && e->expire_at && e->expire_at <= monotonic_ms()) {
+        expirations_++;
+        erase(e);
+        e = nullptr;
+    }
+    if (!e) {
+        policy_->on_miss(hash);
+        return false;
+    }
+    policy_->on_hit(e);
+    *size = e->value_len;
+    if (e->value_len <= capacity && e->value_len)
+        std::memcpy(dst, e->value_data(), e->value_len);
+    return true;
+}
+
 bool MemoryShard::del(Bytes key, uint64_t hash)
 {
     std::lock_guard<ShardMutex> lock(mu_);

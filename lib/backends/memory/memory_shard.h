@@ -41,6 +41,8 @@ public:
     void set(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, uint64_t tag_id);
     bool add(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, int64_t now);
     bool get(Bytes key, uint64_t hash, OwnedBuffer *out);
+    // get() into the caller's buffer (see Backend::get_into).
+    bool get_into(Bytes key, uint64_t hash, void *dst, size_t capacity, size_t *size);
     bool del(Bytes key, uint64_t hash);
     // Removes key only if it still carries tag_id.
     bool del_if_tagged(Bytes key, uint64_t hash, uint64_t tag_id);
