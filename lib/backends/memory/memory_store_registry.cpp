@@ -114,28 +114,51 @@ private:
 
 } // namespace
 
+namespace {
+
+// The live store called name, or nullptr; throws when it has other options.
+// Called with the registry locked.
+std::shared_ptr<MemoryBackend> find_locked(Registry &r, const std::string &name,
+                                           const MemoryOptions &opts)
+{
+    for (auto it = r.stores.begin(); it != r.stores.end();)
+        it = it->second.expired() ? r.stores.erase(it) : std::next(it);
+    auto found = r.stores.find(name);
+    std::shared_ptr<MemoryBackend> store = found == r.stores.end() ? nullptr : found->second.lock();
+    if (store && !same(store->options(), opts))
+        fail(CACHE_EINVAL, "memory store '" + name + "' is already open in this process with " +
+                               describe(store->options()) + "; this open asks for " +
+                               describe(opts) +
+                               " (every handle on one name must use the same parameters)");
+    return store;
+}
+
+} // namespace
+
 std::shared_ptr<MemoryBackend> open_named_memory_store(const std::string &name,
                                                        const MemoryOptions &opts)
 {
     Registry &r = registry();
-    std::lock_guard<std::mutex> lock(r.mu);
-    for (auto it = r.stores.begin(); it != r.stores.end();)
-        it = it->second.expired() ? r.stores.erase(it) : std::next(it);
-    auto found = r.stores.find(name);
-    if (found != r.stores.end()) {
-        std::shared_ptr<MemoryBackend> store = found->second.lock();
-        if (store) {
-            if (!same(store->options(), opts))
-                fail(CACHE_EINVAL,
-                     "memory store '" + name + "' is already open in this process with " +
-                         describe(store->options()) + "; this open asks for " + describe(opts) +
-                         " (every handle on one name must use the same parameters)");
+    {
+        std::lock_guard<std::mutex> lock(r.mu);
+        if (auto store = find_locked(r, name, opts))
             return store;
+    }
+    // Built without the registry lock: a store takes the shard and reaper
+    // locks that fork()'s prepare handlers take too, so holding ours here
+    // could deadlock against a fork in another thread. Two threads opening
+    // one new name may both build one; the first to register it wins.
+    auto fresh = std::make_shared<MemoryBackend>(opts);
+    std::shared_ptr<MemoryBackend> store;
+    {
+        std::lock_guard<std::mutex> lock(r.mu);
+        store = find_locked(r, name, opts);
+        if (!store) {
+            r.stores[name] = fresh;
+            store = fresh;
         }
     }
-    auto store = std::make_shared<MemoryBackend>(opts);
-    r.stores[name] = store;
-    return store;
+    return store; // a losing `fresh` is freed here, outside the lock
 }
 
 std::unique_ptr<Backend> named_memory_handle(std::string name, std::shared_ptr<MemoryBackend> store)
