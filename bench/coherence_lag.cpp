@@ -236,6 +236,8 @@ void sqlite_set_cost(size_t rounds, const std::string &dir)
             rp.push_back(a);
             rw.push_back(b);
             ratios.push_back(b / a);
+            if (std::getenv("COHERENCE_LAG_ROUNDS"))
+                std::printf("  round %zu: without %.0f with %.0f\n", r, a, b);
         }
         std::printf("sqlite set throughput, 100-byte overwrites, synchronous=normal, %zu rounds:\n",
                     rounds);
