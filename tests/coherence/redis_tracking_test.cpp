@@ -256,6 +256,20 @@ TEST(RedisTracking, PasswordWorksAndNeverShowsInTheError)
     EXPECT_EQ(why.find(pw), std::string::npos) << why;
 }
 
+TEST(RedisTracking, ServerThatCannotTrackIsNotWatched)
+{
+    // As a server before Redis 6 (or with CLIENT renamed away) answers.
+    ServerProcess server = ServerProcess::redis({"--rename-command", "CLIENT", "\"\""});
+    server.start();
+    RecordingListener l;
+    auto b = open_redis("redis://127.0.0.1:" + std::to_string(server.port()), "old:");
+    EXPECT_FALSE(b->watch_changes(&l)); // the tier then requires l1_ttl
+    EXPECT_EQ(l.count("live"), 0u);
+    b->set("old:k", "v", 0); // data is unaffected
+    unicache::OwnedBuffer out;
+    EXPECT_TRUE(b->get("old:k", &out));
+}
+
 TEST(RedisTracking, ForkedChildWatchesOnItsOwn)
 {
     RecordingListener l;

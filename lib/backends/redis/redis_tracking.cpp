@@ -254,9 +254,10 @@ void RedisTracking::connect_and_subscribe()
                                             "the password");
     }
     Reply id = next_reply(ctx_, opts_.where, "CLIENT ID");
+    if (id->type == REDIS_REPLY_ERROR)
+        fail_unsupported_or(quote(id.get()), "CLIENT ID");
     if (id->type != REDIS_REPLY_INTEGER)
-        fail(CACHE_EIO, opts_.where + ": invalidation connection: CLIENT ID: " +
-                            (id->type == REDIS_REPLY_ERROR ? quote(id.get()) : "not an integer"));
+        fail(CACHE_EIO, opts_.where + ": invalidation connection: CLIENT ID: not an integer");
 
     std::string sid = std::to_string(id->integer);
     if (opts_.prefix.empty())
@@ -268,15 +269,8 @@ void RedisTracking::connect_and_subscribe()
     send_all(ctx_, req, opts_.where);
     Reply on = next_reply(ctx_, opts_.where, "CLIENT TRACKING");
     Reply sub = next_reply(ctx_, opts_.where, "SUBSCRIBE");
-    if (on->type == REDIS_REPLY_ERROR) {
-        std::string text = quote(on.get());
-        if (text.find("nknown") != std::string::npos) {
-            supported_.store(false); // Redis 5 and older
-            fail(CACHE_ENOTSUP, opts_.where + ": the server has no CLIENT TRACKING (" + text +
-                                    "); coherent L1 tiers over Redis need Redis 6 or later");
-        }
-        fail(CACHE_EIO, opts_.where + ": invalidation connection: CLIENT TRACKING: " + text);
-    }
+    if (on->type == REDIS_REPLY_ERROR)
+        fail_unsupported_or(quote(on.get()), "CLIENT TRACKING");
     if (sub->type != REDIS_REPLY_ARRAY || sub->elements < 1 ||
         !equals(sub->element[0], "subscribe"))
         fail(CACHE_EIO,
@@ -285,6 +279,19 @@ void RedisTracking::connect_and_subscribe()
     ping_sent_ms_ = 0;
     std::lock_guard<std::mutex> lock(mu_);
     counts_.client_id = id->integer;
+}
+
+void RedisTracking::fail_unsupported_or(const std::string &text, const char *what)
+{
+    // Redis 5 knows no CLIENT TRACKING, Redis 4 no CLIENT ID, and a server
+    // may have CLIENT renamed away: none of them will ever push.
+    if (text.find("nknown") != std::string::npos || text.find("yntax") != std::string::npos) {
+        supported_.store(false);
+        fail(CACHE_ENOTSUP, opts_.where + ": the server cannot track keys for this process (" +
+                                what + ": " + text +
+                                "); coherent L1 tiers over Redis need Redis 6 or later");
+    }
+    fail(CACHE_EIO, opts_.where + ": invalidation connection: " + what + ": " + text);
 }
 
 void RedisTracking::pump()

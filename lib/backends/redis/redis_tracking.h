@@ -84,6 +84,9 @@ private:
     bool nap(int64_t ms);
     void close_connection();
     void handle(void *reply);
+    // Throws for an error reply to the handshake: CACHE_ENOTSUP (and no
+    // more attempts) when the server has no such command, else CACHE_EIO.
+    [[noreturn]] void fail_unsupported_or(const std::string &text, const char *what);
 
     const RedisOptions &opts_;
     ChangeListener *listener_;
