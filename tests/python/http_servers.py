@@ -4,6 +4,7 @@ wsgiref for WSGI, and a small HTTP/1.1 server on asyncio streams for ASGI
 free port in a background thread."""
 import asyncio
 import threading
+import urllib.parse
 import wsgiref.simple_server
 from http import HTTPStatus
 
@@ -61,9 +62,12 @@ class AsgiServer:
                                     value.strip().encode("latin-1")))
             length = int(dict(headers).get(b"content-length", b"0"))
             body = await reader.readexactly(length) if length else b""
-            path, _, query = target.partition("?")
+            raw_path, _, query = target.partition("?")
+            # As real ASGI servers do: path decoded (UTF-8), raw_path as received.
+            path = urllib.parse.unquote(raw_path, errors="surrogateescape")
             scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                     "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                     "method": method, "scheme": "http", "path": path,
+                     "raw_path": raw_path.encode("latin-1"),
                      "query_string": query.encode("latin-1"), "root_path": "",
                      "headers": headers, "server": ("127.0.0.1", self.port),
                      "client": writer.get_extra_info("peername")}

@@ -38,6 +38,10 @@ def _routes():
         "/expired": (200, [("Expires", past)], None),
         "/big": (200, [], None),
         "/chunks": (200, [], None),
+        # Two Vary lines and two Cache-Control lines (issue 10, item 9).
+        "/twovary": (200, [("Vary", "Accept-Language"), ("Vary", "X-User")], "x-user"),
+        "/twocc": (200, [("Cache-Control", "max-age=60"), ("Cache-Control", "private")], None),
+        "/nonascii": (200, [("Vary", "X-Name")], "x-name"),
     }
 
 
@@ -51,14 +55,15 @@ class Backend:
         self.calls = {}
         self.lock = threading.Lock()
 
-    def respond(self, method, path, get_header):
+    def respond(self, method, path, get_header, query=""):
         with self.lock:
             n = self.calls[path] = self.calls.get(path, 0) + 1
-        status, headers, echo = self.routes.get(path, (404, [], None))
-        body = "%s %s call %d" % (method, path, n)
+        default = (200, [], None) if path.startswith("/any/") else (404, [], None)
+        status, headers, echo = self.routes.get(path, default)
+        body = "%s %s%s call %d" % (method, path, "?" + query if query else "", n)
         if echo:
             body += " " + str(get_header(echo))
-        data = body.encode()
+        data = body.encode("latin-1", "replace")
         if path == "/big":
             data = b"x" * (MAX_BODY + 1)
         chunks = [data[:3], data[3:]] if path == "/chunks" else [data]
@@ -72,7 +77,8 @@ def wsgi_app(backend):
             return environ.get("HTTP_" + name.upper().replace("-", "_"))
 
         status, headers, chunks = backend.respond(environ["REQUEST_METHOD"],
-                                                  environ["PATH_INFO"], get_header)
+                                                  environ["PATH_INFO"], get_header,
+                                                  environ.get("QUERY_STRING", ""))
         if environ["PATH_INFO"] == "/chunks":
             # Lazy start_response, as generator apps do.
             def body():
@@ -90,9 +96,10 @@ def wsgi_app(backend):
 def asgi_app(backend):
     async def app(scope, receive, send):
         assert scope["type"] == "http"
-        headers_in = {k.decode(): v.decode() for k, v in scope["headers"]}
+        headers_in = {k.decode(): v.decode("latin-1") for k, v in scope["headers"]}
         status, headers, chunks = backend.respond(scope["method"], scope["path"],
-                                                  headers_in.get)
+                                                  headers_in.get,
+                                                  scope["query_string"].decode("latin-1"))
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.encode(), v.encode()) for k, v in headers]})
         for i, chunk in enumerate(chunks):
@@ -119,10 +126,18 @@ class Site:
         self.backend = backend
         self.cache = cache
 
-    def request(self, path, method="GET", headers=None):
+    def request(self, path, method="GET", headers=None, lines=()):
+        """headers: a dict; lines: (name, value) pairs sent as they are,
+        repeated names as separate lines."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            conn.request(method, path, headers=headers or {})
+            if lines:
+                conn.putrequest(method, path, skip_accept_encoding=True)
+                for name, value in lines:
+                    conn.putheader(name, value)
+                conn.endheaders()
+            else:
+                conn.request(method, path, headers=headers or {})
             resp = conn.getresponse()
             body = resp.read()
             return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
@@ -133,7 +148,10 @@ class Site:
         return self.backend.calls.get(path, 0)
 
     def key(self, path):
-        return "unicache.http:http://127.0.0.1:%d%s" % (self.port, path)
+        path, _, query = path.partition("?")
+        return _http.base_key("unicache.http:", "http", "127.0.0.1:%d" % self.port,
+                              _http.canonical_path(path.encode()),
+                              _http.canonical_query(query.encode()))
 
 
 def test_get_is_cached_with_etag_and_age(site):
@@ -151,9 +169,9 @@ def test_get_is_cached_with_etag_and_age(site):
 
 
 def test_query_strings_are_separate_entries(site):
-    assert site.request("/plain?a=1")[2] == b"GET /plain call 1"
-    assert site.request("/plain?a=2")[2] == b"GET /plain call 2"
-    assert site.request("/plain?a=1")[2] == b"GET /plain call 1"
+    assert site.request("/plain?a=1")[2] == b"GET /plain?a=1 call 1"
+    assert site.request("/plain?a=2")[2] == b"GET /plain?a=2 call 2"
+    assert site.request("/plain?a=1")[2] == b"GET /plain?a=1 call 1"
 
 
 def test_head_served_from_the_get_entry(site):
@@ -205,7 +223,7 @@ def test_not_stored(site, path):
     assert site.calls(path) == 2
     assert first[0] == second[0]
     assert "x-cache" not in second[1]
-    assert site.cache.get(site.key(path) + "|vary") is None
+    assert site.cache.get(site.key(path) + "/vary") is None
 
 
 def test_post_is_not_cached(site):
@@ -297,3 +315,84 @@ def test_asgi_passes_other_scopes():
     import asyncio
     asyncio.run(AsgiCache(inner, unicache.Cache("memory://"))({"type": "lifespan"}, None, None))
     assert seen == ["lifespan"]
+
+
+# ------------------------------------- poisoning (issue 10, items 7, 8, 9)
+
+def test_an_encoded_query_is_not_the_query(site):
+    attacker = site.request("/any/a%3Fb=1")
+    assert attacker[2] == b"GET /any/a?b=1 call 1"  # PATH_INFO "/any/a?b=1"
+    victim = site.request("/any/a?b=1")
+    assert victim[1]["x-cache"] == "MISS" and victim[2] == b"GET /any/a?b=1 call 1"
+    assert site.calls("/any/a") == 1 and site.calls("/any/a?b=1") == 1
+
+
+def test_an_encoded_bar_is_not_a_key_separator(site):
+    first = site.request("/any/w")
+    assert site.request("/any/w")[1]["x-cache"] == "HIT"
+    # Under the old scheme this entry's key was /any/w's "|vary" list.
+    assert site.request("/any/w%7Cvary")[2] == b"GET /any/w|vary call 1"
+    again = site.request("/any/w")
+    assert again[1]["x-cache"] == "HIT" and again[2] == first[2]
+    assert site.calls("/any/w") == 1
+
+
+def test_a_host_with_a_path_is_not_cached(site):
+    attacker = site.request("/", headers={"Host": "site.example/admin"})
+    assert "x-cache" not in attacker[1]
+    victim = site.request("/admin/", headers={"Host": "site.example"})
+    assert victim[0] == 404 or victim[1].get("x-cache") != "HIT"
+    for host in ("site.example/admin", "a@site.example", "site.example:99999", "site example"):
+        status, headers, _ = site.request("/plain", headers={"Host": host})
+        assert "x-cache" not in headers, host
+    assert site.request("/plain", headers={"Host": "Site.Example:80"})[1]["x-cache"] == "MISS"
+    assert site.request("/plain", headers={"Host": "site.example"})[1]["x-cache"] == "HIT"
+
+
+def test_an_untrusted_forwarded_host_is_not_cached(site):
+    site.request("/plain")
+    status, headers, body = site.request("/plain", headers={"X-Forwarded-Host": "evil.example"})
+    assert "x-cache" not in headers and body == b"GET /plain call 2"
+
+
+def test_repeated_vary_lines_all_count(site):
+    alice = site.request("/twovary", lines=[("Accept-Language", "fr"), ("X-User", "alice")])
+    bob = site.request("/twovary", lines=[("Accept-Language", "fr"), ("X-User", "bob")])
+    assert alice[2] == b"GET /twovary call 1 alice" and bob[2] == b"GET /twovary call 2 bob"
+    again = site.request("/twovary", lines=[("Accept-Language", "fr"), ("X-User", "alice")])
+    assert again[1]["x-cache"] == "HIT" and again[2] == alice[2]
+
+
+def test_a_second_cache_control_line_counts(site):
+    site.request("/twocc")
+    second = site.request("/twocc")
+    assert "x-cache" not in second[1] and site.calls("/twocc") == 2
+
+
+def test_repeated_request_lines_are_one_vary_value(site):
+    first = site.request("/vary", lines=[("Accept-Language", "fr"), ("Accept-Language", "de")])
+    again = site.request("/vary", lines=[("Accept-Language", "fr, de")])
+    assert again[1]["x-cache"] == "HIT" and again[2] == first[2]
+    other = site.request("/vary", lines=[("Accept-Language", "fr")])
+    assert other[1]["x-cache"] == "MISS"
+
+
+def test_cookies_and_authorization_bypass_unless_configured(site):
+    site.request("/plain")
+    for headers in ({"Cookie": "session=alice"}, {"Authorization": "Bearer x"}):
+        status, got, body = site.request("/plain", headers=headers)
+        assert "x-cache" not in got
+    assert site.calls("/plain") == 3
+
+
+def test_options_allow_cookies_and_set_cookie(cache):
+    backend = Backend()
+    app = WsgiCache(wsgi_app(backend), cache, cache_authorized=True, cache_set_cookie=True)
+    server = WsgiServer(app)
+    try:
+        s = Site(server.port, backend, cache)
+        s.request("/cookie", headers={"Cookie": "a=1"})
+        status, headers, body = s.request("/cookie", headers={"Cookie": "a=1"})
+        assert headers["x-cache"] == "HIT" and headers["set-cookie"] == "session=1"
+    finally:
+        server.stop()

@@ -13,4 +13,7 @@ class Middleware:
         ttl: int | float = 60,
         key_prefix: str = "unicache.http:",
         max_body: int = 1048576,
+        cache_authorized: bool = False,
+        cache_set_cookie: bool = False,
+        trust_forwarded_host: bool = False,
     ) -> None: ...

@@ -9,31 +9,34 @@ run in the loop's default executor, so a slow server never stalls the loop.
 Non-HTTP scopes (websocket, lifespan) pass straight through.
 """
 from ._cache import call_async
-from ._http import Middleware
+from ._http import Middleware, canonical_path, canonical_query, combine
 
 __all__ = ["CacheMiddleware"]
 
 
 def _header_getter(scope):
-    headers = {}
+    """Request headers by lowercase name, repeated lines combined."""
+    lines = {}
     for name, value in scope.get("headers", ()):
-        name = name.decode("latin-1").lower()
-        value = value.decode("latin-1")
-        headers[name] = headers[name] + ", " + value if name in headers else value
+        lines.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    headers = {name: combine(values) for name, values in lines.items()}
     return headers.get
 
 
-def _url(scope, get_header):
-    scheme = scope.get("scheme", "http")
-    host = get_header("host")
-    if host is None:
-        name, port = scope.get("server") or ("", None)
-        default = {"http": 80, "https": 443}.get(scheme)
-        host = name if port is None or port == default else "%s:%s" % (name, port)
-    path = scope.get("root_path", "") + scope.get("path", "")
-    query = scope.get("query_string", b"").decode("latin-1")
-    return "%s://%s%s%s" % (scheme, host.lower(), path,
-                            "?" + query if query else "")
+def _target(scope):
+    """(scheme, fallback host, canonical path, canonical query), from
+    raw_path (as received) when the server gives it, else from the decoded
+    root_path + path, quoted again."""
+    scheme = str(scope.get("scheme", "http")).lower()
+    name, port = scope.get("server") or ("", None)
+    fallback = name if port is None else "%s:%s" % (name, port)
+    raw = scope.get("raw_path")
+    if raw:
+        path = canonical_path(bytes(raw))
+    else:
+        path = canonical_path((scope.get("root_path", "") + scope.get("path", "")).encode(
+            "utf-8", "surrogateescape"), decoded=True)
+    return scheme, fallback, path, canonical_query(bytes(scope.get("query_string", b"")))
 
 
 def _encode(headers):
@@ -48,7 +51,7 @@ class CacheMiddleware(Middleware):
         if scope.get("type") != "http":
             return await self.app(scope, receive, send)
         get_header = _header_getter(scope)
-        plan = self.http.plan(scope.get("method", "GET"), _url(scope, get_header), get_header)
+        plan = self.http.plan(scope.get("method", "GET"), _target(scope), get_header)
         if plan is None:
             return await self.app(scope, receive, send)
         cache = self.http.cache

@@ -6,29 +6,37 @@
 The rules (GET/HEAD, 200 only, Cache-Control, Vary, ETag/If-None-Match)
 are described in unicache._http.
 """
-from ._http import Middleware
+from ._http import Middleware, canonical_path, canonical_query
 
 __all__ = ["CacheMiddleware"]
 
 _REASONS = {200: "200 OK", 304: "304 Not Modified"}
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
-def _url(environ):
-    scheme = environ.get("wsgi.url_scheme", "http")
-    host = environ.get("HTTP_HOST")
-    if not host:
-        host = environ.get("SERVER_NAME", "")
-        port = str(environ.get("SERVER_PORT", ""))
-        if port and port != _DEFAULT_PORTS.get(scheme):
-            host += ":" + port
+def _latin1(text):
+    return text.encode("latin-1", "surrogateescape")
+
+
+def _target(environ):
+    """(scheme, fallback host, canonical path, canonical query): from the
+    request target as received (RAW_URI, REQUEST_URI) when the server gives
+    it, else from the decoded SCRIPT_NAME + PATH_INFO, quoted again."""
+    scheme = str(environ.get("wsgi.url_scheme", "http")).lower()
+    fallback = environ.get("SERVER_NAME", "")
+    port = str(environ.get("SERVER_PORT", ""))
+    if port:
+        fallback += ":" + port
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        path, _, query = raw.partition("?")
+        return scheme, fallback, canonical_path(_latin1(path)), canonical_query(_latin1(query))
     path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    query = environ.get("QUERY_STRING", "")
-    return "%s://%s%s%s" % (scheme, host.lower(), path,
-                            "?" + query if query else "")
+    return (scheme, fallback, canonical_path(_latin1(path), decoded=True),
+            canonical_query(_latin1(environ.get("QUERY_STRING", ""))))
 
 
 def _header_getter(environ):
+    # The server has combined repeated request header lines already.
     def get(name):
         key = name.upper().replace("-", "_")
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -43,7 +51,7 @@ class CacheMiddleware(Middleware):
 
     def __call__(self, environ, start_response):
         get_header = _header_getter(environ)
-        plan = self.http.plan(environ.get("REQUEST_METHOD", "GET"), _url(environ), get_header)
+        plan = self.http.plan(environ.get("REQUEST_METHOD", "GET"), _target(environ), get_header)
         if plan is None:
             return self.app(environ, start_response)
         if plan.lookup:
