@@ -63,6 +63,10 @@ public:
         return s_->add(key, value, ttl_ms);
     }
     bool get(Bytes key, OwnedBuffer *out) override { return s_->get(key, out); }
+    bool get_into(Bytes key, void *dst, size_t capacity, size_t *size) override
+    {
+        return s_->get_into(key, dst, capacity, size);
+    }
     bool del(Bytes key) override { return s_->del(key); }
     bool exists(Bytes key) override { return s_->exists(key); }
     int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override
