@@ -86,6 +86,12 @@ void MemoryShard::store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at
         fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +
                                 " bytes is over the memory backend's 4 GiB entry limit");
     size_t charge = charge_for(key.size(), value.size());
+    // The charge is kept in 32 bits: an entry whose overhead would carry
+    // it past 4 GiB is refused, not counted as a few bytes.
+    if (charge > UINT32_MAX)
+        fail(CACHE_ETOOBIG, "entry of " + std::to_string(charge) +
+                                " bytes (key, value and overhead) is over the memory backend's "
+                                "4 GiB entry limit");
     if (limits_.max_bytes && charge > limits_.max_bytes)
         fail(CACHE_ETOOBIG, "entry of " + std::to_string(charge) +
                                 " bytes (key, value and overhead) is larger than this cache "
