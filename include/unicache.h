@@ -16,10 +16,20 @@
  *    buffers are set to {NULL, 0} and need no freeing (freeing is harmless).
  *  - TTLs are milliseconds. CACHE_TTL_DEFAULT means "the cache's default TTL"
  *    (set with the default_ttl URI parameter), CACHE_TTL_NONE means "never
- *    expires". Any other negative TTL is CACHE_EINVAL. The memory backend
+ *    expires". Any other negative TTL is CACHE_EINVAL, and so is one over
+ *    2305843009213693951 ms (INT64_MAX / 4, about 73 million years): per
+ *    call, as the default_ttl URI parameter and as
+ *    cache_options.default_ttl_ms alike. The memory backend
  *    counts TTLs on the monotonic clock; backends whose entries outlive the
  *    process (SQLite, Redis, memcached) count them on the wall clock, so a
  *    step of the system clock changes their remaining TTLs.
+ *  - A value length is checked against the backend's limit before the
+ *    value is read: a length beyond it is CACHE_ETOOBIG, whatever the
+ *    buffer holds.
+ *  - The prefix is prepended to every key with nothing in between, so the
+ *    key "bc" under prefix "a" and the key "c" under prefix "ab" are one
+ *    full key, "abc". End prefixes with a separator (":") to keep them
+ *    apart. Tags are never shared that way: a tag belongs to its prefix.
  *  - A cache_t may be used from many threads at once without locking.
  *
  * This header is C89 and C++ clean.
@@ -139,7 +149,8 @@ typedef struct cache cache_t; /* opaque */
  *      or a JSON object such as {"backend":"memory","max_items":1000}.
  *      NULL or "" means $UNICACHE_URL, or "memory://" when that is unset.
  *      Every backend accepts the parameters prefix (prepended to every key;
- *      clear() removes only keys with this prefix) and default_ttl (ms).
+ *      clear() removes only keys with this prefix) and default_ttl (ms,
+ *      at most INT64_MAX / 4).
  *      Unknown schemes and parameters are CACHE_EINVAL.
  * out: receives the handle; *out is NULL on failure. Close with cache_close.
  *
@@ -154,7 +165,8 @@ typedef struct cache_options {
     unsigned version;          /* CACHE_OPTIONS_VERSION */
     const char *prefix;        /* NULL: keep the URI's; else overrides it */
     size_t prefix_len;
-    cache_int64 default_ttl_ms; /* CACHE_TTL_DEFAULT: keep the URI's */
+    cache_int64 default_ttl_ms; /* CACHE_TTL_DEFAULT: keep the URI's; else
+                                   0 to INT64_MAX / 4 (over: CACHE_EINVAL) */
 } cache_options;
 
 #define CACHE_OPTIONS_VERSION 1
@@ -228,8 +240,10 @@ CACHE_EXTERN(int) cache_exists(cache_t *cache, const void *key, size_t key_len);
 
 /*
  * Add delta to the signed 64-bit counter stored at key as ASCII decimal
- * ("-2"). A missing key starts from 0 and is created with the default TTL;
- * an existing key keeps its TTL. result (may be NULL) receives the new value.
+ * ("-2"): an optional '-' and one or more digits, leading zeros of any
+ * length accepted ("007"). A missing key starts from 0 and is created with
+ * the default TTL; an existing key keeps its TTL. result (may be NULL)
+ * receives the new value.
  * Returns CACHE_OK, CACHE_ENAN (value is not a decimal integer),
  * CACHE_ERANGE (would overflow), CACHE_EINVAL, or a backend error.
  */
@@ -280,7 +294,9 @@ CACHE_EXTERN(int) cache_touch(cache_t *cache, const void *key, size_t key_len,
 
 /*
  * Make an existing key expire at a wall-clock time (Unix epoch, ms). A time
- * in the past removes the key now. Returns as cache_touch.
+ * in the past (INT64_MIN included) removes the key now; a time further
+ * ahead than the longest TTL (INT64_MAX included) gives the longest TTL.
+ * Returns as cache_touch.
  */
 CACHE_EXTERN(int) cache_expire_at(cache_t *cache, const void *key,
                                   size_t key_len, cache_int64 unix_ms);
@@ -339,15 +355,20 @@ CACHE_EXTERN(int) cache_keys(cache_t *cache, const void *pattern,
 CACHE_EXTERN(int) cache_delete_pattern(cache_t *cache, const void *pattern,
                                        size_t pattern_len, size_t *deleted);
 
-/* Remove every key of this cache (its prefix only). Returns CACHE_OK or a
- * backend error. */
+/* Remove every key of this cache: every full key that starts with its
+ * prefix (so a handle with prefix "a" also removes what a handle with prefix
+ * "ab" wrote; never the reverse). memcached, whose prefixes are generation
+ * counters, removes only what was written through this exact prefix.
+ * Returns CACHE_OK or a backend error. */
 CACHE_EXTERN(int) cache_clear(cache_t *cache);
 
 /* ------------------------------------------------------------------- tags */
 
 /*
  * cache_set, and attach the entry to each of the ntags tags (tags may be
- * NULL when ntags is 0; each tag 1 to CACHE_KEY_MAX bytes). Returns as
+ * NULL when ntags is 0; each tag 1 to CACHE_KEY_MAX bytes). A tag belongs
+ * to this cache's prefix: the tag "cache:users" under prefix "app:" and
+ * the tag "users" under prefix "app:cache:" are two tags. Returns as
  * cache_set.
  */
 CACHE_EXTERN(int) cache_set_tagged(cache_t *cache, const void *key,

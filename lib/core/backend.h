@@ -129,7 +129,8 @@ public:
     // Default: keys() then del_many().
     virtual size_t delete_pattern(const GlobPattern &pattern);
 
-    // Tags arrive prefixed like keys. Default: CACHE_ENOTSUP.
+    // Tags arrive as tag_scope(prefix) + tag (core/tag_name.h), so that no
+    // two prefixes share a tag name. Default: CACHE_ENOTSUP.
     virtual void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                             size_t ntags);
     virtual size_t invalidate_tags(const Bytes *tags, size_t n);

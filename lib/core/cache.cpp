@@ -8,6 +8,8 @@
 #include "backends/registry.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/expiry.h"
+#include "core/tag_name.h"
 
 namespace unicache {
 
@@ -44,18 +46,25 @@ std::unique_ptr<Cache> Cache::open(const std::string &uri, const cache_options *
 
     std::unique_ptr<Cache> c(new Cache());
     c->prefix_ = config.params.take_string("prefix", "");
-    c->default_ttl_ms_ = config.params.take_int("default_ttl", 0, 0, INT64_MAX / 2);
+    c->default_ttl_ms_ = config.params.take_int("default_ttl", 0, 0, kMaxTtlMs);
     if (opts) {
         if (opts->prefix)
             c->prefix_.assign(opts->prefix, opts->prefix_len);
         if (opts->default_ttl_ms != CACHE_TTL_DEFAULT) {
-            if (opts->default_ttl_ms < 0)
-                fail(CACHE_EINVAL, "options.default_ttl_ms must be >= 0 or CACHE_TTL_DEFAULT");
+            // The same range as the URI parameter and a per-call TTL: a
+            // default the backends could not add to a clock is refused
+            // here, not turned into entries that expire at once.
+            if (opts->default_ttl_ms < 0 || opts->default_ttl_ms > kMaxTtlMs)
+                fail(CACHE_EINVAL, "options.default_ttl_ms is " +
+                                       std::to_string(opts->default_ttl_ms) +
+                                       "; it must be CACHE_TTL_DEFAULT or 0 to " +
+                                       std::to_string(kMaxTtlMs) + " ms");
             c->default_ttl_ms_ = opts->default_ttl_ms;
         }
     }
     if (c->prefix_.size() > CACHE_KEY_MAX)
         fail(CACHE_ETOOBIG, "prefix is longer than " + std::to_string(CACHE_KEY_MAX) + " bytes");
+    c->tag_scope_ = tag_scope(c->prefix_);
     c->display_uri_ = config.display;
     // Backends see the prefix too (some count or clear per prefix).
     config.prefix = c->prefix_;
@@ -72,8 +81,9 @@ int64_t Cache::resolve_ttl(int64_t ttl_ms) const
         fail(CACHE_EINVAL, "TTL " + std::to_string(ttl_ms) +
                                " ms is negative; use CACHE_TTL_DEFAULT (-1) or "
                                "CACHE_TTL_NONE (0)");
-    if (ttl_ms > INT64_MAX / 4)
-        fail(CACHE_EINVAL, "TTL " + std::to_string(ttl_ms) + " ms is too large");
+    if (ttl_ms > kMaxTtlMs)
+        fail(CACHE_EINVAL, "TTL " + std::to_string(ttl_ms) + " ms is too large; the limit is " +
+                               std::to_string(kMaxTtlMs) + " ms");
     return ttl_ms;
 }
 
@@ -88,14 +98,25 @@ Bytes Cache::full_key(Bytes key) const
     return scratch;
 }
 
-void Cache::full_keys(const Bytes *keys, size_t n, KeyBatch *out, const char *what) const
+void Cache::full_keys(const Bytes *keys, size_t n, KeyBatch *out) const
+{
+    prefixed(prefix_, keys, n, out, "key");
+}
+
+void Cache::full_tags(const Bytes *tags, size_t n, KeyBatch *out) const
+{
+    prefixed(tag_scope_, tags, n, out, "tag");
+}
+
+void Cache::prefixed(const std::string &head, const Bytes *keys, size_t n, KeyBatch *out,
+                     const char *what) const
 {
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         check_key(keys[i], what);
-        total += prefix_.size() + keys[i].size();
+        total += head.size() + keys[i].size();
     }
-    if (prefix_.empty()) {
+    if (head.empty()) {
         out->keys_ = keys; // no copy: a 100-key copy would be a 1.6 KB allocation
         return;
     }
@@ -105,10 +126,10 @@ void Cache::full_keys(const Bytes *keys, size_t n, KeyBatch *out, const char *wh
     out->views_.resize(n);
     char *at = &out->buffer_[0];
     for (size_t i = 0; i < n; i++) {
-        std::memcpy(at, prefix_.data(), prefix_.size());
+        std::memcpy(at, head.data(), head.size());
         if (!keys[i].empty())
-            std::memcpy(at + prefix_.size(), keys[i].data(), keys[i].size());
-        size_t len = prefix_.size() + keys[i].size();
+            std::memcpy(at + head.size(), keys[i].data(), keys[i].size());
+        size_t len = head.size() + keys[i].size();
         out->views_[i] = Bytes(at, len);
         at += len;
     }
@@ -195,7 +216,11 @@ bool Cache::touch(Bytes key, int64_t ttl_ms)
 
 bool Cache::expire_at(Bytes key, int64_t unix_ms)
 {
-    int64_t remaining = unix_ms - wall_ms();
+    // Saturating: INT64_MIN is long past (the key goes), INT64_MAX is as
+    // far ahead as a TTL may reach (the key stays, with the longest TTL).
+    int64_t remaining = ms_until(unix_ms, wall_ms());
+    if (remaining > kMaxTtlMs)
+        remaining = kMaxTtlMs;
     if (remaining <= 0) {
         bool removed = backend_->del(full_key(key));
         if (removed)
@@ -262,16 +287,16 @@ void Cache::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags
 {
     int64_t ttl = resolve_ttl(ttl_ms);
     std::string k(full_key(key));
-    KeyBatch full_tags;
-    full_keys(tags, ntags, &full_tags, "tag");
-    backend_->set_tagged(k, value, ttl, full_tags.data(), ntags);
+    KeyBatch named;
+    full_tags(tags, ntags, &named);
+    backend_->set_tagged(k, value, ttl, named.data(), ntags);
     counters_.add(Counter::sets);
 }
 
 size_t Cache::invalidate_tags(const Bytes *tags, size_t n)
 {
     KeyBatch full;
-    full_keys(tags, n, &full, "tag");
+    full_tags(tags, n, &full);
     size_t removed = backend_->invalidate_tags(full.data(), n);
     counters_.add(Counter::deletes, int64_t(removed));
     return removed;

@@ -73,11 +73,16 @@ private:
         std::string buffer_;
         std::vector<Bytes> views_;
     };
-    void full_keys(const Bytes *keys, size_t n, KeyBatch *out, const char *what = "key") const;
+    void full_keys(const Bytes *keys, size_t n, KeyBatch *out) const;
+    // Tags get tag_scope_ in front instead of the prefix (see tag_name.h).
+    void full_tags(const Bytes *tags, size_t n, KeyBatch *out) const;
+    void prefixed(const std::string &head, const Bytes *keys, size_t n, KeyBatch *out,
+                  const char *what) const;
     GlobPattern full_pattern(Bytes pattern) const;
 
     std::unique_ptr<Backend> backend_;
     std::string prefix_;
+    std::string tag_scope_;
     int64_t default_ttl_ms_ = 0;
     std::string display_uri_;
     mutable OpCounters counters_;

@@ -10,7 +10,9 @@
 
 namespace unicache {
 
-// Strict: optional '-', then 1-19 digits, nothing else. Throws CACHE_ENAN.
+// Strict: optional '-', then one or more digits, nothing else (-?[0-9]+).
+// Leading zeros of any length are accepted ("007", "0000...01"); what must
+// fit is the value. Throws CACHE_ENAN.
 inline int64_t parse_counter(Bytes text)
 {
     size_t i = 0;
@@ -19,14 +21,20 @@ inline int64_t parse_counter(Bytes text)
         neg = true;
         i = 1;
     }
-    if (i >= text.size() || text.size() - i > 19)
+    if (i >= text.size())
         fail(CACHE_ENAN, "stored value is not a decimal integer (" +
                              std::to_string(text.size()) + " bytes)");
     uint64_t v = 0;
+    size_t significant = 0; // digits from the first non-zero one
     for (; i < text.size(); i++) {
         unsigned char c = (unsigned char)text[i];
         if (c < '0' || c > '9')
             fail(CACHE_ENAN, "stored value is not a decimal integer");
+        if (significant || c != '0')
+            significant++;
+        // 19 digits always fit in uint64_t; a 20th cannot fit in int64_t.
+        if (significant > 19)
+            fail(CACHE_ENAN, "stored value is outside the signed 64-bit range");
         v = v * 10 + (c - '0');
     }
     if (neg ? v > uint64_t(INT64_MAX) + 1 : v > uint64_t(INT64_MAX))

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -625,6 +627,154 @@ TEST_P(Contract, ManyThreadsShareOneHandle)
         t.join();
     EXPECT_EQ(failures.load(), 0) << first_error;
     EXPECT_EQ(get_str(c, "shared"), std::to_string(threads * per));
+}
+
+// ----------------------------------------------------- limits and extremes
+
+TEST_P(Contract, FarFutureDefaultTtlIsRefusedAtOpen)
+{
+    // The options struct follows the same cap as a per-call TTL and the
+    // default_ttl URI parameter: a default no backend could add to a clock
+    // is refused, not turned into writes that vanish at once.
+    cache_options opts = CACHE_OPTIONS_INIT;
+    std::string p = prefix + "far:";
+    opts.prefix = p.data();
+    opts.prefix_len = p.size();
+    opts.default_ttl_ms = INT64_MAX;
+    cache_t *h = nullptr;
+    EXPECT_EQ(cache_open_ext(GetParam().uri().c_str(), &opts, &h), CACHE_EINVAL);
+    EXPECT_EQ(h, nullptr);
+    EXPECT_NE(std::string(cache_last_error()).find("default_ttl_ms"), std::string::npos)
+        << cache_last_error();
+    cache_close(h);
+    h = nullptr;
+    opts.default_ttl_ms = INT64_MAX / 4; // the largest TTL there is
+    ASSERT_EQ(cache_open_ext(GetParam().uri().c_str(), &opts, &h), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(set_str(h, "k", "v", CACHE_TTL_DEFAULT), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(h, "k"), "v");
+    int64_t v = 0;
+    ASSERT_EQ(cache_incr(h, "n", 1, 3, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(h, "n"), "3");
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(h, "n", 1, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, INT64_MAX / 8);
+    EXPECT_EQ(set_str(h, "big", "v", INT64_MAX / 4), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(h, "big"), "v");
+    EXPECT_EQ(set_str(h, "over", "v", INT64_MAX / 4 + 1), CACHE_EINVAL);
+    EXPECT_EQ(cache_clear(h), CACHE_OK);
+    cache_close(h);
+}
+
+TEST_P(Contract, ExpireAtSaturatesAtBothEnds)
+{
+    // INT64_MIN is long past: the key goes, as for any past time.
+    ASSERT_EQ(set_str(c, "past", "v"), CACHE_OK);
+    EXPECT_EQ(cache_expire_at(c, "past", 4, INT64_MIN), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(cache_exists(c, "past", 4), CACHE_MISS);
+    EXPECT_EQ(cache_expire_at(c, "past", 4, INT64_MIN), CACHE_MISS);
+    // INT64_MAX is as far ahead as a TTL reaches: the key stays.
+    ASSERT_EQ(set_str(c, "future", "v", 60000), CACHE_OK);
+    EXPECT_EQ(cache_expire_at(c, "future", 6, INT64_MAX), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(c, "future"), "v");
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(c, "future", 6, &ttl), CACHE_OK);
+    EXPECT_GT(ttl, INT64_MAX / 8);
+    EXPECT_LE(ttl, INT64_MAX / 4 + GetParam().ttl_resolution_ms);
+    EXPECT_EQ(cache_expire_at(c, "absent", 6, INT64_MAX), CACHE_MISS);
+}
+
+TEST_P(Contract, AHugeValueLengthIsTooBigBeforeAnyRead)
+{
+    // Each length is far beyond the 16 bytes behind the pointer: the size
+    // check must come first, in unsigned arithmetic, on every write path.
+    char small[16] = "0123456789abcde";
+    const size_t lengths[] = {SIZE_MAX, SIZE_MAX - 8, SIZE_MAX / 2, size_t(UINT32_MAX),
+                              size_t(UINT32_MAX) + 1};
+    for (size_t len : lengths) {
+        SCOPED_TRACE(len);
+        EXPECT_EQ(cache_set(c, "k", 1, small, len, CACHE_TTL_NONE), CACHE_ETOOBIG)
+            << cache_last_error();
+        EXPECT_EQ(cache_add(c, "k", 1, small, len, CACHE_TTL_NONE), CACHE_ETOOBIG);
+        cache_slice key = {"k", 1};
+        cache_slice value = {small, len};
+        EXPECT_EQ(cache_set_many(c, &key, &value, 1, CACHE_TTL_NONE), CACHE_ETOOBIG);
+        cache_slice tag = {"t", 1};
+        EXPECT_EQ(cache_set_tagged(c, "k", 1, small, len, CACHE_TTL_NONE, &tag, 1), CACHE_ETOOBIG);
+        EXPECT_EQ(cache_exists(c, "k", 1), CACHE_MISS);
+    }
+}
+
+TEST_P(Contract, CountersAcceptLeadingZerosOfAnyLength)
+{
+    int64_t v = 0;
+    ASSERT_EQ(set_str(c, "z", "00000000000000000000000000001"), CACHE_OK);
+    ASSERT_EQ(cache_incr(c, "z", 1, 1, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(v, 2);
+    EXPECT_EQ(get_str(c, "z"), "2");
+    ASSERT_EQ(set_str(c, "m", "-0000000000000000000000009223372036854775808"), CACHE_OK);
+    ASSERT_EQ(cache_incr(c, "m", 1, 0, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(v, INT64_MIN);
+    ASSERT_EQ(set_str(c, "zero", "-00000000000000000000000"), CACHE_OK);
+    ASSERT_EQ(cache_incr(c, "zero", 4, 5, &v), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(v, 5);
+    // The value must still fit: 20 significant digits never do.
+    ASSERT_EQ(set_str(c, "big", "0000010000000000000000000"), CACHE_OK);
+    EXPECT_EQ(cache_incr(c, "big", 3, 1, &v), CACHE_ENAN);
+    ASSERT_EQ(set_str(c, "dash", "-"), CACHE_OK);
+    EXPECT_EQ(cache_incr(c, "dash", 4, 1, &v), CACHE_ENAN);
+}
+
+TEST_P(Contract, TagsOfNestedPrefixesAreSeparate)
+{
+    // "app:" + "cache:users" and "app:cache:" + "users" are the same bytes;
+    // as tags they must stay two different tags.
+    cache_t *inner = open_with_prefix(prefix + "cache:");
+    ASSERT_NE(inner, nullptr);
+    cache_slice outer_tag[] = {{"cache:users", 11}};
+    cache_slice inner_tag[] = {{"users", 5}};
+    ASSERT_EQ(cache_set_tagged(c, "k1", 2, "outer", 5, CACHE_TTL_NONE, outer_tag, 1), CACHE_OK)
+        << cache_last_error();
+    ASSERT_EQ(cache_set_tagged(inner, "k2", 2, "inner", 5, CACHE_TTL_NONE, inner_tag, 1), CACHE_OK);
+    size_t n = 99;
+    ASSERT_EQ(cache_invalidate_tags(inner, inner_tag, 1, &n), CACHE_OK) << cache_last_error();
+    if (GetParam().counts_invalidations)
+        EXPECT_EQ(n, 1u);
+    EXPECT_EQ(get_str(c, "k1"), "outer");
+    EXPECT_EQ(cache_exists(inner, "k2", 2), CACHE_MISS);
+    ASSERT_EQ(cache_set_tagged(inner, "k2", 2, "inner", 5, CACHE_TTL_NONE, inner_tag, 1), CACHE_OK);
+    ASSERT_EQ(cache_invalidate_tags(c, outer_tag, 1, &n), CACHE_OK) << cache_last_error();
+    if (GetParam().counts_invalidations)
+        EXPECT_EQ(n, 1u);
+    EXPECT_EQ(cache_exists(c, "k1", 2), CACHE_MISS);
+    EXPECT_EQ(get_str(inner, "k2"), "inner");
+    EXPECT_EQ(cache_clear(inner), CACHE_OK);
+    cache_close(inner);
+}
+
+TEST_P(Contract, ClearAlsoEndsTheKeysOfLongerPrefixes)
+{
+    // A full key is prefix + key with nothing between, so prefix "a" and
+    // key "bc" is the key that prefix "ab" calls "c". clear() removes every
+    // key this handle could have written: all that start with its prefix,
+    // those of a longer prefix included; never those of a shorter one.
+    cache_t *longer = open_with_prefix(prefix + "b");
+    cache_t *shorter = open_with_prefix(prefix.substr(0, prefix.size() - 1));
+    ASSERT_NE(longer, nullptr);
+    ASSERT_NE(shorter, nullptr);
+    ASSERT_EQ(set_str(c, "mine", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(longer, "c", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(shorter, "x", "v"), CACHE_OK);
+    ASSERT_EQ(cache_clear(c), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(cache_exists(c, "mine", 4), CACHE_MISS);
+    if (GetParam().handles_share_store && GetParam().clear_covers_longer_prefixes)
+        EXPECT_EQ(cache_exists(longer, "c", 1), CACHE_MISS);
+    else
+        EXPECT_EQ(cache_exists(longer, "c", 1), CACHE_OK);
+    EXPECT_EQ(get_str(shorter, "x"), "v");
+    EXPECT_EQ(cache_clear(longer), CACHE_OK);
+    EXPECT_EQ(cache_delete(shorter, "x", 1), CACHE_OK);
+    cache_close(longer);
+    cache_close(shorter);
 }
 
 } // namespace unicache_test

@@ -19,6 +19,12 @@ struct ContractTarget {
     bool lists_keys = true;           // false: keys/delete_pattern are ENOTSUP
     bool counts_invalidations = true; // false: invalidate_tags reports 0
     int64_t ttl_resolution_ms = 1;    // memcached: 1000
+    // false (memcached): clear() ends only the entries written through this
+    // exact prefix (a generation counter), not those of longer prefixes.
+    bool clear_covers_longer_prefixes = true;
+    // false: every cache_open is a store of its own (memory://,
+    // sqlite://:memory:), so two handles never see each other's keys.
+    bool handles_share_store = true;
 };
 
 inline std::string PrintToString(const ContractTarget &t) { return t.name; }

@@ -32,6 +32,7 @@ ContractTarget target(const std::string &name, std::function<std::string()> uri)
     t.lists_keys = false;
     t.counts_invalidations = false;
     t.ttl_resolution_ms = 1000;
+    t.clear_covers_longer_prefixes = false;
     return t;
 }
 

@@ -4,18 +4,26 @@
 
 namespace unicache_test {
 
+namespace {
+
+// Every memory:// open is a store of its own.
+ContractTarget target(const std::string &name, const std::string &uri)
+{
+    ContractTarget t{name, [uri] { return uri; }};
+    t.handles_share_store = false;
+    return t;
+}
+
+} // namespace
+
 INSTANTIATE_TEST_SUITE_P(
     Memory, Contract,
-    ::testing::Values(
-        ContractTarget{"default", [] { return std::string("memory://"); }},
-        ContractTarget{"lru", [] { return std::string("memory://?policy=lru&max_items=100000"); }},
-        ContractTarget{"lfu", [] { return std::string("memory://?policy=lfu&max_items=100000"); }},
-        ContractTarget{"fifo",
-                       [] { return std::string("memory://?policy=fifo&max_items=100000"); }},
-        ContractTarget{"tinylfu_bounded",
-                       [] { return std::string("memory://?max_items=100000&max_memory_mb=64"); }},
-        ContractTarget{"json",
-                       [] { return std::string(R"({"backend":"memory","max_memory_mb":64})"); }}),
+    ::testing::Values(target("default", "memory://"),
+                      target("lru", "memory://?policy=lru&max_items=100000"),
+                      target("lfu", "memory://?policy=lfu&max_items=100000"),
+                      target("fifo", "memory://?policy=fifo&max_items=100000"),
+                      target("tinylfu_bounded", "memory://?max_items=100000&max_memory_mb=64"),
+                      target("json", R"({"backend":"memory","max_memory_mb":64})")),
     contract_name);
 
 } // namespace unicache_test

@@ -28,7 +28,11 @@ INSTANTIATE_TEST_SUITE_P(
                            return R"({"backend":"sqlite","path":")" + path +
                                   R"(","table":"other","synchronous":"full"})";
                        }},
-        ContractTarget{"memory", [] { return std::string("sqlite://:memory:"); }}),
+        [] {
+            ContractTarget t{"memory", [] { return std::string("sqlite://:memory:"); }};
+            t.handles_share_store = false; // every open is a database of its own
+            return t;
+        }()),
     contract_name);
 
 } // namespace unicache_test

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/counter_text.h"
 #include "core/error.h"
+#include "core/expiry.h"
 #include "item_keys.h"
 #include "memcached_status.h"
 
@@ -24,6 +25,8 @@ constexpr int64_t kMaxRelativeExpiry = 30 * 24 * 3600;
 constexpr int kMaxCasRounds = 10000;
 // Bytes of envelope scratch a connection keeps between calls.
 constexpr size_t kKeptScratch = 64 * 1024;
+// memcached's own ceiling on -I (ITEM_SIZE_MAX_UPPER_LIMIT).
+constexpr size_t kMaxItemCeiling = size_t(1) << 30;
 
 // A nonzero random start below 2^62 for a counter, so that a counter that
 // was evicted and created again does not return to a value some entry
@@ -65,11 +68,11 @@ bool parse_u64(Bytes text, uint64_t *out)
 time_t exptime_until(int64_t deadline_ms)
 {
     int64_t now = wall_ms();
-    int64_t remaining = std::max<int64_t>(deadline_ms - now, 1);
-    int64_t secs = (remaining + 999) / 1000 + 1;
+    int64_t remaining = std::max<int64_t>(ms_until(deadline_ms, now), 1);
+    int64_t secs = remaining / 1000 + (remaining % 1000 != 0) + 1;
     if (secs <= kMaxRelativeExpiry)
         return time_t(secs);
-    int64_t at = (deadline_ms + 999) / 1000 + 1;
+    int64_t at = deadline_ms / 1000 + (deadline_ms % 1000 != 0) + 1;
     return at > INT32_MAX ? 0 : time_t(at);
 }
 
@@ -478,7 +481,8 @@ bool MemcachedBackend::ttl(Bytes key, int64_t *remaining_ms)
     Item item;
     if (!read_live(*c, key, &item))
         return false;
-    *remaining_ms = item.env.expiry_ms ? std::max<int64_t>(item.env.expiry_ms - wall_ms(), 1) : -1;
+    *remaining_ms =
+        item.env.expiry_ms ? std::max<int64_t>(ms_until(item.env.expiry_ms, wall_ms()), 1) : -1;
     return true;
 }
 
@@ -558,6 +562,10 @@ void MemcachedBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values
 memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t flags, Bytes value,
                                            time_t exptime, uint64_t cas)
 {
+    // memcached holds no item over 1 GiB, whatever -I says. Checked before
+    // the copy below reads value, so a length no buffer has is never read.
+    if (value.size() > kMaxItemCeiling - c.header.size())
+        fail_too_big(c, value.size(), c.header.size() + value.size());
     // One buffer: memcached takes an item in one piece.
     c.item.assign(c.header);
     c.item.append(value.data(), value.size());
@@ -597,7 +605,7 @@ memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t f
 void MemcachedBackend::store_new(Connection &c, Bytes full_key, Bytes value, int64_t ttl_ms,
                                  Bytes tags)
 {
-    int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+    int64_t deadline = ttl_ms > 0 ? deadline_after(wall_ms(), ttl_ms) : 0;
     uint32_t flags =
         Envelope::encode(c.generation, deadline, c.hashed ? full_key : Bytes(), tags, &c.header);
     memcached_return_t rc =
@@ -626,7 +634,7 @@ bool MemcachedBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
     ConnectionPool::Lease c = pool().acquire();
     name_entry(*c, key);
-    int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+    int64_t deadline = ttl_ms > 0 ? deadline_after(wall_ms(), ttl_ms) : 0;
     time_t exptime = deadline ? exptime_until(deadline) : 0;
     uint32_t flags =
         Envelope::encode(c->generation, deadline, c->hashed ? key : Bytes(), Bytes(), &c->header);
@@ -667,7 +675,7 @@ int64_t MemcachedBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
         }
         int64_t next = delta;
         Bytes text(digits, format_counter(next, digits));
-        int64_t deadline = ttl_ms_if_new > 0 ? wall_ms() + ttl_ms_if_new : 0;
+        int64_t deadline = ttl_ms_if_new > 0 ? deadline_after(wall_ms(), ttl_ms_if_new) : 0;
         uint32_t flags = Envelope::encode(c->generation, deadline, c->hashed ? key : Bytes(),
                                           Bytes(), &c->header);
         time_t exptime = deadline ? exptime_until(deadline) : 0;
@@ -712,7 +720,7 @@ bool MemcachedBackend::touch(Bytes key, int64_t ttl_ms)
         if (!read_cas(*c, &item) || !is_live(*c, item, key))
             return false;
         // The deadline lives in the item, so touching rewrites it.
-        int64_t deadline = ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+        int64_t deadline = ttl_ms > 0 ? deadline_after(wall_ms(), ttl_ms) : 0;
         uint32_t flags =
             Envelope::encode(c->generation, deadline, item.env.key, item.env.tags, &c->header);
         time_t exptime = deadline ? exptime_until(deadline) : 0;

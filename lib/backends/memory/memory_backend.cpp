@@ -9,6 +9,7 @@
 #include "basic_policies.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/expiry.h"
 #include "core/hash.h"
 
 namespace unicache {
@@ -74,7 +75,7 @@ void MemoryBackend::reap_all()
 
 int64_t MemoryBackend::expire_at(int64_t ttl_ms)
 {
-    return ttl_ms > 0 ? monotonic_ms() + ttl_ms : 0;
+    return ttl_ms > 0 ? deadline_after(monotonic_ms(), ttl_ms) : 0;
 }
 
 void MemoryBackend::set(Bytes key, Bytes value, int64_t ttl_ms)

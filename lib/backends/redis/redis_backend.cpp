@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/counter_text.h"
 #include "core/error.h"
+#include "core/tag_name.h"
 
 namespace unicache {
 
@@ -99,7 +100,7 @@ void RedisBackend::check_value(Bytes value) const
 }
 
 RedisBackend::RedisBackend(RedisOptions opts)
-    : opts_(std::move(opts)), pool_([this] {
+    : opts_(std::move(opts)), tag_scope_size_(tag_scope(opts_.prefix).size()), pool_([this] {
           renew_tracking_in_child();
           return std::make_unique<RedisPool>(opts_);
       }),
@@ -113,8 +114,16 @@ RedisBackend::RedisBackend(RedisOptions opts)
 
 // ------------------------------------------------------------ single keys
 
+void RedisBackend::check_key(Bytes key)
+{
+    if (is_tag_index(key.data(), key.size()))
+        fail(CACHE_EINVAL, "the key contains the bytes \\xffunicache-tag\\xff, which the redis "
+                           "backend reserves for its tag indexes (see README, Tags)");
+}
+
 void RedisBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
+    check_key(key);
     check_value(value);
     run(true, [&](RedisConnection &c) {
         queue_set(c, key, value, ttl_ms);
@@ -124,6 +133,7 @@ void RedisBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 
 bool RedisBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
+    check_key(key);
     check_value(value);
     return run(false, [&](RedisConnection &c) {
         queue_set(c, key, value, ttl_ms, true);
@@ -134,6 +144,7 @@ bool RedisBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 
 bool RedisBackend::get(Bytes key, OwnedBuffer *out)
 {
+    check_key(key);
     return run(true, [&](RedisConnection &c) {
         c.command({"GET", key});
         int status = CACHE_MISS;
@@ -149,6 +160,7 @@ bool RedisBackend::get(Bytes key, OwnedBuffer *out)
 
 bool RedisBackend::del(Bytes key)
 {
+    check_key(key);
     return run(false, [&](RedisConnection &c) {
         c.command({"DEL", key});
         return c.integer("DEL") > 0;
@@ -157,6 +169,7 @@ bool RedisBackend::del(Bytes key)
 
 bool RedisBackend::exists(Bytes key)
 {
+    check_key(key);
     return run(true, [&](RedisConnection &c) {
         c.command({"EXISTS", key});
         return c.integer("EXISTS") > 0;
@@ -165,6 +178,7 @@ bool RedisBackend::exists(Bytes key)
 
 int64_t RedisBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
 {
+    check_key(key);
     return run(false, [&](RedisConnection &c) -> int64_t {
         RedisReply r;
         if (ttl_ms_if_new > 0) {
@@ -221,6 +235,7 @@ RedisBackend::Counted RedisBackend::incr_existing_once(RedisConnection &c, Bytes
 
 bool RedisBackend::incr_existing(Bytes key, int64_t delta, int64_t *result)
 {
+    check_key(key);
     return run(false, [&](RedisConnection &c) {
         switch (incr_existing_once(c, key, delta, result)) {
         case Counted::absent:
@@ -300,6 +315,7 @@ bool RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
 
 bool RedisBackend::touch(Bytes key, int64_t ttl_ms)
 {
+    check_key(key);
     return run(true, [&](RedisConnection &c) {
         if (ttl_ms > 0) {
             c.command(3);
@@ -318,6 +334,7 @@ bool RedisBackend::touch(Bytes key, int64_t ttl_ms)
 
 bool RedisBackend::ttl(Bytes key, int64_t *remaining_ms)
 {
+    check_key(key);
     int64_t left = run(true, [&](RedisConnection &c) {
         c.command({"PTTL", key});
         return c.integer("PTTL");
@@ -332,6 +349,8 @@ bool RedisBackend::ttl(Bytes key, int64_t *remaining_ms)
 
 void RedisBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {
+    for (size_t i = 0; i < n; i++)
+        check_key(keys[i]);
     run(true, [&](RedisConnection &c) {
         for (size_t i = 0; i < n; i++)
             values[i] = OwnedBuffer(); // a retry starts clean
@@ -339,8 +358,14 @@ void RedisBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, in
         // kKeysPerCommand * kCommandsPerTrip keys.
         for (size_t done = 0; done < n;) {
             size_t trip_end = std::min(n, done + kKeysPerCommand * kCommandsPerTrip);
-            for (size_t i = done; i < trip_end; i += kKeysPerCommand)
-                c.command("MGET", keys + i, std::min(kKeysPerCommand, trip_end - i));
+            // MGET answers nil for a key of another type, where GET fails
+            // (CACHE_ECORRUPT): an EXISTS in the same trip tells them apart.
+            for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
+                size_t m = std::min(kKeysPerCommand, trip_end - i);
+                c.command("MGET", keys + i, m);
+                c.command("EXISTS", keys + i, m);
+            }
+            bool other_type = false;
             for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
                 size_t m = std::min(kKeysPerCommand, trip_end - i);
                 std::fill(statuses + i, statuses + i + m, CACHE_MISS);
@@ -348,7 +373,18 @@ void RedisBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, in
                 RedisReply r = c.checked("MGET");
                 if (r->type != REDIS_REPLY_ARRAY || r->elements != m)
                     c.fail_type(r.get(), "MGET");
+                int64_t hits = std::count(statuses + i, statuses + i + m, CACHE_OK);
+                other_type |= c.integer("EXISTS") > hits;
             }
+            if (other_type) // rare: GET each miss, which fails as get() does
+                for (size_t i = done; i < trip_end; i++)
+                    if (statuses[i] == CACHE_MISS) {
+                        c.command({"GET", keys[i]});
+                        c.sink_next(values + i, statuses + i, 1);
+                        RedisReply r = c.checked("GET");
+                        if (statuses[i] != CACHE_OK && r->type != REDIS_REPLY_NIL)
+                            c.fail_type(r.get(), "GET");
+                    }
             done = trip_end;
         }
     });
@@ -356,8 +392,10 @@ void RedisBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, in
 
 void RedisBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        check_key(keys[i]);
         check_value(values[i]);
+    }
     run(true, [&](RedisConnection &c) {
         size_t i = 0;
         while (i < n) {
@@ -392,6 +430,8 @@ void RedisBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, in
 
 size_t RedisBackend::del_many(const Bytes *keys, size_t n)
 {
+    for (size_t i = 0; i < n; i++)
+        check_key(keys[i]);
     return run(false, [&](RedisConnection &c) {
         size_t removed = 0;
         for (size_t done = 0; done < n;) {

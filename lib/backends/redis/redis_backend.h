@@ -100,6 +100,8 @@ private:
     Counted incr_existing_once(RedisConnection &c, Bytes key, int64_t delta, int64_t *out);
     bool incr_strict(RedisConnection &c, Bytes key, int64_t delta, int64_t ttl_ms_if_new,
                      bool create, int64_t *out);
+    // CACHE_EINVAL for a full key holding kTagMark: those name tag indexes.
+    static void check_key(Bytes key);
     std::string tag_key(Bytes full_tag) const;
     const std::string &script_sha(RedisConnection &c, Script &s);
     // EVALSHA (EVAL if the server lost its script cache); returns the reply.
@@ -124,6 +126,7 @@ private:
     // Set by watch_changes(); declared before pool_, whose renewal in a
     // forked child starts the child's own tracking.
     std::unique_ptr<PerProcess<RedisTracking>> tracking_;
+    size_t tag_scope_size_; // tag_scope(prefix).size(): what tag_key() strips
     PerProcess<RedisPool> pool_; // a forked child gets connections of its own
     Script tag_set_;
     Script tag_invalidate_;

@@ -4,6 +4,7 @@
 #include <hiredis.h>
 
 #include "core/counter_text.h"
+#include "core/tag_name.h"
 #include "redis_backend.h"
 
 namespace unicache {
@@ -66,8 +67,9 @@ bool RedisBackend::is_tag_index(const char *data, size_t len)
 
 std::string RedisBackend::tag_key(Bytes full_tag) const
 {
-    // The core hands tags over with the prefix in front.
-    Bytes name = full_tag.substr(std::min(opts_.prefix.size(), full_tag.size()));
+    // The core hands tags over as tag_scope(prefix) + tag; the index key
+    // keeps its own unambiguous form, the prefix then a mark then the tag.
+    Bytes name = full_tag.substr(std::min(tag_scope_size_, full_tag.size()));
     std::string k;
     k.reserve(opts_.prefix.size() + kTagMark.size() + name.size());
     k.append(opts_.prefix).append(kTagMark).append(name.data(), name.size());
@@ -124,6 +126,7 @@ int64_t RedisBackend::eval(RedisConnection &c, Script &s, const Bytes *keys, siz
 void RedisBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                               size_t ntags)
 {
+    check_key(key);
     check_value(value);
     if (ntags == 0) {
         set(key, value, ttl_ms);

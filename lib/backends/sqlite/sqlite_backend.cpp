@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/counter_text.h"
 #include "core/error.h"
+#include "core/expiry.h"
 #include "sqlite_store.h"
 
 namespace unicache {
@@ -38,7 +39,7 @@ struct KeyRange {
 
 int64_t expiry_for(int64_t ttl_ms)
 {
-    return ttl_ms > 0 ? wall_ms() + ttl_ms : 0;
+    return ttl_ms > 0 ? deadline_after(wall_ms(), ttl_ms) : 0;
 }
 
 bool is_live(int64_t expires_at, int64_t now)
@@ -103,11 +104,15 @@ std::unique_ptr<SqliteRuntime> SqliteBackend::make_runtime()
 
 void SqliteBackend::check_entry(Bytes key, Bytes value) const
 {
-    if (opts_.max_size_bytes && int64_t(key.size() + value.size()) > opts_.max_size_bytes)
-        fail(CACHE_ETOOBIG, "entry of " + std::to_string(key.size() + value.size()) +
+    // Unsigned, and without adding the two sizes: a value_len of SIZE_MAX
+    // must be refused here, before anything reads the caller's buffer.
+    uint64_t max_size = uint64_t(opts_.max_size_bytes);
+    if (opts_.max_size_bytes && (key.size() > max_size || value.size() > max_size - key.size()))
+        fail(CACHE_ETOOBIG, "entry of " + std::to_string(key.size()) + " + " +
+                                std::to_string(value.size()) +
                                 " bytes is larger than the whole cache (max_size_mb=" +
                                 std::to_string(opts_.max_size_bytes >> 20) + ")");
-    if (int64_t(value.size()) > length_limit_)
+    if (value.size() > uint64_t(length_limit_))
         fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +
                                 " bytes is larger than SQLite's limit of " +
                                 std::to_string(length_limit_) + " bytes (SQLITE_MAX_LENGTH)");
@@ -143,7 +148,7 @@ bool SqliteBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
                       .bind(kKey, key)
                       .bind(kNow, now)
                       .bind(kValue, value)
-                      .bind(kExpires, ttl_ms > 0 ? now + ttl_ms : 0)
+                      .bind(kExpires, ttl_ms > 0 ? deadline_after(now, ttl_ms) : 0)
                       .run() > 0;
     if (stored)
         rt.evictor.after_write(*c, row_charge(key, value));
@@ -208,7 +213,7 @@ int64_t SqliteBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
     if (found)
         Query(*c, Sql::incr_update).bind(kKey, key).bind(kValue, value).run();
     else // absent or expired: a new entry, with its own TTL and no tags
-        write_entry(*c, key, value, ttl_ms_if_new > 0 ? now + ttl_ms_if_new : 0, 0);
+        write_entry(*c, key, value, ttl_ms_if_new > 0 ? deadline_after(now, ttl_ms_if_new) : 0, 0);
     tx.commit();
     rt.evictor.after_write(*c, row_charge(key, value));
     return result;
@@ -245,7 +250,7 @@ bool SqliteBackend::touch(Bytes key, int64_t ttl_ms)
     return Query(*c, Sql::touch)
                .bind(kKey, key)
                .bind(kNow, now)
-               .bind(kExpires, ttl_ms > 0 ? now + ttl_ms : 0)
+               .bind(kExpires, ttl_ms > 0 ? deadline_after(now, ttl_ms) : 0)
                .run() > 0;
 }
 
@@ -259,7 +264,7 @@ bool SqliteBackend::ttl(Bytes key, int64_t *remaining_ms)
     if (!q.bind(kKey, key).bind(kNow, now).step())
         return false;
     int64_t expires_at = q.column_int(0);
-    *remaining_ms = expires_at == 0 ? -1 : std::max<int64_t>(expires_at - now, 1);
+    *remaining_ms = expires_at == 0 ? -1 : std::max<int64_t>(ms_until(expires_at, now), 1);
     return true;
 }
 

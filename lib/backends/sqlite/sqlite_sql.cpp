@@ -85,8 +85,9 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
     set(Sql::delete_pattern_open, "DELETE FROM " + t + " WHERE key >= ?1" + match);
     set(Sql::clear_bounded, "DELETE FROM " + t + " WHERE key >= ?1 AND key < ?3");
     set(Sql::clear_open, "DELETE FROM " + t + " WHERE key >= ?1");
-    set(Sql::clear_tags_bounded, "DELETE FROM " + tags + " WHERE tag >= ?1 AND tag < ?3");
-    set(Sql::clear_tags_open, "DELETE FROM " + tags + " WHERE tag >= ?1");
+    // By the keys they index: a tag's name does not start with the prefix.
+    set(Sql::clear_tags_bounded, "DELETE FROM " + tags + " WHERE key >= ?1 AND key < ?3");
+    set(Sql::clear_tags_open, "DELETE FROM " + tags + " WHERE key >= ?1");
     const std::string stats = "SELECT count(*), coalesce(sum(2 * length(key) + length(value) + "
                               "24), 0) FROM " + t + " WHERE key >= ?1 ";
     set(Sql::stats_bounded, stats + "AND key < ?3 AND " + live);
