@@ -23,7 +23,11 @@ INSTANTIATE_TEST_SUITE_P(
                       target("lfu", "memory://?policy=lfu&max_items=100000"),
                       target("fifo", "memory://?policy=fifo&max_items=100000"),
                       target("tinylfu_bounded", "memory://?max_items=100000&max_memory_mb=64"),
-                      target("json", R"({"backend":"memory","max_memory_mb":64})")),
+                      target("json", R"({"backend":"memory","max_memory_mb":64})"),
+                      // A named store: every handle opened with it shares it,
+                      // so the nested-prefix rules run on memory too.
+                      ContractTarget{"named",
+                                     [] { return std::string("memory://?name=contract"); }}),
     contract_name);
 
 } // namespace unicache_test
