@@ -8,7 +8,9 @@
 # REPO (default: the repository holding this script; its committed HEAD is
 # cloned) is cloned into a temporary directory. Without --full, scripts/test
 # --list checks what the suite would run (a minute or two); with --full the
-# whole scripts/test runs and its ctest summaries are checked too.
+# whole scripts/test runs and its ctest summaries are checked too. The clone
+# goes under $TMPDIR (default /tmp); put it under ccache's base_dir to reuse
+# the compiler cache.
 set -eu
 full=0
 if [ "${1:-}" = "--full" ]; then
@@ -16,7 +18,7 @@ if [ "${1:-}" = "--full" ]; then
     shift
 fi
 repo=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
-scratch=$(mktemp -d /tmp/unicache-demo-then-test.XXXXXX)
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/unicache-demo-then-test.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 git clone -q "$repo" "$scratch/src"
 cd "$scratch/src"
