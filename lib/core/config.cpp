@@ -131,6 +131,12 @@ Config parse_uri(const std::string &text)
         query = rest.substr(q + 1);
         rest = rest.substr(0, q);
     }
+    size_t query_at = query.find('@');
+    if (query_at != std::string::npos && query.find_first_of("=&/") > query_at &&
+        rest.find_first_of("@/") == std::string::npos)
+        fail(CACHE_EINVAL, "cache URI '" + c.display +
+                               "' has a '?' in its user name or password: percent-encode it "
+                               "as %3F");
     size_t hash = rest.find('#');
     if (hash != std::string::npos)
         fail(CACHE_EINVAL, "cache URI '" + c.display + "' must not contain a '#' fragment");
@@ -430,10 +436,15 @@ std::string redact_uri(const std::string &uri)
     size_t query = uri.find('?');
     if (sep != std::string::npos && (query == std::string::npos || sep < query)) {
         // The userinfo: "user:password@" keeps the user, anything else is
-        // all secret (a lone "secret@" may well be a password).
+        // all secret (a lone "secret@" may well be a password). A password
+        // written with a raw '?' or '#' is still one: only '/' or a query's
+        // '=' or '&' before the '@' mean it is not userinfo.
         size_t start = sep + 3;
-        size_t end = uri.find_first_of("/?#", start);
+        size_t end = uri.find('/', start);
         size_t at = uri.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
+        if (at != std::string::npos && at >= start &&
+            uri.find_first_of("=&", start) < at)
+            at = std::string::npos;
         out = uri.substr(0, start);
         pos = start;
         if (at != std::string::npos && at >= start) {
@@ -443,6 +454,8 @@ std::string redact_uri(const std::string &uri)
             pos = at;
         }
     }
+    if (pos > sep + 3 && query != std::string::npos && query < pos)
+        query = uri.find('?', pos); // that '?' was in the password
     if (query == std::string::npos)
         return out + uri.substr(pos);
     out += uri.substr(pos, query + 1 - pos);

@@ -40,6 +40,8 @@ void expect_hidden(const std::string &text, const std::string &where)
     EXPECT_EQ(text.find(kSecret), std::string::npos) << where << ": " << text;
     EXPECT_EQ(text.find("S3cret"), std::string::npos) << where << ": " << text;
     EXPECT_EQ(text.find("91fe"), std::string::npos) << where << ": " << text;
+    EXPECT_EQ(text.find("ret-"), std::string::npos) << where << ": " << text;
+    EXPECT_EQ(text.find("S3c"), std::string::npos) << where << ": " << text;
 }
 
 std::string take(cache_buf *b)
@@ -109,6 +111,10 @@ TEST(Redaction, ErrorsAboutAUriHideEveryCredential)
     bad.push_back("redis://:" + s + "@" + hostport(redis_with_password()) + "/0?=x");
     bad.push_back("redis://:%zz" + s + "@" + hostport(redis_with_password()));
     bad.push_back("redis://" + s + "@" + hostport(redis_with_password()) + "/0"); // lone userinfo
+    // A password with a raw '?' or '#' (unencoded) is still a password.
+    bad.push_back("redis://:S3c?ret-91fe@" + hostport(redis_with_password()) + "/0");
+    bad.push_back("redis://:S3c#ret-91fe@" + hostport(redis_with_password()) + "/0");
+    bad.push_back("redis://u:S3c?ret-91fe@" + hostport(redis_with_password()) + "?=x");
     bad.push_back("redis://user:" + s + "@" + hostport(redis_with_password()) + "/nodb");
     bad.push_back(mc + "?token=" + s + "&x=1");
     bad.push_back(mc + "?auth=" + s);
