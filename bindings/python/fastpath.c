@@ -31,20 +31,19 @@
 /* ------------------------------------------------------------ KeyMaker */
 
 typedef struct {
-    PyObject_HEAD
-    vectorcallfunc vectorcall;
-    PyObject *prefix;     /* "<module>.<qualname>:" */
-    PyObject *names;      /* tuple of parameter names (str) */
-    PyObject *labels;     /* tuple: "a=", ",b=", ",c=" */
-    PyObject *defaults;   /* tuple, NoDefault where a parameter has none */
-    PyObject *template_;  /* str.format bound method, or None */
-    PyObject *part;       /* callable(value) -> str, the Python rule */
-    PyObject *slow;       /* callable(args, kwargs) -> key, the whole rule */
-    PyObject *long_key;   /* callable(text) -> key, for keys over max_key */
-    Py_ssize_t npos;      /* parameters that may be given by position */
-    Py_ssize_t nposonly;  /* of those, positional-only */
+    PyObject_HEAD vectorcallfunc vectorcall;
+    PyObject *prefix;    /* "<module>.<qualname>:" */
+    PyObject *names;     /* tuple of parameter names (str) */
+    PyObject *labels;    /* tuple: "a=", ",b=", ",c=" */
+    PyObject *defaults;  /* tuple, NoDefault where a parameter has none */
+    PyObject *template_; /* str.format bound method, or None */
+    PyObject *part;      /* callable(value) -> str, the Python rule */
+    PyObject *slow;      /* callable(args, kwargs) -> key, the whole rule */
+    PyObject *long_key;  /* callable(text) -> key, for keys over max_key */
+    Py_ssize_t npos;     /* parameters that may be given by position */
+    Py_ssize_t nposonly; /* of those, positional-only */
     Py_ssize_t max_key;
-    int fast;             /* the signature has no *args / **kwargs */
+    int fast; /* the signature has no *args / **kwargs */
 } KeyMaker;
 
 static PyObject *NoDefault; /* a sentinel object of this module */
@@ -205,8 +204,7 @@ static PyObject *km_part(KeyMaker *self, PyObject *v)
     return out;
 }
 
-static PyObject *km_slow(KeyMaker *self, PyObject *const *args, Py_ssize_t nargs,
-                         PyObject *kwnames)
+static PyObject *km_slow(KeyMaker *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *t = PyTuple_New(nargs);
     if (!t)
@@ -298,8 +296,7 @@ static PyObject *km_template_key(KeyMaker *self, PyObject **slots)
 }
 
 /* The cache key of a call (the documented text). */
-static PyObject *km_key(KeyMaker *self, PyObject *const *args, Py_ssize_t nargs,
-                        PyObject *kwnames)
+static PyObject *km_key(KeyMaker *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     PyObject *slots[MAX_FAST_PARAMS];
     int bound = km_bind(self, args, nargs, kwnames, slots);
@@ -352,8 +349,8 @@ static PyObject *km_table_key_method(PyObject *self, PyObject *const *args, size
 }
 
 static PyMethodDef km_methods[] = {
-    {"table_key", (PyCFunction)(void (*)(void))km_table_key_method,
-     METH_FASTCALL | METH_KEYWORDS, "table_key(*args, **kwargs): a MemoTable key for a call."},
+    {"table_key", (PyCFunction)(void (*)(void))km_table_key_method, METH_FASTCALL | METH_KEYWORDS,
+     "table_key(*args, **kwargs): a MemoTable key for a call."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -376,13 +373,12 @@ static PyTypeObject KeyMakerType = {
 /* What a C wrapper needs to look like the function it wraps
  * (functools.wraps writes __name__, __doc__, __wrapped__ ... into __dict__)
  * and to be a method when it is a class attribute. */
-#define WRAPPER_HEAD          \
-    PyObject_HEAD             \
-    vectorcallfunc vectorcall; \
-    PyObject *dict;           \
-    PyObject *weakrefs;       \
-    PyObject *func;           \
-    KeyMaker *km;             \
+#define WRAPPER_HEAD                                                                               \
+    PyObject_HEAD vectorcallfunc vectorcall;                                                       \
+    PyObject *dict;                                                                                \
+    PyObject *weakrefs;                                                                            \
+    PyObject *func;                                                                                \
+    KeyMaker *km;                                                                                  \
     PyObject *miss;
 
 typedef struct {
@@ -558,8 +554,8 @@ static PyObject *cc_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     (void)kwargs;
     PyObject *func, *cache, *resolve, *unless, *miss, *missing;
     KeyMaker *km;
-    if (!PyArg_ParseTuple(args, "OO!OOOOO:CachedCall", &func, &KeyMakerType, &km, &cache,
-                          &resolve, &unless, &miss, &missing))
+    if (!PyArg_ParseTuple(args, "OO!OOOOO:CachedCall", &func, &KeyMakerType, &km, &cache, &resolve,
+                          &unless, &miss, &missing))
         return NULL;
     PyObject *getter = NULL;
     if (cache != Py_None) {
@@ -613,11 +609,10 @@ static PyTypeObject CachedCallType = {
 /* ----------------------------------------------------------- MemoTable */
 
 typedef struct MemoEntry {
-    PyObject_HEAD
-    struct MemoEntry *prev, *next; /* LRU list; the dict holds the reference */
+    PyObject_HEAD struct MemoEntry *prev, *next; /* LRU list; the dict holds the reference */
     PyObject *key;
-    PyObject *value;               /* the result, or its pickle when copied */
-    double expires;                /* monotonic seconds; 0: never */
+    PyObject *value; /* the result, or its pickle when copied */
+    double expires;  /* monotonic seconds; 0: never */
     int pickled;
 } MemoEntry;
 
@@ -638,11 +633,10 @@ static PyTypeObject MemoEntryType = {
 };
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *entries; /* dict key -> MemoEntry */
-    MemoEntry root;    /* root.next: most recently used; root.prev: least */
-    Py_ssize_t maxsize; /* -1: unbounded */
-    double ttl;         /* seconds; 0: never expires */
+    PyObject_HEAD PyObject *entries; /* dict key -> MemoEntry */
+    MemoEntry root;                  /* root.next: most recently used; root.prev: least */
+    Py_ssize_t maxsize;              /* -1: unbounded */
+    double ttl;                      /* seconds; 0: never expires */
     PyObject *dumps, *loads;
 } MemoTable;
 
@@ -1033,9 +1027,15 @@ static PyTypeObject MemoCallType = {
 /* -------------------------------------------------------------- module */
 
 static struct PyModuleDef fastpath_module = {
-    PyModuleDef_HEAD_INIT, "unicache._fastpath",
-    "The hit path of @cached and @memoize in C (see unicache._keys).", -1, NULL,
-    NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "unicache._fastpath",
+    "The hit path of @cached and @memoize in C (see unicache._keys).",
+    -1,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__fastpath(void)
