@@ -9,10 +9,14 @@ namespace unicache {
 
 namespace {
 
+// Written on every set: one append, not a push_back (and its capacity
+// check) per byte.
 void put_le(uint64_t v, int bytes, std::string *out)
 {
+    char b[8];
     for (int i = 0; i < bytes; i++)
-        out->push_back(char((v >> (8 * i)) & 0xff));
+        b[i] = char((v >> (8 * i)) & 0xff);
+    out->append(b, size_t(bytes));
 }
 
 // Read on every hit: one load where the byte order allows (the loop costs
