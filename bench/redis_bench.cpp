@@ -9,12 +9,15 @@
 //   2 threads sharing one handle (get):
 //       redis-benchmark -c 2 -P 1 -t get       vs  cache_get from 2 threads
 //
-// Values are 100 bytes (redis-benchmark -d 100), every get is a hit. Each
-// configuration runs `rounds` times, interleaved with the others so that a
-// burst of load from another process hurts every column alike; the table
-// reports the best round of each.
+// Both sides send the same requests: 16-byte keys over 1,000 distinct keys
+// (redis-benchmark -r 1000 writes "key:000000000123"), 100-byte values
+// (-d 100), every get a hit. Rounds are paired and interleaved (ours then
+// theirs, theirs then ours, ...), so that a burst of load from another
+// process hurts both sides of a pair alike; the table gives the median over
+// the rounds of (our rate / their rate), and each side's median rate. The
+// load average is printed before and after.
 //
-// Usage: redis_bench [requests per measurement, default 30000] [rounds, default 7]
+// Usage: redis_bench [requests per measurement, default 30000] [rounds, default 9]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -47,7 +50,8 @@ constexpr size_t kBatch = 100;
 std::map<std::string, double> redis_benchmark(int port, const std::string &args)
 {
     std::string cmd = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(port) + " " + args +
-                      " -d " + std::to_string(kValueSize) + " --csv 2>&1";
+                      " -r " + std::to_string(kKeys) + " -d " + std::to_string(kValueSize) +
+                      " --csv 2>&1";
     FILE *p = popen(cmd.c_str(), "r");
     if (!p)
         throw std::runtime_error("cannot run redis-benchmark");
@@ -159,15 +163,39 @@ std::pair<double, double> unicache_get_scaling(cache_t *c, const std::vector<std
     return {double(total) / t1, double(total) / t2};
 }
 
-struct Best {
-    double value = 0;
-    void add(double v) { value = std::max(value, v); }
+// The rounds of one measurement: each side's rate, and their ratio per round.
+struct Paired {
+    std::vector<double> ours, theirs, ratios;
+    void add(double our_rate, double their_rate)
+    {
+        ours.push_back(our_rate);
+        theirs.push_back(their_rate);
+        ratios.push_back(our_rate / their_rate);
+    }
+    static double median(std::vector<double> v)
+    {
+        std::sort(v.begin(), v.end());
+        size_t n = v.size();
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
 };
 
-void row(const char *what, double anchor, double ours, const char *target)
+void row(const char *what, const Paired &p, const char *target)
 {
-    std::printf("| %-44s | %12.0f | %12.0f | %5.2fx | %-6s |\n", what, anchor, ours, ours / anchor,
-                target);
+    std::printf("| %-44s | %12.0f | %12.0f | %5.2fx | %5.2f-%.2fx | %-6s |\n", what,
+                Paired::median(p.theirs), Paired::median(p.ours), Paired::median(p.ratios),
+                *std::min_element(p.ratios.begin(), p.ratios.end()),
+                *std::max_element(p.ratios.begin(), p.ratios.end()), target);
+}
+
+std::string load_average()
+{
+    double l[3] = {0, 0, 0};
+    if (getloadavg(l, 3) != 3)
+        return "unknown";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
+    return buf;
 }
 
 } // namespace
@@ -175,7 +203,7 @@ void row(const char *what, double anchor, double ours, const char *target)
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 30000;
-    int rounds = argc > 2 ? std::atoi(argv[2]) : 7;
+    int rounds = argc > 2 ? std::atoi(argv[2]) : 9;
     if (n < kBatch || rounds < 1) {
         std::fprintf(stderr, "usage: redis_bench [requests >= 100] [rounds >= 1]\n");
         return 2;
@@ -200,53 +228,93 @@ int main(int argc, char **argv)
     for (const auto &k : keys)
         unicache_set_one(one, k, value); // every get below is a hit
 
-    Best rb_set, rb_get, rb_get100, rb_get2, uc_set, uc_get, uc_batch, uc_get1, uc_get2, hr_set,
-        hr_get;
+    std::string before = load_average();
+    Paired set1, get1, batch, get2, hr_set, hr_get, scaling;
     std::string nstr = std::to_string(n);
     for (int r = 0; r < rounds; r++) {
-        auto p1 = redis_benchmark(port, "-c 1 -P 1 -t get,set -n " + nstr);
-        rb_set.add(p1["SET"]);
-        rb_get.add(p1["GET"]);
-        // Bare hiredis runs interleaved with unicache, as the reference for
-        // what the library itself adds.
+        bool ours_first = r % 2 == 0;
+        std::map<std::string, double> rb;
+        double our_set = 0, our_get = 0;
+        auto run_ours = [&] {
+            auto t0 = Clock::now();
+            for (size_t i = 0; i < n; i++)
+                unicache_set_one(one, keys[i % kKeys], value);
+            our_set = double(n) / seconds_since(t0);
+            our_get = unicache_get(one, keys, n, 0);
+        };
+        auto run_theirs = [&] { rb = redis_benchmark(port, "-c 1 -P 1 -t set,get -n " + nstr); };
+        if (ours_first) {
+            run_ours();
+            run_theirs();
+        } else {
+            run_theirs();
+            run_ours();
+        }
+        set1.add(our_set, rb["SET"]);
+        get1.add(our_get, rb["GET"]);
+
+        double our_batch = 0, their_batch = 0;
+        auto batch_ours = [&] { our_batch = unicache_get_many(one, keys, n * 20); };
+        auto batch_theirs = [&] {
+            their_batch = redis_benchmark(port, "-c 1 -P 100 -t get -n " + std::to_string(n * 20))["GET"];
+        };
+        double our_two = 0, their_two = 0;
+        std::pair<double, double> sc;
+        auto two_ours = [&] {
+            sc = unicache_get_scaling(shared, keys, n);
+            our_two = sc.second;
+        };
+        auto two_theirs = [&] { their_two = redis_benchmark(port, "-c 2 -P 1 -t get -n " + nstr)["GET"]; };
+        if (ours_first) {
+            batch_ours();
+            batch_theirs();
+            two_ours();
+            two_theirs();
+        } else {
+            batch_theirs();
+            batch_ours();
+            two_theirs();
+            two_ours();
+        }
+        batch.add(our_batch, their_batch);
+        get2.add(our_two, their_two);
+        scaling.add(sc.second, sc.first);
+
+        // Bare hiredis, interleaved with unicache in blocks of 500 calls: the
+        // reference for what the library itself adds.
         auto set_rates = paired(
             n, [&](size_t i) { unicache_set_one(one, keys[i % kKeys], value); },
             [&](size_t i) { hiredis_one(bare, keys[i % kKeys], &value); });
-        uc_set.add(set_rates.first);
-        hr_set.add(set_rates.second);
+        hr_set.add(set_rates.first, set_rates.second);
         auto get_rates = paired(
             n, [&](size_t i) { unicache_get_one(one, keys[i % kKeys]); },
             [&](size_t i) { hiredis_one(bare, keys[i % kKeys], nullptr); });
-        uc_get.add(get_rates.first);
-        hr_get.add(get_rates.second);
-        rb_get100.add(redis_benchmark(port, "-c 1 -P 100 -t get -n " + std::to_string(n * 20))["GET"]);
-        uc_batch.add(unicache_get_many(one, keys, n * 20));
-        rb_get2.add(redis_benchmark(port, "-c 2 -P 1 -t get -n " + nstr)["GET"]);
-        auto scaling = unicache_get_scaling(shared, keys, n);
-        uc_get1.add(scaling.first);
-        uc_get2.add(scaling.second);
+        hr_get.add(get_rates.first, get_rates.second);
     }
 
     std::printf("\nRedis backend vs redis-benchmark, same redis-server (127.0.0.1:%d), same run;\n"
-                "%zu requests per measurement, %zu-byte values, best of %d interleaved rounds,\n"
-                "%u hardware threads shared by server, client and anything else running.\n\n",
-                port, n, kValueSize, rounds, std::thread::hardware_concurrency());
-    std::printf("| %-44s | %12s | %12s | %6s | %-6s |\n", "operation (per second)",
-                "redis-bench", "unicache", "ratio", "target");
-    std::printf("|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(14, '-').c_str(),
+                "%zu requests per measurement, 16-byte keys (1,000), %zu-byte values, %d paired\n"
+                "interleaved rounds; %u hardware threads shared by server, client and anything\n"
+                "else running. Load average before: %s, after: %s.\n\n",
+                port, n, kValueSize, rounds, std::thread::hardware_concurrency(), before.c_str(),
+                load_average().c_str());
+    std::printf("| %-44s | %12s | %12s | %6s | %11s | %-6s |\n", "operation (per second, medians)",
+                "redis-bench", "unicache", "ratio", "range", "target");
+    std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(14, '-').c_str(),
                 std::string(14, '-').c_str(), std::string(8, '-').c_str(),
-                std::string(8, '-').c_str());
-    row("set, 1 connection, 1 in flight (-c 1 -P 1)", rb_set.value, uc_set.value, ">=0.9");
-    row("get, 1 connection, 1 in flight (-c 1 -P 1)", rb_get.value, uc_get.value, ">=0.9");
-    row("batch get, keys/s (-P 100 vs get_many 100)", rb_get100.value, uc_batch.value, ">=0.9");
-    row("get, 2 threads, one handle (-c 2 -P 1)", rb_get2.value, uc_get2.value, "report");
+                std::string(13, '-').c_str(), std::string(8, '-').c_str());
+    row("set, 1 connection, 1 in flight (-c 1 -P 1)", set1, ">=1.0");
+    row("get, 1 connection, 1 in flight (-c 1 -P 1)", get1, ">=1.0");
+    row("batch get, keys/s (-P 100 vs get_many 100)", batch, ">=0.9");
+    row("get, 2 threads, one handle (-c 2 -P 1)", get2, "report");
     std::printf("\nscaling of cache_get from 1 to 2 threads on one handle (alternating blocks "
-                "of 2000 calls): %.0f -> %.0f (%.2fx)\n",
-                uc_get1.value, uc_get2.value, uc_get2.value / uc_get1.value);
+                "of 2000 calls): %.0f -> %.0f (median %.2fx)\n",
+                Paired::median(scaling.theirs), Paired::median(scaling.ours),
+                Paired::median(scaling.ratios));
     std::printf("bare hiredis redisCommandArgv, interleaved with the unicache calls: set %.0f, "
-                "get %.0f (unicache/hiredis: set %.2fx, get %.2fx)\n",
-                hr_set.value, hr_get.value, uc_set.value / hr_set.value,
-                uc_get.value / hr_get.value);
+                "get %.0f (unicache/hiredis, median of rounds: set %.2fx, get %.2fx)\n",
+                Paired::median(hr_set.theirs), Paired::median(hr_get.theirs),
+                Paired::median(hr_set.ratios), Paired::median(hr_get.ratios));
 
     redisFree(bare);
     check(cache_clear(one), "cache_clear");

@@ -14,3 +14,6 @@ unicache_add_test(redis_failure_test
 unicache_add_test(redis_glob_test
   SOURCES redis/redis_glob_test.cpp redis/redis_server.cpp INTERNAL LABELS redis)
 target_include_directories(redis_glob_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
+# timeout_ms as a deadline for the whole call, against the fault proxy.
+unicache_add_test(redis_deadline_test
+  SOURCES redis/redis_deadline_test.cpp redis/redis_server.cpp LABELS redis)

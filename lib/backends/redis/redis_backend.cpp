@@ -482,6 +482,7 @@ std::string RedisBackend::info()
     text += "max_retries:" + std::to_string(opts_.max_retries) + "\r\n";
     text += "retry_delay_ms:" + std::to_string(opts_.retry_delay_ms) + "\r\n";
     text += "health_check_interval_ms:" + std::to_string(opts_.health_check_interval_ms) + "\r\n";
+    text += "spin_us:" + std::to_string(opts_.spin_us) + "\r\n";
     text += tracking_info();
     return text;
 }

@@ -136,27 +136,24 @@ private:
 template <typename Op>
 auto RedisBackend::run(bool replay_safe, Op &&op) -> decltype(op(std::declval<RedisConnection &>()))
 {
-    int64_t start = 0;
+    // One deadline for the whole call, retries included: timeout_ms bounds
+    // what the caller waits, however the server answers (or trickles).
+    const int64_t deadline = monotonic_ns() + opts_.timeout_ms * 1000000;
     for (int attempt = 0;; attempt++) {
         try {
-            RedisPool::Lease conn = pool_.get().acquire(!replay_safe);
+            RedisPool::Lease conn = pool_.get().acquire(!replay_safe, deadline);
             return op(*conn);
         } catch (const RedisIoError &e) {
             pool_.get().note_failure();
             bool retry = e.status() == CACHE_EUNAVAILABLE && (replay_safe || !e.maybe_executed());
-            int64_t delay = opts_.retry_delay_ms << std::min(attempt, 20);
-            int64_t now = monotonic_ms();
-            if (!start)
-                start = now;
-            // Never sleep past timeout_ms from the first failure: a call
-            // against a dead server returns within its timeout.
-            if (!retry || attempt >= opts_.max_retries || now - start + delay > opts_.timeout_ms) {
+            int64_t delay_ns = (opts_.retry_delay_ms << std::min(attempt, 20)) * 1000000;
+            if (!retry || attempt >= opts_.max_retries || monotonic_ns() + delay_ns >= deadline) {
                 if (attempt == 0)
                     throw;
                 throw Error(e.status(), std::string(e.what()) + " (" + std::to_string(attempt + 1) +
                                             " attempts)");
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+            std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
         }
     }
 }

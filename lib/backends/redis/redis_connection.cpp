@@ -6,9 +6,17 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <new>
+#include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <hiredis.h>
 
@@ -23,13 +31,72 @@ namespace {
 constexpr size_t kReferenceAtLeast = 16 * 1024;
 // A scratch buffer grown past this by one large request is given back.
 constexpr size_t kScratchKeep = 256 * 1024;
+// What one recv() may bring: a GET of a 100-byte value is ~110 bytes, a
+// pipelined batch reply arrives in pieces of this size.
+constexpr size_t kReceiveChunk = 16 * 1024;
+// The keepalive hiredis's redisEnableKeepAlive() sets: dead peers of idle
+// connections are found after about a minute.
+constexpr int kKeepAliveIdleS = 15;
 
-timeval to_timeval(int64_t ms)
+// Milliseconds for poll() to wait until deadline_ns, rounded up so that a
+// wait never ends just short of the deadline.
+int poll_ms(int64_t now_ns, int64_t deadline_ns)
 {
-    timeval tv;
-    tv.tv_sec = time_t(ms / 1000);
-    tv.tv_usec = suseconds_t((ms % 1000) * 1000);
-    return tv;
+    int64_t left = deadline_ns - now_ns;
+    if (left <= 0)
+        return 0;
+    return int(std::min<int64_t>((left + 999999) / 1000000, INT_MAX));
+}
+
+// Waits for a non-blocking connect() to finish, for up to timeout_ms.
+// 0 on success, else the errno (ETIMEDOUT when the time ran out).
+int finish_connect(int fd, int64_t timeout_ms)
+{
+    int64_t deadline = monotonic_ns() + timeout_ms * 1000000;
+    for (;;) {
+        pollfd p{fd, POLLOUT, 0};
+        int n = poll(&p, 1, poll_ms(monotonic_ns(), deadline));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            return ETIMEDOUT;
+        if (n < 0)
+            return errno;
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+            return errno;
+        return err;
+    }
+}
+
+// A connected non-blocking socket to addr, or -1 with *err set.
+int connect_to(const sockaddr *addr, socklen_t len, int64_t timeout_ms, int *err)
+{
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = errno;
+        return -1;
+    }
+    *err = 0;
+    if (connect(fd, addr, len) != 0) {
+        *err = errno == EINPROGRESS || errno == EAGAIN ? finish_connect(fd, timeout_ms) : errno;
+        if (*err) {
+            ::close(fd);
+            return -1;
+        }
+    }
+    if (addr->sa_family != AF_UNIX) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        // Best effort: finds dead peers of idle connections.
+        int idle = kKeepAliveIdleS, interval = kKeepAliveIdleS / 3, count = 3;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+    }
+    return fd;
 }
 
 bool starts_with(const char *text, size_t len, const char *prefix)
@@ -108,7 +175,8 @@ void *create_array(const redisReadTask *task, int elements)
     if (!r)
         return nullptr;
     if (elements > 0) {
-        r->element = static_cast<redisReply **>(std::calloc(size_t(elements), sizeof(redisReply *)));
+        r->element =
+            static_cast<redisReply **>(std::calloc(size_t(elements), sizeof(redisReply *)));
         if (!r->element) {
             std::free(r);
             return nullptr;
@@ -127,57 +195,90 @@ void *create_integer(const redisReadTask *task, long long value)
     return link_reply(task, r);
 }
 
-void *create_nil(const redisReadTask *task) { return link_reply(task, &g_nil); }
+void *create_nil(const redisReadTask *task)
+{
+    return link_reply(task, &g_nil);
+}
 
 redisReplyObjectFunctions g_reply_functions = {create_string, create_array, create_integer,
                                                create_nil, free_reply};
 
 } // namespace
 
-void RedisReplyDeleter::operator()(redisReply *r) const { free_reply(r); }
+void RedisReplyDeleter::operator()(redisReply *r) const
+{
+    free_reply(r);
+}
 
-std::unique_ptr<RedisConnection> RedisConnection::open(const RedisOptions &opts)
+std::unique_ptr<RedisConnection> RedisConnection::open(const RedisOptions &opts,
+                                                       int64_t deadline_ns)
 {
     std::unique_ptr<RedisConnection> conn(new RedisConnection(opts));
-    timeval tv = to_timeval(opts.connect_timeout_ms);
-    errno = 0;
-    redisContext *c = opts.unix_socket
-                          ? redisConnectUnixWithTimeout(opts.socket_path.c_str(), tv)
-                          : redisConnectWithTimeout(opts.host.c_str(), opts.port, tv);
-    int err = errno;
-    if (!c)
+    conn->reader_ = redisReaderCreateWithFunctions(&g_reply_functions);
+    if (!conn->reader_)
         throw std::bad_alloc();
-    conn->ctx_ = c;
-    if (c->reader) {
-        c->reader->fn = &g_reply_functions;
-        c->reader->privdata = &conn->sink_;
-    }
-    if (c->err) {
-        std::string why = c->errstr;
-        if (c->err == REDIS_ERR_OOM)
-            throw std::bad_alloc();
-        if (c->err == REDIS_ERR_IO && (err == ETIMEDOUT || err == EINPROGRESS))
-            throw RedisIoError(CACHE_ETIMEOUT,
-                               opts.where + ": could not connect within " +
-                                   std::to_string(opts.connect_timeout_ms) +
-                                   " ms (connect_timeout_ms)",
-                               false);
-        throw RedisIoError(CACHE_EUNAVAILABLE, opts.where + ": cannot connect: " + why, false);
-    }
-    if (redisSetTimeout(c, to_timeval(opts.timeout_ms)) != REDIS_OK)
-        throw RedisIoError(CACHE_EIO, opts.where + ": cannot set the socket timeout: " + c->errstr,
-                           false);
-    if (!opts.unix_socket)
-        redisEnableKeepAlive(c); // best effort: finds dead peers of idle connections
+    conn->reader_->privdata = &conn->sink_;
+    conn->in_.resize(kReceiveChunk);
+    int64_t started = monotonic_ns();
+    conn->connect_socket();
+    conn->deadline_ns_ = deadline_ns + (monotonic_ns() - started);
     conn->handshake();
     conn->last_used_ms = monotonic_ms();
     return conn;
 }
 
+void RedisConnection::connect_socket()
+{
+    int err = 0;
+    std::string why;
+    if (opts_.unix_socket) {
+        sockaddr_un un{};
+        un.sun_family = AF_UNIX;
+        if (opts_.socket_path.size() >= sizeof un.sun_path)
+            throw RedisIoError(CACHE_EUNAVAILABLE,
+                               opts_.where + ": cannot connect: the socket path is too long",
+                               false);
+        std::memcpy(un.sun_path, opts_.socket_path.c_str(), opts_.socket_path.size() + 1);
+        fd_ = connect_to(reinterpret_cast<sockaddr *>(&un), sizeof un, opts_.connect_timeout_ms,
+                         &err);
+    } else {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_NUMERICSERV;
+        addrinfo *found = nullptr;
+        std::string port = std::to_string(opts_.port);
+        int rc = getaddrinfo(opts_.host.c_str(), port.c_str(), &hints, &found);
+        if (rc != 0)
+            throw RedisIoError(CACHE_EUNAVAILABLE,
+                               opts_.where + ": cannot connect: " +
+                                   (rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc)),
+                               false);
+        // Each address in turn, as hiredis did; a timeout ends the search.
+        for (addrinfo *a = found; a && fd_ < 0 && err != ETIMEDOUT; a = a->ai_next)
+            fd_ = connect_to(a->ai_addr, a->ai_addrlen, opts_.connect_timeout_ms, &err);
+        freeaddrinfo(found);
+    }
+    if (fd_ >= 0)
+        return;
+    if (err == ETIMEDOUT)
+        throw RedisIoError(CACHE_ETIMEOUT,
+                           opts_.where + ": could not connect within " +
+                               std::to_string(opts_.connect_timeout_ms) +
+                               " ms (connect_timeout_ms)",
+                           false);
+    if (err == ENOMEM || err == ENOBUFS)
+        throw std::bad_alloc();
+    throw RedisIoError(CACHE_EUNAVAILABLE,
+                       opts_.where + ": cannot connect: " + std::strerror(err ? err : EIO), false);
+}
+
 RedisConnection::~RedisConnection()
 {
-    if (ctx_)
-        redisFree(ctx_);
+    if (fd_ >= 0)
+        ::close(fd_);
+    if (reader_)
+        redisReaderFree(reader_);
 }
 
 void RedisConnection::handshake()
@@ -200,8 +301,8 @@ void RedisConnection::handshake()
             std::string who = opts_.user.empty() ? "" : " for user '" + opts_.user + "'";
             std::string text = redact(std::string(r->str, r->len));
             mark_broken();
-            fail(CACHE_EAUTH, opts_.where + ": the server refused the password" + who + " (" +
-                                  text + ")");
+            fail(CACHE_EAUTH,
+                 opts_.where + ": the server refused the password" + who + " (" + text + ")");
         }
     }
     if (opts_.db) {
@@ -220,7 +321,10 @@ void RedisConnection::handshake()
 
 // ------------------------------------------------------------- encoding
 
-void RedisConnection::put(const char *p, size_t n) { scratch_.append(p, n); }
+void RedisConnection::put(const char *p, size_t n)
+{
+    scratch_.append(p, n);
+}
 
 void RedisConnection::put_header(char type, uint64_t n)
 {
@@ -293,10 +397,14 @@ void RedisConnection::flush(const char *what)
         msghdr msg{};
         msg.msg_iov = iov.data() + first;
         msg.msg_iovlen = std::min<size_t>(iov.size() - first, IOV_MAX);
-        ssize_t n = sendmsg(ctx_->fd, &msg, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                wait_for(POLLOUT, what, wrote_any); // the socket buffer is full
+                continue;
+            }
             fail_io(what, errno, wrote_any);
         }
         wrote_any = true;
@@ -317,6 +425,54 @@ void RedisConnection::flush(const char *what)
     else
         scratch_.clear();
     unsent_ = 0;
+    sent_ns_ = monotonic_ns();
+}
+
+void RedisConnection::wait_for(short events, const char *what, bool maybe_executed)
+{
+    for (;;) {
+        int64_t now = monotonic_ns();
+        if (now >= deadline_ns_)
+            fail_timeout(what, maybe_executed);
+        pollfd p{fd_, events, 0};
+        int n = poll(&p, 1, poll_ms(now, deadline_ns_));
+        if (n > 0)
+            return; // ready, or an error the next recv()/sendmsg() reports
+        if (n < 0 && errno != EINTR)
+            fail_io(what, errno, maybe_executed);
+    }
+}
+
+void RedisConnection::receive(const char *what, bool measure)
+{
+    int64_t spin_ns = opts_.spin_us * 1000;
+    int64_t spin_until = 0;
+    if (measure && spin_ns > 0 && rtt_ns_ > 0 && rtt_ns_ <= spin_ns)
+        spin_until = sent_ns_ + std::min(2 * rtt_ns_, spin_ns);
+    for (;;) {
+        if (!spin_until)
+            wait_for(POLLIN, what, true);
+        ssize_t n = recv(fd_, in_.data(), in_.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            if (measure) {
+                int64_t rtt = monotonic_ns() - sent_ns_;
+                rtt_ns_ = rtt_ns_ ? rtt_ns_ + (rtt - rtt_ns_) / 8 : rtt;
+            }
+            if (redisReaderFeed(reader_, in_.data(), size_t(n)) != REDIS_OK)
+                throw std::bad_alloc();
+            return;
+        }
+        if (n == 0)
+            fail_io(what, ECONNRESET, true); // the server closed the connection
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            fail_io(what, errno, true);
+        if (spin_until) {
+            if (monotonic_ns() < spin_until && monotonic_ns() < deadline_ns_)
+                sched_yield();
+            else
+                spin_until = 0;
+        }
+    }
 }
 
 RedisReply RedisConnection::reply(const char *what)
@@ -324,12 +480,30 @@ RedisReply RedisConnection::reply(const char *what)
     if (unsent_)
         flush(what);
     void *raw = nullptr;
-    errno = 0;
-    int rc = redisGetReply(ctx_, &raw);
-    int err = errno;
+    // Only the first read after our own write says how long a round trip is.
+    bool measure = sent_ns_ != 0;
+    for (;;) {
+        if (redisReaderGetReply(reader_, &raw) != REDIS_OK) {
+            sink_ = RedisReplySink();
+            if (reader_->err == REDIS_ERR_OOM)
+                throw std::bad_alloc();
+            mark_broken();
+            throw RedisIoError(CACHE_EIO,
+                               opts_.where + ": " + what + ": protocol error: " + reader_->errstr,
+                               true);
+        }
+        if (raw)
+            break;
+        try {
+            receive(what, measure);
+        } catch (...) {
+            sink_ = RedisReplySink();
+            throw;
+        }
+        measure = false;
+    }
+    sent_ns_ = 0;
     sink_ = RedisReplySink();
-    if (rc != REDIS_OK || !raw)
-        fail_io(what, err, true);
     pending_--;
     return RedisReply(static_cast<redisReply *>(raw));
 }
@@ -369,12 +543,17 @@ int64_t RedisConnection::integer(const char *what)
     return typed(what, REDIS_REPLY_INTEGER, "an integer")->integer;
 }
 
-void RedisConnection::status(const char *what) { typed(what, REDIS_REPLY_STATUS, "a status"); }
+void RedisConnection::status(const char *what)
+{
+    typed(what, REDIS_REPLY_STATUS, "a status");
+}
 
 bool RedisConnection::stale() const
 {
+    if (reader_->pos < reader_->len)
+        return true; // bytes nobody asked for, already read
     char byte;
-    ssize_t n = recv(ctx_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0)
         return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
     return true; // 0: closed by the server; > 0: bytes nobody asked for
@@ -384,21 +563,25 @@ void RedisConnection::fail_io(const char *what, int err, bool maybe_executed)
 {
     mark_broken();
     std::string head = opts_.where + ": " + what + ": ";
-    if (ctx_->err == REDIS_ERR_OOM)
+    if (err == ENOMEM || err == ENOBUFS)
         throw std::bad_alloc();
     if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
-        throw RedisIoError(CACHE_ETIMEOUT,
-                           head + "no answer within " + std::to_string(opts_.timeout_ms) +
-                               " ms (timeout_ms); the server is stalled or overloaded",
-                           maybe_executed);
-    if (ctx_->err == REDIS_ERR_PROTOCOL)
-        throw RedisIoError(CACHE_EIO, head + "protocol error: " + ctx_->errstr, maybe_executed);
-    if (ctx_->err == REDIS_ERR_EOF || err == ECONNRESET || err == EPIPE || err == ECONNABORTED ||
-        err == ENOTCONN)
+        fail_timeout(what, maybe_executed);
+    if (err == ECONNRESET || err == EPIPE || err == ECONNABORTED || err == ENOTCONN)
         throw RedisIoError(CACHE_EUNAVAILABLE, head + "the server closed the connection",
                            maybe_executed);
-    std::string why = ctx_->err ? std::string(ctx_->errstr) : std::string(std::strerror(err));
-    throw RedisIoError(CACHE_EUNAVAILABLE, head + "connection failed: " + why, maybe_executed);
+    throw RedisIoError(CACHE_EUNAVAILABLE, head + "connection failed: " + std::strerror(err),
+                       maybe_executed);
+}
+
+void RedisConnection::fail_timeout(const char *what, bool maybe_executed)
+{
+    mark_broken();
+    throw RedisIoError(CACHE_ETIMEOUT,
+                       opts_.where + ": " + what + ": no complete answer within " +
+                           std::to_string(opts_.timeout_ms) +
+                           " ms (timeout_ms); the server is stalled, overloaded or too far away",
+                       maybe_executed);
 }
 
 // ------------------------------------------------------------- errors
@@ -427,17 +610,18 @@ void RedisConnection::fail_reply(const redisReply *r, const char *what) const
         starts_with(s, n, "ERR invalid password") || starts_with(s, n, "ERR AUTH"))
         fail(CACHE_EAUTH, head + "refused: " + text);
     if (starts_with(s, n, "WRONGTYPE"))
-        fail(CACHE_ECORRUPT, head + "the key holds a Redis list, set, hash or other type, "
-                                    "not a string that unicache stored (" +
-                                    text + ")");
+        fail(CACHE_ECORRUPT, head +
+                                 "the key holds a Redis list, set, hash or other type, "
+                                 "not a string that unicache stored (" +
+                                 text + ")");
     if (starts_with(s, n, "LOADING") || starts_with(s, n, "BUSY") ||
         starts_with(s, n, "MASTERDOWN") || starts_with(s, n, "TRYAGAIN"))
         fail(CACHE_EUNAVAILABLE, head + "the server cannot serve requests now (" + text + ")");
-    if (starts_with(s, n, "MOVED") || starts_with(s, n, "ASK ") ||
-        starts_with(s, n, "CLUSTERDOWN"))
-        fail(CACHE_ENOTSUP, head + "the server is part of a Redis Cluster, which this backend "
-                                   "does not support (" +
-                                   text + ")");
+    if (starts_with(s, n, "MOVED") || starts_with(s, n, "ASK ") || starts_with(s, n, "CLUSTERDOWN"))
+        fail(CACHE_ENOTSUP, head +
+                                "the server is part of a Redis Cluster, which this backend "
+                                "does not support (" +
+                                text + ")");
     if (starts_with(s, n, "OOM"))
         fail(CACHE_EIO, head + "the server is out of memory (" + text +
                             "); for a cache, set maxmemory-policy to an evicting policy "

@@ -1,14 +1,30 @@
-// RedisConnection: one blocking connection to a Redis server.
+// RedisConnection: one connection to a Redis server, on a socket of our own.
 //
-// hiredis connects (with connect_timeout_ms), applies the per-command socket
-// timeout (redisSetTimeout, timeout_ms) and parses replies. Commands are
-// encoded here, from argument/length pairs, and written with
+// Commands are encoded here, from argument/length pairs, and written with
 // sendmsg(MSG_NOSIGNAL): binary-safe, no format strings, large values sent
 // from the caller's memory without a copy, and a server that closed the
-// socket can never raise SIGPIPE in the host process (hiredis 0.14 writes
-// with write(2), which would). Reply objects are built by our own hiredis
-// reader functions: one allocation per string reply, none for nil, and
-// values copied straight into the caller's buffer when a sink is armed.
+// socket can never raise SIGPIPE in the host process. Replies are parsed by
+// hiredis's reader (only the parser: no hiredis context, so no hiredis I/O)
+// into objects built by our own reader functions: one allocation per
+// string reply, none for nil, and values copied straight into the caller's
+// buffer when a sink is armed.
+//
+// Time. Every call has one deadline (set_deadline(), timeout_ms from the
+// start of the backend call): each wait for the socket, to write or to
+// read, waits only for what is left of it, so a server that trickles its
+// reply one byte at a time cannot stretch a call past timeout_ms (a
+// per-read timeout would restart with every byte). Connecting has its own
+// bound, connect_timeout_ms; the time spent connecting is added to the
+// deadline of the call that had to connect.
+//
+// Waiting for a reply. A reply is first awaited by calling a non-blocking
+// recv() in a loop with sched_yield() between tries, then in poll(), like
+// the memcached backend's fast get (text_get_socket.h, which says why the
+// yield matters on a small VM): the wake-up from a sleep in poll() or a
+// blocking read() is a large part of a loopback round trip. The spin adapts:
+// an EWMA of this connection's round trips is kept, and the thread spins
+// only while that average is at most spin_us, for up to twice the average.
+// A slower server is never spun on; spin_us=0 never spins.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +38,7 @@
 #include "core/error.h"
 #include "redis_options.h"
 
-struct redisContext;
+struct redisReader;
 struct redisReply;
 
 namespace unicache {
@@ -59,10 +75,12 @@ struct RedisReplySink {
 
 class RedisConnection {
 public:
-    // Connects, authenticates (AUTH) and selects the database (SELECT).
-    // Throws RedisIoError, Error(CACHE_EAUTH) when the password is refused,
-    // Error(CACHE_EINVAL) when the database does not exist.
-    static std::unique_ptr<RedisConnection> open(const RedisOptions &opts);
+    // Connects (within connect_timeout_ms), authenticates (AUTH) and selects
+    // the database (SELECT) before deadline_ns (monotonic nanoseconds; the
+    // time spent connecting is added to it). Throws RedisIoError,
+    // Error(CACHE_EAUTH) when the password is refused, Error(CACHE_EINVAL)
+    // when the database does not exist.
+    static std::unique_ptr<RedisConnection> open(const RedisOptions &opts, int64_t deadline_ns);
     ~RedisConnection();
     RedisConnection(const RedisConnection &) = delete;
     RedisConnection &operator=(const RedisConnection &) = delete;
@@ -113,6 +131,12 @@ public:
         sink_ = RedisReplySink{values, statuses, count};
     }
 
+    // Every write and read from now on must finish by deadline_ns
+    // (monotonic nanoseconds, see monotonic_ns()); past it they throw
+    // RedisIoError(CACHE_ETIMEOUT) and the connection is broken.
+    void set_deadline(int64_t deadline_ns) { deadline_ns_ = deadline_ns; }
+    int64_t deadline() const { return deadline_ns_; }
+
     // Replies still owed by the server; a connection returned with some is
     // closed rather than reused.
     size_t pending() const { return pending_; }
@@ -129,17 +153,30 @@ public:
 
 private:
     explicit RedisConnection(const RedisOptions &opts) : opts_(opts) {}
+    void connect_socket();
     void handshake();
     void flush(const char *what);
+    // Waits for fd_ to be ready for events (POLLIN / POLLOUT) until the
+    // deadline; throws a timeout when it passes.
+    void wait_for(short events, const char *what, bool maybe_executed);
+    // Reads what the socket has for the reply being awaited into the
+    // parser, spinning first when `measure` (the first read after a write).
+    void receive(const char *what, bool measure);
     RedisReply typed(const char *what, int type, const char *expected);
     void put(const char *p, size_t n);
     void put_header(char type, uint64_t n);
     [[noreturn]] void fail_io(const char *what, int err, bool maybe_executed);
+    [[noreturn]] void fail_timeout(const char *what, bool maybe_executed);
     std::string redact(std::string text) const;
 
     const RedisOptions &opts_;
-    redisContext *ctx_ = nullptr;
+    int fd_ = -1;
+    redisReader *reader_ = nullptr;
     RedisReplySink sink_; // the reader's privdata
+    int64_t deadline_ns_ = 0;
+    int64_t sent_ns_ = 0;  // when the last write finished
+    int64_t rtt_ns_ = 0;   // EWMA of write-to-first-byte times; 0: none yet
+    std::vector<char> in_; // what recv() fills before the parser copies it
 
     // The queued request: bytes copied into scratch_ plus references to
     // large caller-owned arguments, in order.
@@ -152,8 +189,8 @@ private:
     size_t run_start_ = 0;
     std::vector<Segment> segments_;
     std::vector<iovec> iov_; // reused by flush(): no allocation per request
-    size_t pending_ = 0;  // commands sent or queued whose reply is unread
-    size_t unsent_ = 0;   // of those, queued but not written yet
+    size_t pending_ = 0;     // commands sent or queued whose reply is unread
+    size_t unsent_ = 0;      // of those, queued but not written yet
     bool broken_ = false;
 };
 

@@ -99,6 +99,7 @@ RedisOptions parse_redis_options(Config &config)
     o.tracking_heartbeat_ms =
         config.params.take_int("tracking_heartbeat_ms", o.tracking_heartbeat_ms, 10, 3600000);
     o.scan_count = size_t(config.params.take_int("scan_count", int64_t(o.scan_count), 1, 1000000));
+    o.spin_us = config.params.take_int("spin_us", o.spin_us, 0, 1000);
     o.lazy_connect = config.params.take_bool("lazy_connect", o.lazy_connect);
 
     // Built from the parts, so it names the server even for a JSON

@@ -34,6 +34,8 @@ struct RedisOptions {
     // again without the answer.
     int64_t tracking_heartbeat_ms = 500;
     size_t scan_count = 1000;
+    // Longest spin on a reply before sleeping in poll() (redis_connection.h).
+    int64_t spin_us = 50;
     bool lazy_connect = false;
 
     std::string display; // the URI with the password replaced by ***

@@ -12,15 +12,15 @@ RedisPool::RedisPool(const RedisOptions &opts) : opts_(opts)
     idle_.reserve(opts.pool_size);
 }
 
-RedisPool::Lease RedisPool::acquire(bool verify)
+RedisPool::Lease RedisPool::acquire(bool verify, int64_t deadline_ns)
 {
     std::unique_lock<std::mutex> lock(mu_);
-    int64_t deadline = 0;
     for (;;) {
         if (!idle_.empty()) {
             std::unique_ptr<RedisConnection> c = std::move(idle_.back());
             idle_.pop_back();
             lock.unlock();
+            c->set_deadline(deadline_ns); // a health-check PING is part of the call
             bool ok = false;
             try {
                 ok = healthy(*c, verify);
@@ -39,7 +39,7 @@ RedisPool::Lease RedisPool::acquire(bool verify)
             open_++;
             lock.unlock();
             try {
-                std::unique_ptr<RedisConnection> c = RedisConnection::open(opts_);
+                std::unique_ptr<RedisConnection> c = RedisConnection::open(opts_, deadline_ns);
                 c->epoch = epoch_.load(std::memory_order_relaxed);
                 connects_.fetch_add(1, std::memory_order_relaxed);
                 return Lease(this, std::move(c));
@@ -50,15 +50,13 @@ RedisPool::Lease RedisPool::acquire(bool verify)
                 throw;
             }
         }
-        int64_t now = monotonic_ms();
-        if (!deadline)
-            deadline = now + opts_.timeout_ms;
-        if (now >= deadline)
+        int64_t now = monotonic_ns();
+        if (now >= deadline_ns)
             fail(CACHE_ETIMEOUT, opts_.where + ": all " + std::to_string(opts_.pool_size) +
                                      " connections stayed busy for " +
                                      std::to_string(opts_.timeout_ms) +
                                      " ms (timeout_ms); raise pool_size");
-        cv_.wait_for(lock, std::chrono::milliseconds(deadline - now));
+        cv_.wait_for(lock, std::chrono::nanoseconds(deadline_ns - now));
     }
 }
 

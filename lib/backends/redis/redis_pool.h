@@ -53,12 +53,14 @@ public:
         std::unique_ptr<RedisConnection> conn_;
     };
 
-    // A connection ready for a command. verify: check it without a round
+    // A connection ready for a command, whose I/O must end by deadline_ns
+    // (monotonic nanoseconds: the caller's whole call, see
+    // RedisConnection::set_deadline). verify: check it without a round
     // trip even when nothing suggests trouble (for commands that must not
     // run twice). Throws RedisIoError, Error(CACHE_EAUTH / CACHE_EINVAL) from
     // a refused handshake, Error(CACHE_ETIMEOUT) when all pool_size
-    // connections stay busy for timeout_ms.
-    Lease acquire(bool verify);
+    // connections stay busy until the deadline.
+    Lease acquire(bool verify, int64_t deadline_ns);
 
     // A connection just failed: the others are checked before their next use.
     void note_failure();
