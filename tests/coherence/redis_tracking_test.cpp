@@ -270,6 +270,25 @@ TEST(RedisTracking, ServerThatCannotTrackIsNotWatched)
     EXPECT_TRUE(b->get("old:k", &out));
 }
 
+TEST(RedisTracking, LazyConnectWatchesWithoutWaitingForTheServer)
+{
+    FaultProxy proxy(shared_redis().port());
+    proxy.set_fault(Fault::drop); // accepts, never answers
+    RecordingListener l;
+    auto b = open_redis("redis://127.0.0.1:" + std::to_string(proxy.port()) +
+                            "?lazy_connect=true&timeout_ms=1000",
+                        "lazy:");
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(b->watch_changes(&l));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
+    EXPECT_EQ(l.events(), (std::vector<std::string>{"down"}));
+    proxy.set_fault(Fault::pass);
+    ASSERT_TRUE(l.wait_for("live", 5000ms));
+    RawClient cli(shared_redis().port());
+    cli.run({"SET", "lazy:k", "v"});
+    EXPECT_TRUE(l.wait_for("changed:lazy:k", kBound));
+}
+
 TEST(RedisTracking, ForkedChildWatchesOnItsOwn)
 {
     RecordingListener l;

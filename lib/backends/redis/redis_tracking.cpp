@@ -386,8 +386,10 @@ bool RedisBackend::watch_changes(ChangeListener *listener)
     uint64_t parent = fork_generation();
     auto t = std::make_unique<PerProcess<RedisTracking>>([this, listener, parent] {
         // In a child, the first attempt is left to the thread: this runs
-        // inside the first call there, which must not wait for it.
-        return std::make_unique<RedisTracking>(opts_, listener, fork_generation() == parent);
+        // inside the first call there, which must not wait for it. Nor does
+        // a lazy_connect handle's open wait for the server.
+        bool now = fork_generation() == parent && !opts_.lazy_connect;
+        return std::make_unique<RedisTracking>(opts_, listener, now);
     });
     if (!t->get().supported())
         return false;
