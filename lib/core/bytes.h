@@ -36,7 +36,12 @@ public:
         }
         return *this;
     }
-    ~OwnedBuffer() { std::free(data_); }
+    // (Not free(NULL): a hit would pay that call twice, here and in allocate.)
+    ~OwnedBuffer()
+    {
+        if (data_)
+            std::free(data_);
+    }
 
     // Allocate n bytes (+1 for a terminating NUL) and return them to fill.
     char *allocate(size_t n)
@@ -45,7 +50,8 @@ public:
         if (!p)
             throw std::bad_alloc();
         p[n] = '\0';
-        std::free(data_);
+        if (data_)
+            std::free(data_);
         data_ = p;
         size_ = n;
         return p;

@@ -29,14 +29,13 @@ void add_count(cJSON *obj, const char *name, int64_t v)
 
 } // namespace
 
-void check_key(Bytes key, const char *what)
+void reject_key(Bytes key, const char *what)
 {
     if (key.empty())
         fail(CACHE_EINVAL, std::string("empty ") + what + ": a " + what +
                                " must be 1 to 65536 bytes long");
-    if (key.size() > CACHE_KEY_MAX)
-        fail(CACHE_ETOOBIG, std::string(what) + " is " + std::to_string(key.size()) +
-                                " bytes; the limit is " + std::to_string(CACHE_KEY_MAX));
+    fail(CACHE_ETOOBIG, std::string(what) + " is " + std::to_string(key.size()) +
+                            " bytes; the limit is " + std::to_string(CACHE_KEY_MAX));
 }
 
 std::unique_ptr<Cache> Cache::open(const std::string &uri, const cache_options *opts)
@@ -87,11 +86,8 @@ int64_t Cache::resolve_ttl(int64_t ttl_ms) const
     return ttl_ms;
 }
 
-Bytes Cache::full_key(Bytes key) const
+Bytes Cache::prefixed(Bytes key) const
 {
-    check_key(key);
-    if (prefix_.empty())
-        return key;
     thread_local std::string scratch;
     scratch.assign(prefix_);
     scratch.append(key.data(), key.size());

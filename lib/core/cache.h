@@ -12,6 +12,15 @@
 
 namespace unicache {
 
+// Throws CACHE_EINVAL / CACHE_ETOOBIG for keys the contract rejects. Inline:
+// it runs on every call, and only the failure needs to build a message.
+[[noreturn]] void reject_key(Bytes key, const char *what);
+inline void check_key(Bytes key, const char *what = "key")
+{
+    if (key.empty() || key.size() > CACHE_KEY_MAX)
+        reject_key(key, what);
+}
+
 class Cache {
 public:
     // Parses uri (or JSON), applies opts (may be NULL), opens the backend.
@@ -59,7 +68,12 @@ private:
     int64_t resolve_ttl(int64_t ttl_ms) const;
     // Returns key with the prefix prepended, in a thread-local scratch buffer
     // (valid until the next call on this thread) when there is a prefix.
-    Bytes full_key(Bytes key) const;
+    Bytes full_key(Bytes key) const
+    {
+        check_key(key);
+        return prefix_.empty() ? key : prefixed(key);
+    }
+    Bytes prefixed(Bytes key) const;
     // Validates a batch of keys (or tags) and returns views of them with the
     // prefix prepended. Without a prefix the caller's bytes pass straight
     // through; with one, all keys share one buffer: no allocation per key.
@@ -88,7 +102,5 @@ private:
     mutable OpCounters counters_;
 };
 
-// Throws CACHE_EINVAL / CACHE_ETOOBIG for keys the contract rejects.
-void check_key(Bytes key, const char *what = "key");
 
 } // namespace unicache

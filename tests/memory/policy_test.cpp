@@ -2,6 +2,7 @@
 // behaviour, the frequency sketch, the entry table and a shard's expiry.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <set>
 #include <string>
@@ -302,6 +303,39 @@ TEST(FrequencySketch, AgesByItselfAfterItsPeriod)
     for (size_t i = 0; i < FrequencySketch::kAgingPeriod * 256; i++)
         s.increment(h("other" + std::to_string(i)));
     EXPECT_LT(s.estimate(a), 12u) << "a once-hot key fades";
+}
+
+// --------------------------------------------------------------------- hash
+
+// hash_bytes reads short keys with overlapping word loads; the values must
+// be exactly those of the byte copies (memcached picks servers with them).
+uint64_t reference_hash(const void *data, size_t n)
+{
+    const unsigned char *p = static_cast<const unsigned char *>(data);
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t(n) * 0xa0761d6478bd642full);
+    while (n > 16) {
+        h = detail::mix(detail::read64(p) ^ 0xe7037ed1a0b428dbull, detail::read64(p + 8) ^ h);
+        p += 16;
+        n -= 16;
+    }
+    uint64_t a = 0, b = 0;
+    if (n > 8) {
+        a = detail::read64(p);
+        std::memcpy(&b, p + 8, n - 8);
+    } else {
+        std::memcpy(&a, p, n);
+    }
+    return detail::mix(h ^ a ^ 0x8ebc6af09c88c6e3ull, b ^ 0x589965cc75374cc3ull);
+}
+
+TEST(HashBytes, WordLoadsGiveTheValuesOfTheByteCopies)
+{
+    unsigned char buf[80];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 37 + 11);
+    for (size_t off = 0; off < 8; off++)
+        for (size_t n = 0; n + off <= sizeof buf; n++)
+            ASSERT_EQ(hash_bytes(buf + off, n), reference_hash(buf + off, n)) << n << " " << off;
 }
 
 // -------------------------------------------------------------- entry table

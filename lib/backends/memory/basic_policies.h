@@ -20,6 +20,7 @@ class FifoPolicy final : public EvictionPolicy {
 public:
     void on_insert(Entry *e) override { list_.push_front(e); }
     void on_hit(Entry *) override {}
+    bool uses_hits() const override { return false; }
     void on_remove(Entry *e) override { list_.remove(e); }
     Entry *victim() override { return list_.back(); }
 
@@ -32,6 +33,7 @@ class NoEvictionPolicy final : public EvictionPolicy {
 public:
     void on_insert(Entry *) override {}
     void on_hit(Entry *) override {}
+    bool uses_hits() const override { return false; }
     void on_remove(Entry *) override {}
     Entry *victim() override { return nullptr; }
 };

@@ -31,7 +31,7 @@ size_t MemoryShard::charge_for(size_t key_len, size_t value_len) const
 }
 
 MemoryShard::MemoryShard(ShardLimits limits, std::unique_ptr<EvictionPolicy> policy)
-    : table_(std::min<size_t>(limits.max_items, kInitialReserve)), policy_(std::move(policy)),
+    : records_hits_(policy->uses_hits()), table_(std::min<size_t>(limits.max_items, kInitialReserve)), policy_(std::move(policy)),
       policy_bytes_(policy_->bytes_per_entry()), limits_(limits)
 {
 }
@@ -52,8 +52,42 @@ Entry *MemoryShard::find_live(Bytes key, uint64_t hash, int64_t now)
     return e;
 }
 
+void MemoryShard::drain_reads()
+{
+    unsigned n = nreads_;
+    nreads_ = 0;
+    for (unsigned i = 0; i < n; i++) {
+        __builtin_prefetch(reads_[i]->prev, 1);
+        __builtin_prefetch(reads_[i]->next, 1);
+    }
+    for (unsigned i = 0; i < n; i++)
+        policy_->on_hit(reads_[i]);
+}
+
+Entry *MemoryShard::find_hit(Bytes key, uint64_t hash)
+{
+    Entry *e = table_.find(key, hash);
+    if (e && e->expire_at && e->expire_at <= monotonic_ms()) {
+        expirations_++;
+        erase(e);
+        e = nullptr;
+    }
+    if (!e) {
+        policy_->on_miss(hash);
+        return nullptr;
+    }
+    if (records_hits_) {
+        reads_[nreads_++] = e;
+        if (nreads_ == kReadBuffer)
+            drain_reads();
+    }
+    return e;
+}
+
 void MemoryShard::release(Entry *e)
 {
+    if (nreads_)
+        drain_reads();
     policy_->on_remove(e);
     bytes_ -= e->charge;
     if (e->expire_at)
@@ -85,6 +119,8 @@ void MemoryShard::store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at
     if (value.size() > UINT32_MAX || key.size() > UINT32_MAX)
         fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +
                                 " bytes is over the memory backend's 4 GiB entry limit");
+    if (nreads_)
+        drain_reads(); // e may be replaced, and the policy is about to decide
     size_t charge = charge_for(key.size(), value.size());
     // The charge is kept in 32 bits: an entry whose overhead would carry
     // it past 4 GiB is refused, not counted as a few bytes.
@@ -175,17 +211,9 @@ bool MemoryShard::add(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, 
 bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
 {
     std::lock_guard<ShardMutex> lock(mu_);
-    Entry *e = table_.find(key, hash);
-    if (e && e->expire_at && e->expire_at <= monotonic_ms()) {
-        expirations_++;
-        erase(e);
-        e = nullptr;
-    }
-    if (!e) {
-        policy_->on_miss(hash);
+    Entry *e = find_hit(key, hash);
+    if (!e)
         return false;
-    }
-    policy_->on_hit(e);
     out->assign(e->value_data(), e->value_len);
     return true;
 }
@@ -193,17 +221,9 @@ bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
 bool MemoryShard::get_into(Bytes key, uint64_t hash, void *dst, size_t capacity, size_t *size)
 {
     std::lock_guard<ShardMutex> lock(mu_);
-    Entry *e = table_.find(key, hash);
-    if (e && e->expire_at && e->expire_at <= monotonic_ms()) {
-        expirations_++;
-        erase(e);
-        e = nullptr;
-    }
-    if (!e) {
-        policy_->on_miss(hash);
+    Entry *e = find_hit(key, hash);
+    if (!e)
         return false;
-    }
-    policy_->on_hit(e);
     *size = e->value_len;
     if (e->value_len <= capacity && e->value_len)
         std::memcpy(dst, e->value_data(), e->value_len);

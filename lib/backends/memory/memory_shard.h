@@ -87,8 +87,25 @@ private:
     void store(Bytes key, uint64_t hash, Bytes value, int64_t expire_at, uint64_t tag_id,
                Entry *existing);
     void enforce_limits();
+    // A hit's lookup, under the lock: the live entry (its hit recorded), or
+    // nullptr after counting a miss.
+    Entry *find_hit(Bytes key, uint64_t hash);
+    // Applies the recorded hits to the policy (see reads_).
+    void drain_reads();
 
     ShardMutex mu_;
+    // Hits waiting for the policy (Caffeine's read buffer, here under the
+    // shard lock the lookup holds anyway). A policy update on a hit moves
+    // the entry in a list, a write to two neighbours that are cache misses
+    // of their own; recorded here, kReadBuffer hits are applied together,
+    // after prefetching every neighbour, so the misses overlap instead of
+    // each stalling its own get. Drained before anything removes, moves or
+    // evicts an entry (store(), release()), so every pointer here is live
+    // and the policy never decides on a stale order.
+    static constexpr unsigned kReadBuffer = 16;
+    unsigned nreads_ = 0;
+    bool records_hits_;
+    Entry *reads_[kReadBuffer];
     EntryTable table_;
     std::unique_ptr<EvictionPolicy> policy_;
     size_t policy_bytes_;

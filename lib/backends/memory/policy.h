@@ -32,6 +32,8 @@ public:
     virtual ~EvictionPolicy() = default;
     virtual void on_insert(Entry *e) = 0;
     virtual void on_hit(Entry *e) = 0;
+    // False when on_hit does nothing: the shard then does not record hits.
+    virtual bool uses_hits() const { return true; }
     virtual void on_update(Entry *e) { on_hit(e); }
     virtual void on_miss(uint64_t hash) { (void)hash; }
     virtual size_t bytes_per_entry() const { return 0; }
