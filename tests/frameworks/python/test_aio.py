@@ -227,3 +227,17 @@ def test_a_cache_that_failed_to_open_is_safe_to_inspect():
         half_made = tb.tb_frame.f_locals["self"]
     assert half_made.closed is True
     assert repr(half_made) == "<unicache.Cache not opened>"
+
+
+def test_the_stub_lists_every_coroutine():
+    import ast
+    import pathlib
+    path = pathlib.Path(unicache.aio.__file__).with_suffix(".pyi")
+    tree = ast.parse(path.read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Cache")
+    stubbed = {n.name for n in cls.body if isinstance(n, ast.AsyncFunctionDef)}
+    assert set(unicache.aio._METHODS) <= stubbed
+    runtime = {n for n in dir(unicache.aio.Cache) if not n.startswith("_")}
+    in_stub = {n.name for n in cls.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+               and not n.name.startswith("_")}
+    assert in_stub == runtime
