@@ -24,7 +24,11 @@ git clone -q "$repo" "$scratch/src"
 cd "$scratch/src"
 
 fail() {
-    echo "demo_then_test: FAIL: $*" >&2
+    # Keep the logs: the scratch clone goes, they stay next to it.
+    for log in "$scratch"/*.log; do
+        [ -f "$log" ] && cp "$log" "${scratch%/*}/demo_then_test.$(basename "$log")"
+    done
+    echo "demo_then_test: FAIL: $* (logs: ${scratch%/*}/demo_then_test.*.log)" >&2
     exit 1
 }
 
