@@ -418,8 +418,10 @@ bool credential_name(const std::string &raw)
             name.push_back(char(std::tolower((unsigned char)ch)));
     if (name.empty())
         return true; // "=value": nobody knows what it is
-    static const char *const words[] = {"pass", "pwd", "secret", "token", "auth",
-                                        "cred", "apikey", "accesskey", "privatekey", "sasl"};
+    static const char *const words[] = {
+        "pass", "pwd",    "secret",    "token",      "auth",
+        "cred", "apikey", "accesskey", "privatekey", "sasl",
+    };
     for (const char *w : words)
         if (name.find(w) != std::string::npos)
             return true;
@@ -442,8 +444,7 @@ std::string redact_uri(const std::string &uri)
         size_t start = sep + 3;
         size_t end = uri.find('/', start);
         size_t at = uri.rfind('@', end == std::string::npos ? std::string::npos : end - 1);
-        if (at != std::string::npos && at >= start &&
-            uri.find_first_of("=&", start) < at)
+        if (at != std::string::npos && at >= start && uri.find_first_of("=&", start) < at)
             at = std::string::npos;
         out = uri.substr(0, start);
         pos = start;

@@ -396,3 +396,19 @@ def test_options_allow_cookies_and_set_cookie(cache):
         assert headers["x-cache"] == "HIT" and headers["set-cookie"] == "session=1"
     finally:
         server.stop()
+
+
+def test_a_trusted_forwarded_host_is_its_own_key_part(cache):
+    backend = Backend()
+    server = WsgiServer(WsgiCache(wsgi_app(backend), cache, trust_forwarded_host=True))
+    try:
+        s = Site(server.port, backend, cache)
+        a = s.request("/plain", headers={"X-Forwarded-Host": "a.example"})
+        b = s.request("/plain", headers={"X-Forwarded-Host": "proxy.example, b.example"})
+        assert a[1]["x-cache"] == "MISS" and b[1]["x-cache"] == "MISS"
+        assert s.request("/plain", headers={"X-Forwarded-Host": "b.example"})[2] == b[2]
+        bad = s.request("/plain", headers={"X-Forwarded-Host": "a.example/admin"})
+        assert "x-cache" not in bad[1]
+        assert backend.calls["/plain"] == 3
+    finally:
+        server.stop()

@@ -31,7 +31,10 @@ ServerProcess &memcached_server()
     return server;
 }
 
-std::string hostport(const ServerProcess &s) { return "127.0.0.1:" + std::to_string(s.port()); }
+std::string hostport(const ServerProcess &s)
+{
+    return "127.0.0.1:" + std::to_string(s.port());
+}
 
 // The password's text in any form a leak could take (as given, or with
 // the first characters cut by a message that quotes part of it).
@@ -55,8 +58,7 @@ std::string take(cache_buf *b)
 std::vector<std::string> password_params()
 {
     return {std::string("pass%77ord=") + kSecret, std::string("%70assword=") + kSecret,
-            std::string("%70%61%73%73%77%6F%72%64=") + kSecret,
-            std::string("password=") + kSecret};
+            std::string("%70%61%73%73%77%6F%72%64=") + kSecret, std::string("password=") + kSecret};
 }
 
 } // namespace
@@ -97,14 +99,14 @@ TEST(Redaction, ErrorsAboutAUriHideEveryCredential)
     const std::string s = kSecret;
     std::vector<std::string> bad;
     for (const auto &p : password_params()) {
-        bad.push_back(redis + "?" + p + "&=x");        // malformed parameter
+        bad.push_back(redis + "?" + p + "&=x"); // malformed parameter
         bad.push_back(redis + "?=x&" + p);
-        bad.push_back(redis + "?" + p + "&bogus=1");   // unknown parameter
+        bad.push_back(redis + "?" + p + "&bogus=1"); // unknown parameter
         bad.push_back(redis + "?" + p + "&timeout_ms=soon");
-        bad.push_back(redis + "?" + p + "&%zz=1");     // malformed escape
+        bad.push_back(redis + "?" + p + "&%zz=1"); // malformed escape
         bad.push_back(R"({"uri":")" + redis + "?" + p + R"(&=x"})");
         bad.push_back(mc + "?" + p);
-        bad.push_back(mc + "," + hostport(memcached_server()) + "?" + p); // host listed twice
+        bad.push_back(mc + "," + hostport(memcached_server()) + "?" + p);     // host listed twice
         bad.push_back("redis:/" + hostport(redis_with_password()) + "?" + p); // no "://"
         bad.push_back("redis://:" + s + "@" + hostport(redis_with_password()) + "/0?" + p);
     }

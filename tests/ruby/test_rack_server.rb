@@ -119,6 +119,21 @@ class TestRackServer < Minitest::Test
     assert_nil request("/plain", [%w[Host site.example], ["X-Forwarded-Host", "evil.example"]])[1]["x-cache"]
   end
 
+  def test_options_allow_cookies_set_cookie_and_forwarded_hosts
+    app = ->(env) { [200, { "Set-Cookie" => "s=1", "X-Host" => env["HTTP_X_FORWARDED_HOST"].to_s }, ["ok"]] }
+    middleware = Unicache::RackCache.new(app, cache: @cache, cache_authorized: true, cache_set_cookie: true,
+                                              trust_forwarded_host: true)
+    mock = Rack::MockRequest.new(middleware)
+    mock.get("http://example.org/o", "HTTP_COOKIE" => "a=1", "HTTP_X_FORWARDED_HOST" => "a.example")
+    res = mock.get("http://example.org/o", "HTTP_COOKIE" => "a=1", "HTTP_X_FORWARDED_HOST" => "a.example")
+    assert_equal "HIT", res["X-Cache"]
+    assert_equal "s=1", res["Set-Cookie"]
+    other = mock.get("http://example.org/o", "HTTP_X_FORWARDED_HOST" => "b.example")
+    assert_equal "MISS", other["X-Cache"]
+    assert_equal "b.example", other["X-Host"]
+    assert_nil mock.get("http://example.org/o", "HTTP_X_FORWARDED_HOST" => "b.example/x")["X-Cache"]
+  end
+
   # The body is read only up to max_body: a bigger one streams through
   # as it comes, never read whole first (issue 14).
   def test_a_big_body_is_not_read_before_it_streams
