@@ -8,6 +8,7 @@ out=build-fuzz
 mkdir -p "$out"
 CXX="clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 core="lib/core/glob.cpp lib/core/config.cpp lib/core/cache.cpp lib/core/backend.cpp \
+lib/core/stats_part.cpp lib/compose/*.cpp \
 lib/capi/capi.cpp lib/capi/error_state.cpp lib/backends/registry.cpp \
 lib/backends/memory/*.cpp"
 inc="-Iinclude -Ilib $(pkg-config --cflags libcjson)"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "capi/guard.h"
+#include "compose/open_cache.h"
 #include "unicache.h"
 
 using unicache::Bytes;
@@ -133,7 +134,7 @@ CACHE_EXTERN(int) cache_open_ext(const char *uri, const cache_options *opts, cac
             text = env && *env ? env : "memory://";
         }
         std::unique_ptr<cache> handle(new cache());
-        handle->impl = unicache::Cache::open(text, opts);
+        handle->impl = unicache::open_cache(text, opts);
         *out = handle.release();
         return CACHE_OK;
     });

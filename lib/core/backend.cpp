@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "clock.h"
 #include "error.h"
 
 namespace unicache {
@@ -43,6 +44,43 @@ bool Backend::incr_existing(Bytes, int64_t, int64_t *)
                             " backend cannot increment only existing counters");
 }
 
+bool Backend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)
+{
+    OwnedBuffer value;
+    if (!get(key, &value))
+        return false;
+    int64_t remaining = 0;
+    EntryMeta m;
+    // Gone between the two calls: it was a hit, and its lifetime was over.
+    if (!ttl(key, &remaining))
+        remaining = 1;
+    m.expires_at_ms = remaining < 0 ? 0 : wall_ms() + remaining;
+    *out = std::move(value);
+    *meta = m;
+    return true;
+}
+
+void Backend::get_entries(const Bytes *keys, size_t n, OwnedBuffer *values, EntryMeta *metas,
+                          int *statuses)
+{
+    for (size_t i = 0; i < n; i++)
+        statuses[i] = get_entry(keys[i], &values[i], &metas[i]) ? CACHE_OK : CACHE_MISS;
+}
+
+void Backend::set_entry(Bytes key, Bytes value, const EntryMeta &meta)
+{
+    if (meta.expires_at_ms == 0) {
+        set(key, value, 0);
+        return;
+    }
+    int64_t left = meta.expires_at_ms - wall_ms();
+    if (left <= 0) {
+        del(key);
+        return;
+    }
+    set(key, value, left);
+}
+
 void Backend::keys(const GlobPattern &, size_t, std::vector<std::string> *)
 {
     fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend cannot list keys");
@@ -64,6 +102,17 @@ void Backend::set_tagged(Bytes, Bytes, int64_t, const Bytes *, size_t)
 size_t Backend::invalidate_tags(const Bytes *, size_t)
 {
     fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend does not support tags");
+}
+
+void write_backend_part(Backend &backend, Bytes prefix, StatsPart &part)
+{
+    BackendStats b = backend.stats(prefix);
+    part.text("backend", backend.name());
+    part.count("evictions", b.evictions);
+    part.count("expirations", b.expirations);
+    part.count("size", b.size);
+    part.count("memory_bytes", b.memory_bytes);
+    backend.add_stats(prefix, part);
 }
 
 } // namespace unicache

@@ -16,6 +16,7 @@
 #include "bytes.h"
 #include "config.h"
 #include "glob.h"
+#include "stats_part.h"
 
 namespace unicache {
 
@@ -25,6 +26,23 @@ struct BackendStats {
     int64_t memory_bytes = -1; // bytes they occupy, overhead included
     int64_t evictions = 0;
     int64_t expirations = 0;
+};
+
+// What an entry carries besides its value. get_entry returns it with the
+// value in the same round trip, so a tier above can copy an entry with its
+// remaining lifetime without asking again.
+struct EntryMeta {
+    int64_t expires_at_ms = 0; // absolute, wall clock (Unix ms); 0: never expires
+    uint32_t flags = 0;        // reserved for a codec id (0: plain bytes)
+    int64_t created_ms = 0;    // reserved: creation time or compute cost (0: unknown)
+
+    // Lifetime left at now_ms (wall clock): 0 for "never", else >= 1.
+    int64_t remaining_ms(int64_t now_ms) const
+    {
+        if (expires_at_ms == 0)
+            return 0;
+        return expires_at_ms > now_ms ? expires_at_ms - now_ms : 1;
+    }
 };
 
 // Coherence: a backend that learns when entries change behind this process's
@@ -114,6 +132,18 @@ public:
     // Remaining ms (>= 1) or -1 for "never". Returns false when absent.
     virtual bool ttl(Bytes key, int64_t *remaining_ms) = 0;
 
+    // get() that also returns the entry's metadata. The default asks ttl()
+    // afterwards (a second round trip); backends override it to read both at
+    // once. Returns false on a miss (out and meta untouched).
+    virtual bool get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta);
+    // get_entry for a batch: statuses[i] is CACHE_OK or CACHE_MISS. The
+    // default loops over get_entry.
+    virtual void get_entries(const Bytes *keys, size_t n, OwnedBuffer *values, EntryMeta *metas,
+                             int *statuses);
+    // set() from metadata: the lifetime is what is left of meta.expires_at_ms
+    // (an entry already expired is not stored, and an older copy is removed).
+    virtual void set_entry(Bytes key, Bytes value, const EntryMeta &meta);
+
     // Remove every key that starts with prefix ("" = all of this store).
     virtual void clear(Bytes prefix) = 0;
 
@@ -148,10 +178,24 @@ public:
     virtual std::string info() { return std::string(name()); }
     // prefix: this cache's prefix, for backends that count per prefix.
     virtual BackendStats stats(Bytes prefix) = 0;
+    // What this backend adds to its own part of the statistics document,
+    // beyond BackendStats (which write_backend_part() writes for it).
+    virtual void add_stats(Bytes prefix, StatsPart &part)
+    {
+        (void)prefix;
+        (void)part;
+    }
 };
 
-// A backend constructor registered by scheme. It takes its parameters from
-// config.params with take_*; the core calls finish() afterwards.
+// A backend's part of the statistics document: its name, its BackendStats
+// and whatever add_stats() adds.
+void write_backend_part(Backend &backend, Bytes prefix, StatsPart &part);
+
+// A backend constructor registered by scheme. Two phases: it takes and
+// checks every parameter (config.params.take_*), then calls
+// config.params.finish(config.scheme) BEFORE it connects or opens anything,
+// so that a misspelt parameter is CACHE_EINVAL at once, never "unavailable"
+// after the connection attempts.
 using BackendFactory = std::unique_ptr<Backend> (*)(Config &config);
 
 } // namespace unicache

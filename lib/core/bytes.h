@@ -64,6 +64,13 @@ public:
     }
     void assign(Bytes b) { assign(b.data(), b.size()); }
 
+    // Remove the first n bytes (n <= size()), keeping the allocation.
+    void drop_front(size_t n)
+    {
+        std::memmove(data_, data_ + n, size_ - n + 1); // the NUL moves too
+        size_ -= n;
+    }
+
     bool empty() const { return data_ == nullptr; }
     const char *data() const { return data_; }
     size_t size() const { return size_; }

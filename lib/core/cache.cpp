@@ -5,7 +5,6 @@
 #include <cstring>
 #include <cstdlib>
 
-#include "backends/registry.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/expiry.h"
@@ -19,14 +18,6 @@ struct JsonDeleter {
     void operator()(cJSON *j) const { cJSON_Delete(j); }
 };
 
-void add_count(cJSON *obj, const char *name, int64_t v)
-{
-    if (v < 0)
-        cJSON_AddNullToObject(obj, name);
-    else
-        cJSON_AddNumberToObject(obj, name, double(v));
-}
-
 } // namespace
 
 void reject_key(Bytes key, const char *what)
@@ -38,38 +29,11 @@ void reject_key(Bytes key, const char *what)
                             " bytes; the limit is " + std::to_string(CACHE_KEY_MAX));
 }
 
-std::unique_ptr<Cache> Cache::open(const std::string &uri, const cache_options *opts)
+Cache::Cache(std::unique_ptr<Backend> backend, CacheSettings settings)
+    : backend_(std::move(backend)), prefix_(std::move(settings.prefix)),
+      default_ttl_ms_(settings.default_ttl_ms), display_uri_(std::move(settings.display_uri))
 {
-    Config config = Config::parse(uri);
-    BackendFactory factory = find_backend(config.scheme);
-
-    std::unique_ptr<Cache> c(new Cache());
-    c->prefix_ = config.params.take_string("prefix", "");
-    c->default_ttl_ms_ = config.params.take_int("default_ttl", 0, 0, kMaxTtlMs);
-    if (opts) {
-        if (opts->prefix)
-            c->prefix_.assign(opts->prefix, opts->prefix_len);
-        if (opts->default_ttl_ms != CACHE_TTL_DEFAULT) {
-            // The same range as the URI parameter and a per-call TTL: a
-            // default the backends could not add to a clock is refused
-            // here, not turned into entries that expire at once.
-            if (opts->default_ttl_ms < 0 || opts->default_ttl_ms > kMaxTtlMs)
-                fail(CACHE_EINVAL, "options.default_ttl_ms is " +
-                                       std::to_string(opts->default_ttl_ms) +
-                                       "; it must be CACHE_TTL_DEFAULT or 0 to " +
-                                       std::to_string(kMaxTtlMs) + " ms");
-            c->default_ttl_ms_ = opts->default_ttl_ms;
-        }
-    }
-    if (c->prefix_.size() > CACHE_KEY_MAX)
-        fail(CACHE_ETOOBIG, "prefix is longer than " + std::to_string(CACHE_KEY_MAX) + " bytes");
-    c->tag_scope_ = tag_scope(c->prefix_);
-    c->display_uri_ = config.display;
-    // Backends see the prefix too (some count or clear per prefix).
-    config.prefix = c->prefix_;
-    c->backend_ = factory(config);
-    config.params.finish(config.scheme);
-    return c;
+    tag_scope_ = tag_scope(prefix_);
 }
 
 int64_t Cache::resolve_ttl(int64_t ttl_ms) const
@@ -304,26 +268,21 @@ std::string Cache::info() { return backend_->info(); }
 
 std::string Cache::stats_json()
 {
-    BackendStats b = backend_->stats(prefix_);
     int64_t hits = counters_.sum(Counter::hits);
     int64_t misses = counters_.sum(Counter::misses);
     std::unique_ptr<cJSON, JsonDeleter> root(cJSON_CreateObject());
     if (!root)
         throw std::bad_alloc();
-    cJSON_AddStringToObject(root.get(), "backend", backend_->name());
-    cJSON_AddStringToObject(root.get(), "uri", display_uri_.c_str());
-    add_count(root.get(), "hits", hits);
-    add_count(root.get(), "misses", misses);
-    cJSON_AddNumberToObject(root.get(), "hit_ratio",
-                            hits + misses ? double(hits) / double(hits + misses) : 0.0);
-    add_count(root.get(), "sets", counters_.sum(Counter::sets));
-    add_count(root.get(), "deletes", counters_.sum(Counter::deletes));
-    add_count(root.get(), "evictions", b.evictions);
-    add_count(root.get(), "expirations", b.expirations);
-    add_count(root.get(), "size", b.size);
-    add_count(root.get(), "memory_bytes", b.memory_bytes);
-    add_count(root.get(), "errors", counters_.sum(Counter::errors));
-    add_count(root.get(), "default_ttl_ms", default_ttl_ms_);
+    StatsPart part(root.get());
+    part.text("uri", display_uri_);
+    part.count("hits", hits);
+    part.count("misses", misses);
+    part.number("hit_ratio", hits + misses ? double(hits) / double(hits + misses) : 0.0);
+    part.count("sets", counters_.sum(Counter::sets));
+    part.count("deletes", counters_.sum(Counter::deletes));
+    part.count("errors", counters_.sum(Counter::errors));
+    part.count("default_ttl_ms", default_ttl_ms_);
+    write_backend_part(*backend_, prefix_, part);
     char *text = cJSON_PrintUnformatted(root.get());
     if (!text)
         throw std::bad_alloc();

@@ -1,5 +1,7 @@
 // Cache: what every backend gets once, above the Backend interface: argument
-// rules, key prefix, default TTL and operation statistics.
+// rules, key prefix, default TTL and operation statistics. It is handed a
+// ready Backend (lib/compose builds it from the configuration), so the core
+// never knows which backends exist.
 #pragma once
 
 #include <memory>
@@ -21,10 +23,16 @@ inline void check_key(Bytes key, const char *what = "key")
         reject_key(key, what);
 }
 
+// What the open step decided for the whole cache.
+struct CacheSettings {
+    std::string prefix;
+    int64_t default_ttl_ms = 0;
+    std::string display_uri; // for statistics; never holds a password
+};
+
 class Cache {
 public:
-    // Parses uri (or JSON), applies opts (may be NULL), opens the backend.
-    static std::unique_ptr<Cache> open(const std::string &uri, const cache_options *opts);
+    Cache(std::unique_ptr<Backend> backend, CacheSettings settings);
 
     void set(Bytes key, Bytes value, int64_t ttl_ms);
     bool add(Bytes key, Bytes value, int64_t ttl_ms);
@@ -64,7 +72,6 @@ public:
     Backend &backend() { return *backend_; }
 
 private:
-    Cache() = default;
     int64_t resolve_ttl(int64_t ttl_ms) const;
     // Returns key with the prefix prepended, in a thread-local scratch buffer
     // (valid until the next call on this thread) when there is a prefix.

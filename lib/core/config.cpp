@@ -237,9 +237,11 @@ Config parse_json(const std::string &text)
             fail(CACHE_EINVAL, "JSON cache configuration: 'backend' must be a non-empty string");
         c.scheme = backend->valuestring;
         c.display = c.scheme + "://";
+    } else if (cJSON_GetObjectItemCaseSensitive(root.get(), "tiers")) {
+        c.scheme = "tiered"; // {"tiers": [...]} names its backend by its shape
     } else {
         fail(CACHE_EINVAL, "JSON cache configuration needs 'backend' (memory, sqlite, redis, "
-                           "memcached) or 'uri'");
+                           "memcached), 'uri' or 'tiers'");
     }
 
     const cJSON *item = nullptr;
@@ -272,6 +274,15 @@ Config parse_json(const std::string &text)
             if (*end || v < 1 || v > 65535)
                 fail(CACHE_EINVAL, "JSON cache configuration: bad port '" + p + "'");
             c.hosts.back().port = int(v);
+        } else if (cJSON_IsObject(item) || cJSON_IsArray(item)) {
+            // Nested configuration (tiers, a fallback): kept as JSON text
+            // for the part that takes it to parse.
+            char *nested = cJSON_PrintUnformatted(item);
+            if (!nested)
+                throw std::bad_alloc();
+            std::string text(nested);
+            cJSON_free(nested);
+            c.params.add_structured(name, std::move(text));
         } else {
             c.params.add(name, json_scalar(item, name));
         }
@@ -302,6 +313,85 @@ void Params::add(std::string name, std::string value)
     items_.push_back(Item{std::move(name), std::move(value), false});
 }
 
+void Params::add_structured(std::string name, std::string json)
+{
+    add(std::move(name), std::move(json));
+    items_.back().structured = true;
+}
+
+std::vector<std::string> Params::names() const
+{
+    std::vector<std::string> out;
+    for (const auto &it : items_)
+        out.push_back(it.name);
+    return out;
+}
+
+Params::Item *Params::take(const std::string &name)
+{
+    known_.push_back(name);
+    Item *it = find(name);
+    if (it)
+        it->used = true;
+    return it;
+}
+
+Params::Item *Params::take_scalar(const std::string &name)
+{
+    Item *it = take(name);
+    if (it && it->structured)
+        fail(CACHE_EINVAL, "parameter '" + name + "' must be a string, number or boolean, not a " +
+                               (it->value[0] == '[' ? "JSON array" : "JSON object"));
+    return it;
+}
+
+std::string Params::take_config(const std::string &name)
+{
+    Item *it = take(name);
+    if (!it)
+        return "";
+    if (!it->structured && it->value.find("://") == std::string::npos)
+        fail(CACHE_EINVAL, "parameter '" + name +
+                               "' must be a cache URI or a JSON object, got '" +
+                               redact_uri(it->value) + "'");
+    if (it->structured && it->value[0] == '[')
+        fail(CACHE_EINVAL,
+             "parameter '" + name + "' must be a cache URI or a JSON object, not a JSON array");
+    return it->value;
+}
+
+std::vector<std::string> Params::take_list(const std::string &name, bool *given)
+{
+    *given = false;
+    Item *it = take(name);
+    if (!it)
+        return {};
+    *given = true;
+    if (!it->structured || it->value[0] != '[')
+        fail(CACHE_EINVAL, "parameter '" + name + "' must be a JSON array");
+    std::unique_ptr<cJSON, JsonDeleter> arr(cJSON_Parse(it->value.c_str()));
+    if (!arr)
+        throw std::bad_alloc(); // we printed it ourselves: only memory can fail
+    std::vector<std::string> out;
+    const cJSON *e = nullptr;
+    cJSON_ArrayForEach(e, arr.get())
+    {
+        if (cJSON_IsString(e)) {
+            out.push_back(e->valuestring);
+        } else if (cJSON_IsObject(e)) {
+            char *text = cJSON_PrintUnformatted(e);
+            if (!text)
+                throw std::bad_alloc();
+            out.push_back(text);
+            cJSON_free(text);
+        } else {
+            fail(CACHE_EINVAL, "element " + std::to_string(out.size()) + " of '" + name +
+                                   "' must be a cache URI or a JSON object");
+        }
+    }
+    return out;
+}
+
 bool Params::has(const std::string &name) const
 {
     for (const auto &it : items_)
@@ -320,21 +410,15 @@ Params::Item *Params::find(const std::string &name)
 
 std::string Params::take_string(const std::string &name, const std::string &def)
 {
-    known_.push_back(name);
-    Item *it = find(name);
-    if (!it)
-        return def;
-    it->used = true;
-    return it->value;
+    Item *it = take_scalar(name);
+    return it ? it->value : def;
 }
 
 int64_t Params::take_int(const std::string &name, int64_t def, int64_t min, int64_t max)
 {
-    known_.push_back(name);
-    Item *it = find(name);
+    Item *it = take_scalar(name);
     if (!it)
         return def;
-    it->used = true;
     const std::string &v = it->value;
     char *end = nullptr;
     errno = 0;

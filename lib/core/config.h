@@ -18,7 +18,13 @@ struct HostPort {
 class Params {
 public:
     void add(std::string name, std::string value); // throws on duplicates
+    // A JSON object or array (its text), from a nested configuration. Only
+    // take_list and take_config accept it; take_string and the others
+    // refuse it as "must be a string, number or boolean".
+    void add_structured(std::string name, std::string json);
     bool has(const std::string &name) const;
+    // The names given, in order (taken or not).
+    std::vector<std::string> names() const;
 
     // Each take_* marks the name as valid for this scheme and consumes it.
     // Bad values throw Error(CACHE_EINVAL) naming the parameter.
@@ -29,6 +35,14 @@ public:
     std::string take_choice(const std::string &name, const std::string &def,
                             const std::vector<std::string> &choices);
 
+    // A nested configuration: a URI string or a JSON object's text, ready
+    // for Config::parse. Empty when absent.
+    std::string take_config(const std::string &name);
+    // A JSON array of configurations (URI strings or objects), each ready
+    // for Config::parse. *given is false when absent. Throws CACHE_EINVAL
+    // when the value is not an array or an element is neither.
+    std::vector<std::string> take_list(const std::string &name, bool *given);
+
     // Throws Error(CACHE_EINVAL) if a parameter was given that no take_*
     // consumed. `scheme` is used in the message.
     void finish(const std::string &scheme) const;
@@ -37,8 +51,11 @@ private:
     struct Item {
         std::string name, value;
         bool used = false;
+        bool structured = false; // value is a JSON object or array
     };
     Item *find(const std::string &name);
+    Item *take(const std::string &name); // marks the name known and the item used
+    Item *take_scalar(const std::string &name);
     std::vector<Item> items_;
     std::vector<std::string> known_;
 };

@@ -1042,6 +1042,7 @@ std::unique_ptr<Backend> make_memcached_backend(Config &config)
                            "combined with binary=true (fast_get is off by default there)");
     o.spin_us = p.take_int("spin_us", 50, 0, 1000);
     o.prefix = config.prefix;
+    config.params.finish(config.scheme); // every parameter checked before connecting
     return std::make_unique<MemcachedBackend>(o);
 }
 

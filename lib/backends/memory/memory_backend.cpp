@@ -277,8 +277,9 @@ std::unique_ptr<Backend> make_memory_backend(Config &config)
              "parameter 'shards' must be a power of two, got " + std::to_string(shards));
     o.shards = size_t(shards);
     o.expiry_interval_ms = p.take_int("expiry_interval_ms", 1000, 0, 3600 * 1000);
+    std::string name = p.take_string("name", "");
+    p.finish(config.scheme); // every parameter checked before a store is made
     if (p.has("name")) {
-        std::string name = p.take_string("name", "");
         if (name.empty() || name.size() > 256)
             fail(CACHE_EINVAL, "parameter 'name' must be 1 to 256 bytes long (got " +
                                    std::to_string(name.size()) + ")");

@@ -508,7 +508,9 @@ BackendStats RedisBackend::stats(Bytes prefix)
 
 std::unique_ptr<Backend> make_redis_backend(Config &config)
 {
-    return std::make_unique<RedisBackend>(parse_redis_options(config));
+    RedisOptions o = parse_redis_options(config);
+    config.params.finish(config.scheme); // every parameter checked before connecting
+    return std::make_unique<RedisBackend>(std::move(o));
 }
 
 } // namespace unicache

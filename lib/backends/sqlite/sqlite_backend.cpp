@@ -464,6 +464,7 @@ std::unique_ptr<Backend> make_sqlite_backend(Config &config)
     o.purge_interval_ms = p.take_int("purge_interval_ms", o.purge_interval_ms, 0, 3600 * 1000);
     o.read_anchor = p.take_bool("read_anchor", o.read_anchor);
     o.change_poll_ms = p.take_int("change_poll_ms", o.change_poll_ms, 1, 60 * 1000);
+    p.finish(config.scheme); // every parameter checked before the file is opened
     return std::make_unique<SqliteBackend>(std::move(o));
 }
 

@@ -1,0 +1,53 @@
+#include "compose/open_cache.h"
+
+#include <climits>
+
+#include "backends/registry.h"
+#include "core/error.h"
+#include "core/expiry.h"
+
+namespace unicache {
+
+std::unique_ptr<Backend> open_backend(Config &config)
+{
+    if (config.scheme == "tiered" || config.scheme.compare(0, 7, "tiered+") == 0)
+        return open_tiered(config);
+    BackendFactory factory = find_backend(config.scheme);
+    std::unique_ptr<Backend> backend = factory(config);
+    // Factories call finish() before they connect; this catches one that
+    // forgot, late but still as an argument error.
+    config.params.finish(config.scheme);
+    return backend;
+}
+
+std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *opts)
+{
+    Config config = Config::parse(text);
+    CacheSettings settings;
+    settings.prefix = config.params.take_string("prefix", "");
+    settings.default_ttl_ms = config.params.take_int("default_ttl", 0, 0, kMaxTtlMs);
+    if (opts) {
+        if (opts->prefix)
+            settings.prefix.assign(opts->prefix, opts->prefix_len);
+        if (opts->default_ttl_ms != CACHE_TTL_DEFAULT) {
+            // The same range as the URI parameter and a per-call TTL: a
+            // default the backends could not add to a clock is refused
+            // here, not turned into entries that expire at once.
+            if (opts->default_ttl_ms < 0 || opts->default_ttl_ms > kMaxTtlMs)
+                fail(CACHE_EINVAL, "options.default_ttl_ms is " +
+                                       std::to_string(opts->default_ttl_ms) +
+                                       "; it must be CACHE_TTL_DEFAULT or 0 to " +
+                                       std::to_string(kMaxTtlMs) + " ms");
+            settings.default_ttl_ms = opts->default_ttl_ms;
+        }
+    }
+    if (settings.prefix.size() > CACHE_KEY_MAX)
+        fail(CACHE_ETOOBIG, "prefix is longer than " + std::to_string(CACHE_KEY_MAX) + " bytes");
+    // Backends see the prefix too (some count or clear per prefix).
+    config.prefix = settings.prefix;
+    std::unique_ptr<Backend> backend = open_backend(config);
+    settings.display_uri = config.display; // a tiered open describes its tiers here
+    return std::make_unique<Cache>(std::move(backend), std::move(settings));
+}
+
+} // namespace unicache

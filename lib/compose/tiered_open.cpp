@@ -1,0 +1,144 @@
+// Building a tiered cache from its configuration:
+//   {"tiers": [L1, L2, ...], "l1_ttl": ms, "stale_if_error": ms, "fallback": ..., ...}
+// or the one-line form for the common L1+L2 case:
+//   tiered+redis://host:6379/0?l1_max_items=10000&l1_ttl=30000
+// where the scheme after "tiered+" names L2, parameters starting with "l1_"
+// (other than the tier options below) go to a memory:// L1 without the
+// "l1_", the tier options go to the tiers, and the rest go to L2.
+#include <climits>
+
+#include "compose/open_cache.h"
+#include "compose/tiered_backend.h"
+#include "core/error.h"
+
+namespace unicache {
+
+namespace {
+
+// The tier options; in the one-line form these names stay with the tiers.
+const char *const kTierOptions[] = {"l1_ttl",        "stale_if_error", "breaker_failures",
+                                    "breaker_reset", "outage_writes",  "outage_log_max",
+                                    "fallback",      "tiers"};
+
+bool is_tier_option(const std::string &name)
+{
+    for (const char *o : kTierOptions)
+        if (name == o)
+            return true;
+    return false;
+}
+
+// The whole open fails, naming the tier, with the tier's own status.
+[[noreturn]] void tier_failed(const std::string &label, const Error &e)
+{
+    fail(e.status(), label + ": " + e.what());
+}
+
+std::unique_ptr<Backend> open_part(Config &c, const std::string &label, const std::string &prefix)
+{
+    for (const char *whole : {"prefix", "default_ttl"})
+        if (c.params.has(whole))
+            fail(CACHE_EINVAL, label + ": '" + whole +
+                                   "' applies to the whole tiered cache; give it next to "
+                                   "\"tiers\", not inside a tier");
+    c.prefix = prefix;
+    try {
+        return open_backend(c);
+    } catch (const Error &e) {
+        tier_failed(label, e);
+    }
+}
+
+} // namespace
+
+std::unique_ptr<Backend> open_tiered(Config &config)
+{
+    std::vector<Config> parts;
+    Params one_line; // the tier options, in the one-line form
+    Params *options = &config.params;
+    if (config.scheme != "tiered") {
+        // tiered+<scheme>://...: split the parameters three ways.
+        Config l2 = config;
+        l2.scheme = config.scheme.substr(7);
+        l2.display = config.display.substr(7);
+        l2.params = Params();
+        Config l1;
+        l1.scheme = "memory";
+        l1.display = "memory://";
+        std::string l1_query;
+        for (const std::string &name : config.params.names()) {
+            std::string value = config.params.take_string(name, "");
+            if (is_tier_option(name)) {
+                one_line.add(name, value);
+            } else if (name.compare(0, 3, "l1_") == 0) {
+                l1.params.add(name.substr(3), value);
+                l1_query += (l1_query.empty() ? "?" : "&") + name.substr(3) + "=" + value;
+            } else {
+                l2.params.add(name, value);
+            }
+        }
+        l1.display += l1_query;
+        if (one_line.has("tiers"))
+            fail(CACHE_EINVAL, "'" + config.scheme +
+                                   "://' names its tiers itself; 'tiers' belongs in a JSON "
+                                   "configuration ({\"tiers\": [...]})");
+        parts.push_back(std::move(l1));
+        parts.push_back(std::move(l2));
+        options = &one_line;
+    }
+
+    // Phase one: every option of the tiered layer is checked before any
+    // tier is opened.
+    Params &p = *options;
+    bool given = false;
+    std::vector<std::string> listed = p.take_list("tiers", &given);
+    TierSettings s;
+    s.l1_ttl_ms = p.take_int("l1_ttl", 0, 0, INT64_MAX / 4);
+    s.stale_if_error_ms = p.take_int("stale_if_error", 0, 0, INT64_MAX / 4);
+    s.breaker_failures = int(p.take_int("breaker_failures", 3, 1, 1000000));
+    s.breaker_reset_ms = p.take_int("breaker_reset", 2000, 1, 86400000);
+    s.write_back = p.take_choice("outage_writes", "drop", {"drop", "write_back"}) == "write_back";
+    s.outage_log_max = size_t(p.take_int("outage_log_max", 10000, 0, 100000000));
+    std::string fallback_text = p.take_config("fallback");
+    p.finish("tiered");
+    if (config.scheme == "tiered") {
+        if (!given)
+            fail(CACHE_EINVAL, "a tiered cache needs \"tiers\": a list of cache URIs or JSON "
+                               "objects, fastest first, e.g. {\"tiers\": "
+                               "[\"memory://?max_items=10000\", \"redis://127.0.0.1:6379/0\"]}");
+        if (listed.empty())
+            fail(CACHE_EINVAL, "\"tiers\" is empty: list at least one cache URI or JSON object");
+        for (size_t i = 0; i < listed.size(); i++) {
+            try {
+                parts.push_back(Config::parse(listed[i]));
+            } catch (const Error &e) {
+                tier_failed("tier " + std::to_string(i + 1), e);
+            }
+        }
+    }
+
+    // Phase two: open them, fastest first.
+    std::vector<TieredBackend::Tier> tiers;
+    std::string display = "tiered(";
+    for (size_t i = 0; i < parts.size(); i++) {
+        std::string label = "tier " + std::to_string(i + 1) + " (" + parts[i].display + ")";
+        std::unique_ptr<Backend> b = open_part(parts[i], label, config.prefix);
+        display += (i ? " > " : "") + parts[i].display;
+        tiers.push_back(TieredBackend::Tier{std::move(b), label});
+    }
+    display += ")";
+    std::unique_ptr<Backend> fallback;
+    if (!fallback_text.empty()) {
+        Config fc;
+        try {
+            fc = Config::parse(fallback_text);
+        } catch (const Error &e) {
+            tier_failed("fallback", e);
+        }
+        fallback = open_part(fc, "fallback (" + fc.display + ")", config.prefix);
+    }
+    config.display = display;
+    return std::make_unique<TieredBackend>(std::move(tiers), std::move(fallback), s, config.prefix);
+}
+
+} // namespace unicache

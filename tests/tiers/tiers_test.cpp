@@ -1,0 +1,291 @@
+// Tiered caches through the C API: the open step's argument errors (each a
+// documented status with a message naming what is wrong, at once), the
+// nested statistics, and what promotion keeps of an entry's lifetime.
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "redis/redis_server.h"
+#include "support/cache_io.h"
+#include "support/server_process.h"
+#include "unicache.h"
+
+namespace unicache_test {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ms_since(Clock::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+void sleep_ms(int ms)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+struct BadCase {
+    std::string config;
+    int status;
+    std::string must_mention;
+};
+
+void expect_refused(const BadCase &b)
+{
+    std::string msg;
+    auto start = Clock::now();
+    EXPECT_EQ(open_with_status(b.config, &msg), b.status) << b.config;
+    EXPECT_NE(msg.find(b.must_mention), std::string::npos)
+        << b.config << ": message '" << msg << "' does not mention '" << b.must_mention << "'";
+    EXPECT_LT(ms_since(start), 500) << b.config << " was not refused at once";
+}
+
+#if TIERS_WITH_MEMCACHED
+std::string memcached_at()
+{
+    static ServerProcess s = ServerProcess::memcached();
+    s.start();
+    return "127.0.0.1:" + std::to_string(s.port());
+}
+#endif
+
+} // namespace
+
+// Two-phase factories: a misspelt parameter is an argument error before any
+// connection is tried, on every backend (port 1 refuses connections, so an
+// attempt would show as CACHE_EUNAVAILABLE after retries).
+TEST(TwoPhaseOpen, AnUnknownParameterIsInvalidAtOnceOnEveryBackend)
+{
+    std::vector<std::string> uris = {
+        "memory://?bogus_param=1",
+        R"({"tiers": ["memory://", "memory://?bogus_param=1"]})",
+#if TIERS_WITH_REDIS
+        "redis://127.0.0.1:1/0?bogus_param=1",
+        "redis+unix:///nonexistent/redis.sock?bogus_param=1",
+        "tiered+redis://127.0.0.1:1/0?bogus_param=1&l1_ttl=1000",
+        R"({"tiers": ["memory://", "redis://127.0.0.1:1/0?bogus_param=1"], "l1_ttl": 1000})",
+#endif
+#if TIERS_WITH_MEMCACHED
+        "memcached://127.0.0.1:1?bogus_param=1",
+#endif
+#if TIERS_WITH_SQLITE
+        "sqlite:///nonexistent-dir/for/sure/x.db?bogus_param=1",
+#endif
+    };
+    for (const std::string &u : uris)
+        expect_refused({u, CACHE_EINVAL, "bogus_param"});
+}
+
+TEST(TieredOpen, BadTierConfigurationsAreRefusedNamingTheProblem)
+{
+    std::vector<BadCase> cases = {
+        {R"({"tiers": []})", CACHE_EINVAL, "empty"},
+        {R"({"tiers": "memory://"})", CACHE_EINVAL, "'tiers' must be a JSON array"},
+        {R"({"tiers": {"a": 1}})", CACHE_EINVAL, "'tiers' must be a JSON array"},
+        {R"({"tiers": [5]})", CACHE_EINVAL, "element 0 of 'tiers'"},
+        {R"({"tiers": ["memory://"], "bogus": 1})", CACHE_EINVAL, "'bogus'"},
+        {R"({"tiers": ["memory://"], "breaker_failures": 0})", CACHE_EINVAL, "breaker_failures"},
+        {R"({"tiers": ["memory://"], "outage_writes": "maybe"})", CACHE_EINVAL, "outage_writes"},
+        {R"({"tiers": ["memory://"], "fallback": 5})", CACHE_EINVAL, "fallback"},
+        {R"({"tiers": ["memory://"], "fallback": ["memory://"]})", CACHE_EINVAL, "fallback"},
+        {R"({"tiers": ["memory://"], "fallback": "memory://?nope=1"})", CACHE_EINVAL, "nope"},
+        {R"({"tiers": ["memory://", "memory://?max_items=-5"]})", CACHE_EINVAL, "tier 2"},
+        {R"({"tiers": ["memory://", "nonsense"]})", CACHE_EINVAL, "tier 2"},
+        {R"({"tiers": ["memory://", "nosuch://x"]})", CACHE_EINVAL, "tier 2"},
+        {R"({"tiers": ["memory://", {"backend": "memory", "prefix": "x"}]})", CACHE_EINVAL,
+         "applies to the whole"},
+        {R"({"tiers": ["memory://", {"backend": "memory", "max_items": {"a": 1}}]})", CACHE_EINVAL,
+         "must be a string, number or boolean"},
+        {"tiered://", CACHE_EINVAL, "needs \"tiers\""},
+        {"tiered+memory://?l1_bogus=2", CACHE_EINVAL, "bogus"},
+        {R"({"backend": "memory", "max_items": [1]})", CACHE_EINVAL,
+         "must be a string, number or boolean"},
+    };
+    for (const BadCase &b : cases)
+        expect_refused(b);
+}
+
+#if TIERS_WITH_REDIS
+TEST(TieredOpen, ATierThatFailsToOpenFailsTheWholeOpenNamingIt)
+{
+    int port = ServerProcess::free_port(); // nothing listens there
+    std::string msg;
+    std::string config = R"({"tiers": ["memory://", "redis://127.0.0.1:)" + std::to_string(port) +
+                         R"(/0?max_retries=0&connect_timeout_ms=200"], "l1_ttl": 1000})";
+    EXPECT_EQ(open_with_status(config, &msg), CACHE_EUNAVAILABLE);
+    EXPECT_NE(msg.find("tier 2 (redis://127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << msg;
+}
+#endif
+
+#if TIERS_WITH_MEMCACHED
+// memcached cannot tell this process about other clients' writes: a copy
+// above it must have a bounded life.
+TEST(TieredOpen, L1TtlIsRequiredOverMemcached)
+{
+    std::string msg;
+    std::string l2 = "memcached://" + memcached_at();
+    EXPECT_EQ(open_with_status(R"({"tiers": ["memory://", ")" + l2 + R"("]})", &msg), CACHE_EINVAL);
+    EXPECT_NE(msg.find("l1_ttl is required"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("memcached://"), std::string::npos) << msg;
+    EXPECT_EQ(open_with_status(R"({"tiers": ["memory://", ")" + l2 + R"("], "l1_ttl": 500})", &msg),
+              CACHE_OK)
+        << msg;
+}
+#endif
+
+#if TIERS_WITH_REDIS
+class TieredRedis : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        std::string l2 = redis_uri("db=4");
+        ASSERT_EQ(open_with_status(R"({"tiers": ["memory://", ")" + l2 +
+                                       R"("], "l1_ttl": 30000, "prefix": "tt:"})",
+                                   nullptr, &tiered),
+                  CACHE_OK)
+            << cache_last_error();
+        cache_options o = CACHE_OPTIONS_INIT;
+        o.prefix = "tt:";
+        o.prefix_len = 3;
+        ASSERT_EQ(cache_open_ext(l2.c_str(), &o, &plain), CACHE_OK) << cache_last_error();
+        cache_clear(plain);
+    }
+    void TearDown() override
+    {
+        cache_clear(plain);
+        cache_close(tiered);
+        cache_close(plain);
+    }
+    cache_t *tiered = nullptr;
+    cache_t *plain = nullptr; // the same redis database, no L1
+};
+
+TEST_F(TieredRedis, StatisticsNestEachTiersOwnPart)
+{
+    ASSERT_EQ(set_string(tiered, "k", "v"), CACHE_OK);
+    ASSERT_EQ(set_string(plain, "only_below", "w"), CACHE_OK);
+    EXPECT_EQ(get_string(tiered, "only_below"), "w");
+    std::string s = stats_of(tiered);
+    for (const char *field :
+         {"\"backend\":\"tiered\"", "\"promotions\":1", "\"stale_served\":0", "\"tiers\":[{",
+          "\"backend\":\"memory\"", "\"backend\":\"redis\"",
+          "\"breaker\":{\"state\":\"closed\",\"opened\":0", "\"outage_log\":{\"pending\":0",
+          "\"hits\":1", "\"uri\":\"tiered(memory:// > redis://"})
+        EXPECT_NE(s.find(field), std::string::npos) << field << " not in " << s;
+}
+
+TEST_F(TieredRedis, WritesReachTheLowestTierAndDropTheCopies)
+{
+    ASSERT_EQ(set_string(tiered, "k", "one"), CACHE_OK);
+    EXPECT_EQ(get_string(plain, "k"), "one");
+    EXPECT_EQ(get_string(tiered, "k"), "one");
+    ASSERT_EQ(cache_delete(tiered, "k", 1), CACHE_OK);
+    int rc;
+    get_string(plain, "k", &rc);
+    EXPECT_EQ(rc, CACHE_MISS);
+    get_string(tiered, "k", &rc);
+    EXPECT_EQ(rc, CACHE_MISS) << "the L1 copy outlived the delete";
+    // incr works on the lowest tier and drops the copy above.
+    ASSERT_EQ(set_string(tiered, "n", "5"), CACHE_OK);
+    EXPECT_EQ(get_string(tiered, "n"), "5");
+    int64_t v = 0;
+    ASSERT_EQ(cache_incr(tiered, "n", 1, 2, &v), CACHE_OK);
+    EXPECT_EQ(v, 7);
+    EXPECT_EQ(get_string(tiered, "n"), "7");
+    // A write refused below leaves no copy above.
+    ASSERT_EQ(set_string(tiered, "s", "abc"), CACHE_OK);
+    EXPECT_EQ(cache_incr(tiered, "s", 1, 1, &v), CACHE_ENAN);
+    EXPECT_EQ(get_string(tiered, "s"), "abc");
+}
+
+// The copy keeps the entry's remaining lifetime (from the same read, no
+// second round trip), even with a much longer l1_ttl.
+TEST_F(TieredRedis, PromotionKeepsTheRemainingLifetime)
+{
+    ASSERT_EQ(set_string(plain, "short", "v", 1500), CACHE_OK);
+    EXPECT_EQ(get_string(tiered, "short"), "v"); // copied into L1
+    // Gone below by a path the L1 does not see: only its own life ends it.
+    ASSERT_EQ(set_string(plain, "short", "v", 600000), CACHE_OK);
+    ASSERT_EQ(cache_delete(plain, "short", 5), CACHE_OK);
+    EXPECT_EQ(get_string(tiered, "short"), "v") << "the L1 copy was not used";
+    sleep_ms(1700);
+    int rc;
+    get_string(tiered, "short", &rc);
+    EXPECT_EQ(rc, CACHE_MISS) << "the copy outlived the entry it copied";
+}
+
+// Without push invalidation a copy is trusted for l1_ttl at most.
+TEST(TieredL1Ttl, CopiesLiveAtMostL1Ttl)
+{
+    std::string l2 = redis_uri("db=5");
+    cache_t *t = nullptr, *p = nullptr;
+    ASSERT_EQ(open_with_status(R"({"tiers": ["memory://", ")" + l2 + R"("], "l1_ttl": 300})",
+                               nullptr, &t),
+              CACHE_OK);
+    ASSERT_EQ(cache_open(l2.c_str(), &p), CACHE_OK);
+    ASSERT_EQ(set_string(p, "k", "old"), CACHE_OK);
+    EXPECT_EQ(get_string(t, "k"), "old");
+    ASSERT_EQ(set_string(p, "k", "new"), CACHE_OK);
+    EXPECT_EQ(get_string(t, "k"), "old"); // the copy, within l1_ttl
+    sleep_ms(400);
+    EXPECT_EQ(get_string(t, "k"), "new");
+    int64_t ttl = 0;
+    ASSERT_EQ(cache_ttl(t, "k", 1, &ttl), CACHE_OK);
+    EXPECT_EQ(ttl, -1) << "ttl comes from the lowest tier, not the capped copy";
+    cache_clear(p);
+    cache_close(t);
+    cache_close(p);
+}
+
+TEST_F(TieredRedis, BatchesFillTheCopiesAndSeeTheLowestTierAfterWrites)
+{
+    ASSERT_EQ(set_string(plain, "a", "1"), CACHE_OK);
+    ASSERT_EQ(set_string(plain, "b", "2"), CACHE_OK);
+    cache_slice keys[] = {{"a", 1}, {"b", 1}, {"c", 1}};
+    cache_buf out[3] = {};
+    int st[3] = {};
+    ASSERT_EQ(cache_get_many(tiered, keys, 3, out, st), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(st[0], CACHE_OK);
+    EXPECT_EQ(st[1], CACHE_OK);
+    EXPECT_EQ(st[2], CACHE_MISS);
+    for (auto &b : out)
+        cache_buf_free(&b);
+    // Now from L1 (b deleted below behind its back stays visible) ...
+    ASSERT_EQ(cache_delete(plain, "b", 1), CACHE_OK);
+    ASSERT_EQ(cache_get_many(tiered, keys, 3, out, st), CACHE_OK);
+    EXPECT_EQ(st[1], CACHE_OK);
+    EXPECT_EQ(std::string(static_cast<char *>(out[1].data), out[1].size), "2");
+    for (auto &b : out)
+        cache_buf_free(&b);
+    // ... but a batch write through the cache drops them.
+    cache_slice vals[] = {{"x", 1}, {"y", 1}, {"z", 1}};
+    ASSERT_EQ(cache_set_many(tiered, keys, vals, 3, CACHE_TTL_NONE), CACHE_OK);
+    ASSERT_EQ(cache_get_many(tiered, keys, 3, out, st), CACHE_OK);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(st[i], CACHE_OK);
+        EXPECT_EQ(std::string(static_cast<char *>(out[i].data), out[i].size),
+                  std::string(1, char('x' + i)));
+    }
+    for (auto &b : out)
+        cache_buf_free(&b);
+}
+
+TEST_F(TieredRedis, TagInvalidationDropsEveryCopy)
+{
+    cache_slice tag[] = {{"t", 1}};
+    ASSERT_EQ(cache_set_tagged(tiered, "k", 1, "v", 1, CACHE_TTL_NONE, tag, 1), CACHE_OK);
+    EXPECT_EQ(get_string(tiered, "k"), "v");
+    size_t n = 0;
+    ASSERT_EQ(cache_invalidate_tags(tiered, tag, 1, &n), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(n, 1u);
+    int rc;
+    get_string(tiered, "k", &rc);
+    EXPECT_EQ(rc, CACHE_MISS);
+}
+#endif
+
+} // namespace unicache_test
