@@ -2,12 +2,12 @@
 
 namespace unicache {
 
-void OutageLog::record(Bytes key, KeyOp op)
+void OutageLog::record(Bytes key, Write w)
 {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = keys_.find(std::string(key));
     if (it != keys_.end()) {
-        it->second = op; // newest wins
+        it->second = std::move(w); // newest wins
         return;
     }
     if (broad_.size() + keys_.size() >= max_) {
@@ -16,7 +16,7 @@ void OutageLog::record(Bytes key, KeyOp op)
         pending_.store(true, std::memory_order_release);
         return;
     }
-    keys_.emplace(std::string(key), op);
+    keys_.emplace(std::string(key), std::move(w));
     pending_.store(true, std::memory_order_release);
 }
 
@@ -41,7 +41,7 @@ void OutageLog::restore(Pending p)
                    std::make_move_iterator(broad_.end()));
     broad_.swap(p.broad);
     for (auto &k : p.keys)
-        keys_.emplace(std::move(k.first), k.second); // no-op when a newer one is there
+        keys_.emplace(std::move(k.first), std::move(k.second)); // no-op when a newer one is there
     overflowed_ = overflowed_ || p.overflowed;
     pending_.store(!broad_.empty() || !keys_.empty() || overflowed_, std::memory_order_release);
 }
@@ -50,7 +50,7 @@ bool OutageLog::deleted(Bytes key) const
 {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = keys_.find(std::string(key));
-    return it != keys_.end() && it->second == KeyOp::del;
+    return it != keys_.end() && it->second.op == KeyOp::del;
 }
 
 bool OutageLog::empty() const

@@ -24,6 +24,11 @@ public:
     explicit OutageLog(size_t max_entries) : max_(max_entries) {}
 
     enum class KeyOp { del, set };
+    struct Write {
+        KeyOp op;
+        std::string value;         // a set's value, kept for outage_writes=write_back
+        int64_t expires_at_ms = 0; // its expiry (wall clock; 0: never)
+    };
     struct Broad {
         enum class Kind { pattern, tags, clear } kind;
         std::string pattern;           // pattern: the full glob; clear: the prefix
@@ -31,19 +36,20 @@ public:
     };
     struct Pending {
         std::vector<Broad> broad;
-        std::vector<std::pair<std::string, KeyOp>> keys;
+        std::vector<std::pair<std::string, Write>> keys;
         bool overflowed = false;
         bool empty() const { return broad.empty() && keys.empty() && !overflowed; }
     };
 
-    void record(Bytes key, KeyOp op);
+    void record(Bytes key, KeyOp op) { record(key, Write{op, std::string(), 0}); }
+    void record(Bytes key, Write w);
     // A broad delete also ends the sets it covers: their copies above were
     // removed with it (match: does the broad op cover this key?).
     template <typename Covers> void record_broad(Broad b, Covers covers)
     {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto it = keys_.begin(); it != keys_.end();)
-            it = it->second == KeyOp::set && covers(it->first) ? keys_.erase(it) : std::next(it);
+            it = it->second.op == KeyOp::set && covers(it->first) ? keys_.erase(it) : std::next(it);
         if (broad_.size() + keys_.size() >= max_) {
             dropped_++;
             overflowed_ = true;
@@ -71,7 +77,7 @@ private:
     const size_t max_;
     mutable std::mutex mu_;
     std::vector<Broad> broad_;
-    std::unordered_map<std::string, KeyOp> keys_;
+    std::unordered_map<std::string, Write> keys_;
     bool overflowed_ = false;
     std::atomic<bool> pending_{false};
     int64_t dropped_ = 0;

@@ -6,6 +6,7 @@
 #include "compose/copy_envelope.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/per_process.h"
 
 namespace unicache {
 
@@ -60,8 +61,11 @@ TieredBackend::TieredBackend(std::vector<Tier> tiers, std::unique_ptr<Backend> f
     for (Tier &t : tiers)
         slots_.push_back(std::make_unique<Slot>(std::move(t), settings_));
     if (slots_.size() > 1) {
-        pushes_ = lowest().backend->watch_changes(this);
-        if (!pushes_ && settings_.l1_ttl_ms == 0)
+        // Assumed until it answers: its first notifications_live() may
+        // come before watch_changes() returns, and must count.
+        pushes_.store(true);
+        pushes_.store(lowest().backend->watch_changes(this));
+        if (!pushes_.load() && settings_.l1_ttl_ms == 0)
             fail(CACHE_EINVAL,
                  "l1_ttl is required: " + lowest().label +
                      " cannot tell this process when other clients change entries, so the "
@@ -157,33 +161,16 @@ void TieredBackend::recover_lowest(OutageLog::Pending &p)
     Backend &low = *lowest().backend;
     std::vector<Bytes> deletes;
     for (const auto &k : p.keys) {
-        if (k.second == OutageLog::KeyOp::del) {
+        if (k.second.op == OutageLog::KeyOp::del) {
             deletes.push_back(k.first);
             continue;
         }
-        // A set that reached only the tiers above.
+        // A set that reached only the tiers above; the log kept its value
+        // (the copies may be flushed before this runs).
         if (settings_.write_back) {
-            OwnedBuffer copy;
-            int64_t fresh_until = 0;
-            bool have = false;
-            for (size_t i = 0; i < upper_count() && !have; i++) {
-                try {
-                    have = read_copy(*slots_[i], k.first, &copy, &fresh_until);
-                } catch (const Error &) {
-                    // That tier is down too: try the next one.
-                }
-            }
-            if (have) {
-                // Outage copies are not capped by l1_ttl: their fresh
-                // moment is the entry's own expiry.
-                EntryMeta m;
-                m.expires_at_ms = fresh_until;
-                low.set_entry(k.first, copy.view(), m);
-            } else {
-                // Its value is gone from every tier above: the older value
-                // below must not come back in its place.
-                deletes.push_back(k.first);
-            }
+            EntryMeta m;
+            m.expires_at_ms = k.second.expires_at_ms;
+            low.set_entry(k.first, k.second.value, m);
         }
         drop_copies(k.first);
     }
@@ -283,7 +270,7 @@ void TieredBackend::promote(Bytes key, Bytes value, const EntryMeta &meta, const
 {
     // A write in flight or an invalidation since the read began: the value
     // read may already be old, so it is not copied.
-    if (m.writers != 0 || !live_.load(std::memory_order_acquire) || !fence_.unchanged(key, m))
+    if (m.writers != 0 || !trusted() || !fence_.unchanged(key, m))
         return;
     put_copies(below, key, value, meta);
     if (!fence_.unchanged(key, m)) {
@@ -334,7 +321,10 @@ void TieredBackend::set_in_outage(Bytes key, Bytes value, int64_t ttl_ms)
     }
     if (fallback_)
         fallback_->set(key, value, ttl_ms);
-    lowest().log.record(key, OutageLog::KeyOp::set);
+    OutageLog::Write w{OutageLog::KeyOp::set, std::string(), meta.expires_at_ms};
+    if (settings_.write_back)
+        w.value.assign(value.data(), value.size());
+    lowest().log.record(key, std::move(w));
 }
 
 // ------------------------------------------------------------ reads
@@ -342,7 +332,7 @@ void TieredBackend::set_in_outage(Bytes key, Bytes value, int64_t ttl_ms)
 bool TieredBackend::get(Bytes key, OwnedBuffer *out)
 {
     KeyFence::Mark mark = fence_.look(key);
-    if (live_.load(std::memory_order_acquire)) {
+    if (trusted()) {
         for (size_t i = 0; i < upper_count(); i++) {
             int64_t fresh_until = 0;
             OwnedBuffer copy;
@@ -386,7 +376,7 @@ bool TieredBackend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)
 
 bool TieredBackend::exists(Bytes key)
 {
-    if (live_.load(std::memory_order_acquire)) {
+    if (trusted()) {
         for (size_t i = 0; i < upper_count(); i++) {
             OwnedBuffer copy;
             int64_t fresh_until = 0;
@@ -426,7 +416,7 @@ void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
     std::vector<int> st;
     std::vector<size_t> still;
     // One call per tier, only for the keys still missing.
-    if (live_.load(std::memory_order_acquire)) {
+    if (trusted()) {
         for (size_t t = 0; t < upper_count() && !missing.empty(); t++) {
             ask.clear();
             for (size_t i : missing)
@@ -647,6 +637,20 @@ int64_t TieredBackend::incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new)
     }
 }
 
+bool TieredBackend::incr_existing(Bytes key, int64_t delta, int64_t *result)
+{
+    WriteScope scope(fence_, key);
+    try {
+        bool found =
+            call(lowest(), [&](Backend &b) { return b.incr_existing(key, delta, result); });
+        drop_copies(key);
+        return found;
+    } catch (...) {
+        drop_copies(key);
+        throw;
+    }
+}
+
 bool TieredBackend::touch(Bytes key, int64_t ttl_ms)
 {
     WriteScope scope(fence_, key);
@@ -739,20 +743,37 @@ void TieredBackend::changed(Bytes key)
 
 void TieredBackend::changed_all()
 {
+    if (!trusted()) {
+        // Not live: the copies are bypassed already, and kept so that an
+        // outage of the lowest tier can still be served from them under
+        // the outage rules (stale_if_error). They are flushed when
+        // notifications are live again.
+        fence_.bump_all();
+        return;
+    }
     drop_all_copies();
 }
 
 void TieredBackend::notifications_live(bool live)
 {
     if (!live) {
-        // Bypassed, not flushed: while the lowest tier is down they may
-        // still serve under the outage rules.
         live_.store(false, std::memory_order_release);
-        fence_.bump_all();
+        fence_.bump_all(); // kills every fill in flight
         return;
     }
     drop_all_copies(); // invalidations may have been missed meanwhile
+    live_generation_.store(fork_generation(), std::memory_order_release);
     live_.store(true, std::memory_order_release);
+}
+
+bool TieredBackend::trusted() const
+{
+    if (!pushes_.load(std::memory_order_relaxed))
+        return true; // copies are bounded by l1_ttl instead
+    // In a forked child nothing was heard yet: not live until the backend
+    // says so there (backend.h, 4).
+    return live_.load(std::memory_order_acquire) &&
+           live_generation_.load(std::memory_order_acquire) == fork_generation();
 }
 
 // ------------------------------------------------------------ the rest
@@ -792,7 +813,7 @@ void TieredBackend::add_stats(Bytes prefix, StatsPart &part)
     part.count("promotions", promotions_.load(std::memory_order_relaxed));
     part.count("stale_served", stale_served_.load(std::memory_order_relaxed));
     part.count("fallback_reads", fallback_reads_.load(std::memory_order_relaxed));
-    part.text("l1", live_.load(std::memory_order_relaxed) ? "live" : "bypassed");
+    part.text("l1", trusted() ? "live" : "bypassed");
     for (auto &t : slots_) {
         StatsPart tier = part.append("tiers");
         tier.text("tier", t->label);

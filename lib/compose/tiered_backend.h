@@ -55,6 +55,7 @@ public:
     bool del(Bytes key) override;
     bool exists(Bytes key) override;
     int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;
+    bool incr_existing(Bytes key, int64_t delta, int64_t *result) override;
     bool touch(Bytes key, int64_t ttl_ms) override;
     bool ttl(Bytes key, int64_t *remaining_ms) override;
     void clear(Bytes prefix) override;
@@ -125,8 +126,10 @@ private:
     TierSettings settings_;
     std::string prefix_;
     KeyFence fence_;
-    bool pushes_ = false;          // the lowest tier reports other clients' writes
-    std::atomic<bool> live_{true}; // its reports are arriving
+    std::atomic<bool> pushes_{false};          // the lowest tier reports other clients' writes
+    std::atomic<bool> live_{false};            // its reports are arriving (the backend says)
+    std::atomic<uint64_t> live_generation_{0}; // fork_generation() when they became live
+    bool trusted() const;                      // copies may be read and filled
     std::atomic<int64_t> promotions_{0};
     std::atomic<int64_t> stale_served_{0};
     std::atomic<int64_t> fallback_reads_{0};
