@@ -490,7 +490,6 @@ void TieredBackend::keys(const GlobPattern &pattern, size_t limit, std::vector<s
 void TieredBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
     WriteScope scope(fence_, key);
-    KeyFence::Mark m = fence_.look(key);
     try {
         call(lowest(), [&](Backend &b) { b.set(key, value, ttl_ms); });
     } catch (const Error &e) {
@@ -501,20 +500,16 @@ void TieredBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
         set_in_outage(key, value, ttl_ms);
         return;
     }
-    // Write-through unless another write or an invalidation overlapped:
-    // then the copies go, and the next read copies the winner.
-    if (m.writers == 1 && fence_.unchanged(key, m)) {
-        put_copies(upper_count(), key, value, meta_for(ttl_ms));
-        if (fence_.unchanged(key, m))
-            return;
-    }
+    // The copies are dropped, not replaced: the next read copies what the
+    // lowest tier holds. Writing through would gain little (a watching
+    // backend reports this very write back and drops the copy anyway) and
+    // would leave the other handles' copies of the key behind.
     drop_copies(key);
 }
 
 bool TieredBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
     WriteScope scope(fence_, key);
-    KeyFence::Mark m = fence_.look(key);
     bool stored;
     try {
         stored = call(lowest(), [&](Backend &b) { return b.add(key, value, ttl_ms); });
@@ -522,15 +517,9 @@ bool TieredBackend::add(Bytes key, Bytes value, int64_t ttl_ms)
         drop_copies(key);
         throw;
     }
-    if (!stored)
-        return false;
-    if (m.writers == 1 && fence_.unchanged(key, m)) {
-        put_copies(upper_count(), key, value, meta_for(ttl_ms));
-        if (fence_.unchanged(key, m))
-            return true;
-    }
-    drop_copies(key);
-    return true;
+    if (stored)
+        drop_copies(key); // as set() does
+    return stored;
 }
 
 void TieredBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
@@ -543,9 +532,7 @@ void TieredBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byt
         drop_copies(key);
         throw;
     }
-    // Copies carry no tags (invalidate_tags flushes the tiers above), so a
-    // copy is left for the next read to make.
-    drop_copies(key);
+    drop_copies(key); // as set() does
 }
 
 bool TieredBackend::del(Bytes key)

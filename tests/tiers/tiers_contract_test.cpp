@@ -36,7 +36,9 @@ std::string memcached_at()
 std::vector<ContractTarget> targets()
 {
     std::vector<ContractTarget> t;
-    t.push_back({"memory_memory", [] { return tiers_json("memory://"); }});
+    ContractTarget mm{"memory_memory", [] { return tiers_json("memory://"); }};
+    mm.handles_share_store = false; // every memory:// open is a store of its own
+    t.push_back(mm);
 #if TIERS_WITH_REDIS
     t.push_back({"memory_redis", [] { return tiers_json(redis_uri()); }});
     t.push_back({"memory_redis_prefixed_stale", [] {
@@ -61,6 +63,7 @@ std::vector<ContractTarget> targets()
     mc.lists_keys = false;
     mc.counts_invalidations = false;
     mc.ttl_resolution_ms = 1000;
+    mc.clear_covers_longer_prefixes = false; // as memcached's own targets
     t.push_back(mc);
 #endif
     return t;
