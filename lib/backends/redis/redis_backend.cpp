@@ -158,6 +158,77 @@ bool RedisBackend::get(Bytes key, OwnedBuffer *out)
     });
 }
 
+namespace {
+
+// PTTL's answer as an absolute expiry: -1 never expires; -2 (gone since the
+// GET) and 0 expire now.
+int64_t expiry_from_pttl(int64_t pttl)
+{
+    if (pttl == -1)
+        return 0;
+    return wall_ms() + (pttl > 0 ? pttl : 1);
+}
+
+} // namespace
+
+bool RedisBackend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)
+{
+    check_key(key);
+    return run(true, [&](RedisConnection &c) {
+        c.command({"GET", key});
+        c.command({"PTTL", key});
+        OwnedBuffer value;
+        int status = CACHE_MISS;
+        c.sink_next(&value, &status, 1);
+        RedisReply r = c.checked("GET");
+        int64_t pttl = c.integer("PTTL"); // read before any failure: both replies are due
+        if (status != CACHE_OK) {
+            if (r->type != REDIS_REPLY_NIL)
+                c.fail_type(r.get(), "GET");
+            return false;
+        }
+        *meta = EntryMeta();
+        meta->expires_at_ms = expiry_from_pttl(pttl);
+        *out = std::move(value);
+        return true;
+    });
+}
+
+void RedisBackend::get_entries(const Bytes *keys, size_t n, OwnedBuffer *values,
+                               EntryMeta *metas, int *statuses)
+{
+    for (size_t i = 0; i < n; i++)
+        check_key(keys[i]);
+    constexpr size_t kKeysPerTrip = 512;
+    run(true, [&](RedisConnection &c) {
+        for (size_t done = 0; done < n;) {
+            size_t end = std::min(n, done + kKeysPerTrip);
+            for (size_t i = done; i < end; i++) {
+                c.command({"GET", keys[i]});
+                c.command({"PTTL", keys[i]});
+            }
+            bool bad = false;
+            RedisReply bad_reply;
+            for (size_t i = done; i < end; i++) {
+                values[i] = OwnedBuffer(); // a retry starts clean
+                statuses[i] = CACHE_MISS;
+                c.sink_next(values + i, statuses + i, 1);
+                RedisReply r = c.checked("GET");
+                int64_t pttl = c.integer("PTTL");
+                if (statuses[i] != CACHE_OK && r->type != REDIS_REPLY_NIL && !bad) {
+                    bad = true; // failed after every reply of the trip is read
+                    bad_reply = std::move(r);
+                }
+                metas[i] = EntryMeta();
+                metas[i].expires_at_ms = expiry_from_pttl(pttl);
+            }
+            if (bad)
+                c.fail_type(bad_reply.get(), "GET");
+            done = end;
+        }
+    });
+}
+
 bool RedisBackend::del(Bytes key)
 {
     check_key(key);

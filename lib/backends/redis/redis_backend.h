@@ -51,6 +51,12 @@ public:
     void clear(Bytes prefix) override;
 
     void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses) override;
+    // GET and PTTL pipelined in one write: the value and its lifetime in one
+    // round trip (PTTL, not Redis 7's PEXPIRETIME: any server, and a
+    // remaining time needs no clock shared with the server).
+    bool get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta) override;
+    void get_entries(const Bytes *keys, size_t n, OwnedBuffer *values, EntryMeta *metas,
+                     int *statuses) override;
     void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms) override;
     size_t del_many(const Bytes *keys, size_t n) override;
 
