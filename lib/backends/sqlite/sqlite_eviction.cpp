@@ -33,8 +33,11 @@ void ClockEvictor::after_write(SqliteConnection &c, size_t bytes) noexcept
         due = writes >= std::max<int64_t>(item_slack_, 1) ||
               grown > insert_budget_.load(std::memory_order_relaxed);
     }
+    // Pages in use stay under max_size_mb between checks: eviction goes
+    // down to the limit less byte_slack_, and the check is due again after
+    // half of that in row charges (which count a key twice, for its index).
     if (max_bytes_)
-        due = due || written >= std::max<int64_t>(byte_slack_, 4096);
+        due = due || written >= std::max<int64_t>(byte_slack_ / 2, 4096);
     if (!due)
         return;
     // One enforcer at a time; the others carry on writing.
@@ -94,6 +97,11 @@ void ClockEvictor::flush_marks(SqliteConnection &c)
 
 void ClockEvictor::enforce(SqliteConnection &c)
 {
+    // What was written before this check is covered by it; writes that land
+    // while it runs (after its commit, before the counters are reset) stay
+    // counted for the next one.
+    int64_t writes_seen = writes_since_check_.load(std::memory_order_relaxed);
+    int64_t bytes_seen = bytes_since_check_.load(std::memory_order_relaxed);
     Transaction tx(c, Transaction::write);
     flush_marks(c);
     purge_expired(c, wall_ms(), 10 * kPurgeBatch);
@@ -106,11 +114,12 @@ void ClockEvictor::enforce(SqliteConnection &c)
     if (max_bytes_) {
         // Pages in use fall more slowly than the bytes removed (index
         // pages, partly filled pages), so measure again after each round.
+        const int64_t target = max_bytes_ - byte_slack_;
         for (int round = 0; round < 16; round++) {
             int64_t used = Query(c, Sql::page_usage).scalar();
-            if (used <= max_bytes_)
+            if (used <= target)
                 break;
-            int64_t goal = used - (max_bytes_ - byte_slack_);
+            int64_t goal = used - target;
             int64_t gone = evict(c, 0, goal + goal / 4);
             rows -= gone;
             if (gone == 0)
@@ -123,8 +132,8 @@ void ClockEvictor::enforce(SqliteConnection &c)
         rowid_at_check_.store(top, std::memory_order_relaxed);
         insert_budget_.store(max_items_ - rows, std::memory_order_relaxed);
     }
-    writes_since_check_.store(0, std::memory_order_relaxed);
-    bytes_since_check_.store(0, std::memory_order_relaxed);
+    writes_since_check_.fetch_sub(writes_seen, std::memory_order_relaxed);
+    bytes_since_check_.fetch_sub(bytes_seen, std::memory_order_relaxed);
 }
 
 int64_t ClockEvictor::evict(SqliteConnection &c, int64_t rows, int64_t bytes)
