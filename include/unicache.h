@@ -30,7 +30,8 @@
  *    key "bc" under prefix "a" and the key "c" under prefix "ab" are one
  *    full key, "abc". End prefixes with a separator (":") to keep them
  *    apart. Tags are never shared that way: a tag belongs to its prefix.
- *  - A cache_t may be used from many threads at once without locking.
+ *  - A cache_t may be used from many threads at once without locking;
+ *    cache_close waits for the calls other threads are inside.
  *
  * This header is C89 and C++ clean.
  */
@@ -183,7 +184,17 @@ CACHE_EXTERN(int) cache_options_init(cache_options *opts, unsigned version);
 CACHE_EXTERN(int) cache_open_ext(const char *uri, const cache_options *opts,
                                  cache_t **out);
 
-/* Close the handle and release everything it holds. NULL is a no-op. */
+/*
+ * Close the handle and release everything it holds. NULL is a no-op.
+ * Calls that other threads are inside when cache_close starts are waited
+ * for: cache_close returns once they have returned, then frees the handle.
+ * A call that starts after cache_close has started (on any thread), a
+ * second cache_close of the same handle, and a cache_close from inside a
+ * call on the same handle (a callback) are the caller's bug, with
+ * undefined results, as with sqlite3_close: stop your threads' use of a
+ * handle before closing it, or accept that only calls already running are
+ * waited for.
+ */
 CACHE_EXTERN(void) cache_close(cache_t *cache);
 
 /* ----------------------------------------------------------- single keys */

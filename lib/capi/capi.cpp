@@ -147,6 +147,9 @@ CACHE_EXTERN(int) cache_open(const char *uri, cache_t **out)
 
 CACHE_EXTERN(void) cache_close(cache_t *c)
 {
+    if (!c)
+        return;
+    c->in_flight.wait_idle();
     try {
         delete c;
     } catch (...) {
@@ -532,6 +535,7 @@ CACHE_EXTERN(const char *) cache_backend_name(cache_t *c)
         invalid("cache handle is NULL");
         return "";
     }
+    unicache::InFlightCall in_flight(&c->in_flight);
     return c->impl->backend().name();
 }
 

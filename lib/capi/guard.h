@@ -6,11 +6,13 @@
 #include <new>
 #include <string>
 
+#include "capi/in_flight.h"
 #include "core/cache.h"
 #include "core/error.h"
 
 struct cache {
     std::unique_ptr<unicache::Cache> impl;
+    unicache::InFlight in_flight; // cache_close waits for the calls it counts
 };
 
 namespace unicache {
@@ -21,6 +23,7 @@ void clear_last_error();
 template <typename Body>
 int guard(cache_t *handle, Body &&body) noexcept
 {
+    InFlightCall in_flight(handle ? &handle->in_flight : nullptr);
     int status;
     try {
         status = body();

@@ -1,0 +1,4 @@
+# The C API's own parts beside capi.cpp and error_state.cpp.
+target_sources(unicache_objects PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/in_flight.cpp
+)
