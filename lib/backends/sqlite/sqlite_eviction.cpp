@@ -23,26 +23,17 @@ void ClockEvictor::after_write(SqliteConnection &c, size_t bytes) noexcept
 {
     if (!bounded_)
         return;
-    int64_t writes = writes_since_check_.fetch_add(1, std::memory_order_relaxed) + 1;
-    int64_t written =
-        bytes_since_check_.fetch_add(int64_t(bytes), std::memory_order_relaxed) + int64_t(bytes);
-    bool due = false;
-    if (max_items_) {
-        int64_t grown = sqlite3_last_insert_rowid(c.db()) -
-                        rowid_at_check_.load(std::memory_order_relaxed);
-        due = writes >= std::max<int64_t>(item_slack_, 1) ||
-              grown > insert_budget_.load(std::memory_order_relaxed);
-    }
-    // Pages in use stay under max_size_mb between checks: eviction goes
-    // down to the limit less byte_slack_, and the check is due again after
-    // half of that in row charges (which count a key twice, for its index).
-    if (max_bytes_)
-        due = due || written >= std::max<int64_t>(byte_slack_ / 2, 4096);
-    if (!due)
+    writes_since_check_.fetch_add(1, std::memory_order_relaxed);
+    bytes_since_check_.fetch_add(int64_t(bytes), std::memory_order_relaxed);
+    if (!check_due(c))
         return;
-    // One enforcer at a time; the others carry on writing.
-    std::unique_lock<std::mutex> lock(enforce_mu_, std::try_to_lock);
-    if (!lock)
+    // Wait for an enforcer that is running (another thread, the background
+    // pass): it may have measured before this write, and returning would
+    // leave the table over the limit until some later write. What it
+    // measured it takes off the counters, so what is still due after it is
+    // this handle's writes since.
+    std::unique_lock<std::mutex> lock(enforce_mu_);
+    if (!check_due(c))
         return;
     try {
         c.start_operation(); // its own busy_timeout_ms, not what the write left
@@ -50,6 +41,22 @@ void ClockEvictor::after_write(SqliteConnection &c, size_t bytes) noexcept
     } catch (...) {
         // Retried by the next write or the background pass.
     }
+}
+
+bool ClockEvictor::check_due(SqliteConnection &c) const noexcept
+{
+    bool due = false;
+    if (max_items_) {
+        int64_t grown = sqlite3_last_insert_rowid(c.db()) -
+                        rowid_at_check_.load(std::memory_order_relaxed);
+        due = writes_since_check_.load(std::memory_order_relaxed) >=
+                  std::max<int64_t>(item_slack_, 1) ||
+              grown > insert_budget_.load(std::memory_order_relaxed);
+    }
+    if (max_bytes_)
+        due = due || bytes_since_check_.load(std::memory_order_relaxed) >=
+                         byte_budget_.load(std::memory_order_relaxed);
+    return due;
 }
 
 void ClockEvictor::maintain(SqliteConnection &c)
@@ -97,12 +104,13 @@ void ClockEvictor::flush_marks(SqliteConnection &c)
 
 void ClockEvictor::enforce(SqliteConnection &c)
 {
-    // What was written before this check is covered by it; writes that land
-    // while it runs (after its commit, before the counters are reset) stay
-    // counted for the next one.
-    int64_t writes_seen = writes_since_check_.load(std::memory_order_relaxed);
-    int64_t bytes_seen = bytes_since_check_.load(std::memory_order_relaxed);
     Transaction tx(c, Transaction::write);
+    // What this check covers: every write counted so far has committed (a
+    // write is counted after its commit, and we hold the write lock now).
+    // Writes counted later stay counted for the next check; a reset to 0
+    // after the commit would drop those of other threads in between.
+    const int64_t writes_seen = writes_since_check_.load(std::memory_order_relaxed);
+    const int64_t bytes_seen = bytes_since_check_.load(std::memory_order_relaxed);
     flush_marks(c);
     purge_expired(c, wall_ms(), 10 * kPurgeBatch);
     int64_t rows = 0;
@@ -113,18 +121,22 @@ void ClockEvictor::enforce(SqliteConnection &c)
     }
     if (max_bytes_) {
         // Pages in use fall more slowly than the bytes removed (index
-        // pages, partly filled pages), so measure again after each round.
-        const int64_t target = max_bytes_ - byte_slack_;
-        for (int round = 0; round < 16; round++) {
-            int64_t used = Query(c, Sql::page_usage).scalar();
-            if (used <= target)
-                break;
-            int64_t goal = used - target;
+        // pages, partly filled pages), so measure again after each round,
+        // until 63/64 of the limit (aiming at 62/64). The next check is due
+        // after half the room left in bytes written: pages grow faster than
+        // the bytes written (a page's free space, the key index), so a
+        // fixed 1/64 let the pages in use end a page or more over the limit.
+        int64_t used = Query(c, Sql::page_usage).scalar();
+        for (int round = 0; round < 16 && used > max_bytes_ - byte_slack_; round++) {
+            int64_t goal = used - (max_bytes_ - 2 * byte_slack_);
             int64_t gone = evict(c, 0, goal + goal / 4);
             rows -= gone;
             if (gone == 0)
                 break;
+            used = Query(c, Sql::page_usage).scalar();
         }
+        byte_budget_.store(std::max<int64_t>(1024, (max_bytes_ - used) / 2),
+                           std::memory_order_relaxed);
     }
     int64_t top = Query(c, Sql::max_rowid).scalar();
     tx.commit();

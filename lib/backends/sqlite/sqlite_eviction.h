@@ -55,6 +55,7 @@ private:
     static constexpr int64_t kPurgeBatch = 1000;
 
     void enforce(SqliteConnection &c); // under enforce_mu_
+    bool check_due(SqliteConnection &c) const noexcept;
     int64_t purge_expired(SqliteConnection &c, int64_t now, int64_t limit);
     void flush_marks(SqliteConnection &c);
     // Evicts until `rows` rows are gone or `bytes` bytes of keys and values
@@ -72,6 +73,9 @@ private:
     // max_items, counted from rowid rowid_at_check_. -1: not known yet.
     std::atomic<int64_t> insert_budget_{-1};
     std::atomic<int64_t> rowid_at_check_{0};
+    // Bytes this handle may write before the pages in use are measured
+    // again: half the room the last check left (max_size_mb only).
+    std::atomic<int64_t> byte_budget_{4096};
 
     std::mutex enforce_mu_;
     int64_t hand_ = 0; // rowid the clock hand last passed (under enforce_mu_)
