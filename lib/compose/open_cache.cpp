@@ -8,9 +8,18 @@
 
 namespace unicache {
 
+namespace {
+
+bool is_tiered(const Config &config)
+{
+    return config.scheme == "tiered" || config.scheme.compare(0, 7, "tiered+") == 0;
+}
+
+} // namespace
+
 std::unique_ptr<Backend> open_backend(Config &config)
 {
-    if (config.scheme == "tiered" || config.scheme.compare(0, 7, "tiered+") == 0)
+    if (is_tiered(config))
         return open_tiered(config);
     BackendFactory factory = find_backend(config.scheme);
     std::unique_ptr<Backend> backend = factory(config);
@@ -18,6 +27,23 @@ std::unique_ptr<Backend> open_backend(Config &config)
     // forgot, late but still as an argument error.
     config.params.finish(config.scheme);
     return backend;
+}
+
+void check_backend(Config config)
+{
+    if (is_tiered(config)) {
+        check_tiered(config);
+        return;
+    }
+    BackendFactory factory = find_backend(config.scheme);
+    config.params.stop_at_finish();
+    try {
+        // A factory that breaks the two-phase rule would connect here; the
+        // finish() below still refuses what it left unread.
+        factory(config);
+        config.params.finish(config.scheme);
+    } catch (const ParamsChecked &) {
+    }
 }
 
 std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *opts)

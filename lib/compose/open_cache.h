@@ -20,7 +20,16 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
 // whole cache's prefix.
 std::unique_ptr<Backend> open_backend(Config &config);
 
+// Phase one of open_backend alone: every parameter of config (of every
+// tier and the fallback, for a tiered one) checked, nothing connected or
+// opened. Throws what open_backend throws for a bad configuration. A
+// composite runs it on all its parts before it opens the first, so that a
+// typo in its last part is CACHE_EINVAL at once, not after the first
+// part's connection attempts.
+void check_backend(Config config);
+
 // Tiers (tiered_open.cpp): config.scheme is "tiered" or "tiered+<scheme>".
 std::unique_ptr<Backend> open_tiered(Config &config);
+void check_tiered(Config &config);
 
 } // namespace unicache

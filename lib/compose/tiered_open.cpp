@@ -34,26 +34,38 @@ bool is_tier_option(const std::string &name)
     fail(e.status(), label + ": " + e.what());
 }
 
-std::unique_ptr<Backend> open_part(Config &c, const std::string &label, const std::string &prefix)
+// A tier or the fallback as it will be opened: the whole cache's prefix,
+// and none of the options that belong to the whole.
+Config part_config(Config c, const std::string &prefix)
 {
     for (const char *whole : {"prefix", "default_ttl"})
         if (c.params.has(whole))
-            fail(CACHE_EINVAL, label + ": '" + whole +
+            fail(CACHE_EINVAL, std::string("'") + whole +
                                    "' applies to the whole tiered cache; give it next to "
                                    "\"tiers\", not inside a tier");
     c.prefix = prefix;
-    try {
-        return open_backend(c);
-    } catch (const Error &e) {
-        tier_failed(label, e);
-    }
+    return c;
 }
 
-} // namespace
-
-std::unique_ptr<Backend> open_tiered(Config &config)
+std::string tier_label(size_t i, const Config &c)
 {
-    std::vector<Config> parts;
+    return "tier " + std::to_string(i + 1) + " (" + c.display + ")";
+}
+
+// What phase one found: the settings, and each part ready to open.
+struct TieredPlan {
+    TierSettings settings;
+    std::vector<Config> parts; // fastest first
+    bool has_fallback = false;
+    Config fallback;
+};
+
+// Phase one: every option of the tiered layer, then every parameter of
+// every tier and of the fallback, before anything is opened.
+TieredPlan plan_tiered(Config &config)
+{
+    TieredPlan plan;
+    std::vector<Config> &parts = plan.parts;
     Params one_line; // the tier options, in the one-line form
     Params *options = &config.params;
     if (config.scheme != "tiered") {
@@ -87,8 +99,6 @@ std::unique_ptr<Backend> open_tiered(Config &config)
         options = &one_line;
     }
 
-    // Phase one: every option of the tiered layer is checked before any
-    // tier is opened.
     Params &p = *options;
     bool given = false;
     std::vector<std::string> listed = p.take_list("tiers", &given);
@@ -117,28 +127,69 @@ std::unique_ptr<Backend> open_tiered(Config &config)
         }
     }
 
+    for (size_t i = 0; i < parts.size(); i++) {
+        std::string label = tier_label(i, parts[i]);
+        try {
+            parts[i] = part_config(std::move(parts[i]), config.prefix);
+            check_backend(parts[i]);
+        } catch (const Error &e) {
+            tier_failed(label, e);
+        }
+    }
+    if (!fallback_text.empty()) {
+        try {
+            plan.fallback = Config::parse(fallback_text);
+        } catch (const Error &e) {
+            tier_failed("fallback", e);
+        }
+        std::string label = "fallback (" + plan.fallback.display + ")";
+        try {
+            plan.fallback = part_config(std::move(plan.fallback), config.prefix);
+            check_backend(plan.fallback);
+        } catch (const Error &e) {
+            tier_failed(label, e);
+        }
+        plan.has_fallback = true;
+    }
+    plan.settings = s;
+    return plan;
+}
+
+std::unique_ptr<Backend> open_checked(Config &c, const std::string &label)
+{
+    try {
+        return open_backend(c);
+    } catch (const Error &e) {
+        tier_failed(label, e);
+    }
+}
+
+} // namespace
+
+void check_tiered(Config &config)
+{
+    plan_tiered(config);
+}
+
+std::unique_ptr<Backend> open_tiered(Config &config)
+{
+    TieredPlan plan = plan_tiered(config);
     // Phase two: open them, fastest first.
     std::vector<TieredBackend::Tier> tiers;
     std::string display = "tiered(";
-    for (size_t i = 0; i < parts.size(); i++) {
-        std::string label = "tier " + std::to_string(i + 1) + " (" + parts[i].display + ")";
-        std::unique_ptr<Backend> b = open_part(parts[i], label, config.prefix);
-        display += (i ? " > " : "") + parts[i].display;
+    for (size_t i = 0; i < plan.parts.size(); i++) {
+        std::string label = tier_label(i, plan.parts[i]);
+        std::unique_ptr<Backend> b = open_checked(plan.parts[i], label);
+        display += (i ? " > " : "") + plan.parts[i].display;
         tiers.push_back(TieredBackend::Tier{std::move(b), label});
     }
     display += ")";
     std::unique_ptr<Backend> fallback;
-    if (!fallback_text.empty()) {
-        Config fc;
-        try {
-            fc = Config::parse(fallback_text);
-        } catch (const Error &e) {
-            tier_failed("fallback", e);
-        }
-        fallback = open_part(fc, "fallback (" + fc.display + ")", config.prefix);
-    }
+    if (plan.has_fallback)
+        fallback = open_checked(plan.fallback, "fallback (" + plan.fallback.display + ")");
     config.display = display;
-    return std::make_unique<TieredBackend>(std::move(tiers), std::move(fallback), s, config.prefix);
+    return std::make_unique<TieredBackend>(std::move(tiers), std::move(fallback), plan.settings,
+                                           config.prefix);
 }
 
 } // namespace unicache

@@ -461,6 +461,8 @@ void Params::finish(const std::string &scheme) const
                                    "://; valid parameters: " + join(names));
         }
     }
+    if (stop_at_finish_)
+        throw ParamsChecked{};
 }
 
 Config Config::parse(const std::string &text)

@@ -44,8 +44,15 @@ public:
     std::vector<std::string> take_list(const std::string &name, bool *given);
 
     // Throws Error(CACHE_EINVAL) if a parameter was given that no take_*
-    // consumed. `scheme` is used in the message.
+    // consumed. `scheme` is used in the message. After stop_at_finish(), a
+    // finish() that finds nothing wrong throws ParamsChecked instead of
+    // returning.
     void finish(const std::string &scheme) const;
+
+    // Phase one of an open (compose/open_cache.h, check_backend): a factory
+    // runs up to its finish(), which every factory calls before it connects
+    // or opens anything, and is stopped there.
+    void stop_at_finish() { stop_at_finish_ = true; }
 
 private:
     struct Item {
@@ -58,7 +65,12 @@ private:
     Item *take_scalar(const std::string &name);
     std::vector<Item> items_;
     std::vector<std::string> known_;
+    bool stop_at_finish_ = false;
 };
+
+// Thrown by Params::finish() after stop_at_finish(): every parameter was
+// valid. Not an Error: only check_backend() catches it.
+struct ParamsChecked {};
 
 struct Config {
     std::string scheme;            // "memory", "sqlite", "redis", ...

@@ -278,13 +278,13 @@ std::unique_ptr<Backend> make_memory_backend(Config &config)
     o.shards = size_t(shards);
     o.expiry_interval_ms = p.take_int("expiry_interval_ms", 1000, 0, 3600 * 1000);
     std::string name = p.take_string("name", "");
+    bool named = p.has("name");
+    if (named && (name.empty() || name.size() > 256))
+        fail(CACHE_EINVAL, "parameter 'name' must be 1 to 256 bytes long (got " +
+                               std::to_string(name.size()) + ")");
     p.finish(config.scheme); // every parameter checked before a store is made
-    if (p.has("name")) {
-        if (name.empty() || name.size() > 256)
-            fail(CACHE_EINVAL, "parameter 'name' must be 1 to 256 bytes long (got " +
-                                   std::to_string(name.size()) + ")");
+    if (named)
         return named_memory_handle(name, open_named_memory_store(name, o));
-    }
     return std::make_unique<MemoryBackend>(o);
 }
 
