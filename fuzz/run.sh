@@ -7,9 +7,8 @@ secs="${1:-20}"
 out=build-fuzz
 mkdir -p "$out"
 CXX="clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-core="lib/core/glob.cpp lib/core/config.cpp lib/core/cache.cpp lib/core/backend.cpp \
-lib/core/stats_part.cpp lib/compose/*.cpp \
-lib/capi/capi.cpp lib/capi/error_state.cpp lib/capi/in_flight.cpp lib/backends/registry.cpp \
+# Globs, not a list: a source added to the library must not break this build.
+core="lib/core/*.cpp lib/compose/*.cpp lib/capi/*.cpp lib/backends/registry.cpp \
 lib/backends/memory/*.cpp"
 inc="-Iinclude -Ilib $(pkg-config --cflags libcjson)"
 libs="$(pkg-config --libs libcjson) -lpthread"
