@@ -1,4 +1,4 @@
-// The memcached backend's pure parts: the SHA-256 digest, item naming and
+// The memcached backend's pure parts: the SHA-256 digest (libcrypto's), item naming and
 // placement, and the envelope format. No server needed.
 #include <gtest/gtest.h>
 
@@ -45,6 +45,18 @@ TEST(Sha256, MatchesTheStandardVectors)
     EXPECT_NE(sha_hex(std::string(55, 'x')), sha_hex(std::string(56, 'x')));
     EXPECT_EQ(sha_hex(std::string(64, 'a')),
               "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
+}
+
+// Names computed by the hand-written SHA-256 this backend used before it
+// called libcrypto: items stored then are still found.
+TEST(Sha256, ItemNamesAreTheOnesStoredBefore)
+{
+    std::string name;
+    item_keys::append_digest_name(std::string("user 42 profile"), &name);
+    EXPECT_EQ(name, "!zJT3VLPJXqBz0Bc9HszoYYdxDLf-yQ8gHLpS9UrJRcA");
+    EXPECT_EQ(item_keys::tag_key("has space"), "~t#R7XDb8CwF7pXbxD5iNDLy8eCVtq13g5GiZgImOfHFeM");
+    EXPECT_EQ(item_keys::generation_key(7, std::string(300, 'p')),
+              "~g7#Z_ECuQYkD_UXQjNztgWB_4y6XFqfqBeIX6rR5G9eKDM");
 }
 
 // The name an entry of full_key gets, as the backend makes it.

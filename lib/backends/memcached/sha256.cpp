@@ -1,95 +1,23 @@
-// SHA-256 as specified in FIPS 180-4, written for clarity over speed: it only
-// runs for keys that cannot be sent to memcached verbatim.
+// SHA-256 from OpenSSL's libcrypto (EVP), which the process loads anyway
+// through libmemcached's libhashkit: a maintained, constant-time, reviewed
+// implementation instead of one of our own. It only runs for keys that
+// cannot be sent to memcached verbatim.
 #include "sha256.h"
 
-#include <cstring>
+#include <openssl/evp.h>
+
+#include "core/error.h"
 
 namespace unicache {
 
-namespace {
-
-const uint32_t kRound[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-inline uint32_t rotr(uint32_t x, int n)
-{
-    return (x >> n) | (x << (32 - n));
-}
-
-void compress(uint32_t state[8], const unsigned char block[64])
-{
-    uint32_t w[64];
-    for (int i = 0; i < 16; i++)
-        w[i] = uint32_t(block[i * 4]) << 24 | uint32_t(block[i * 4 + 1]) << 16 |
-               uint32_t(block[i * 4 + 2]) << 8 | uint32_t(block[i * 4 + 3]);
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 =
-            h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
-        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        h = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
-    }
-    state[0] += a;
-    state[1] += b;
-    state[2] += c;
-    state[3] += d;
-    state[4] += e;
-    state[5] += f;
-    state[6] += g;
-    state[7] += h;
-}
-
-} // namespace
-
 Sha256Digest sha256(const void *data, size_t len)
 {
-    uint32_t state[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                         0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const unsigned char *p = static_cast<const unsigned char *>(data);
-    size_t left = len;
-    for (; left >= 64; left -= 64, p += 64)
-        compress(state, p);
-
-    // Final block(s): the tail, a 1 bit, zeros, and the length in bits.
-    unsigned char tail[128] = {0};
-    if (left)
-        std::memcpy(tail, p, left);
-    tail[left] = 0x80;
-    size_t tail_len = left + 1 + 8 <= 64 ? 64 : 128;
-    uint64_t bits = uint64_t(len) * 8;
-    for (int i = 0; i < 8; i++)
-        tail[tail_len - 1 - i] = (unsigned char)(bits >> (8 * i));
-    compress(state, tail);
-    if (tail_len == 128)
-        compress(state, tail + 64);
-
     Sha256Digest out;
-    for (int i = 0; i < 8; i++) {
-        out.bytes[i * 4] = (unsigned char)(state[i] >> 24);
-        out.bytes[i * 4 + 1] = (unsigned char)(state[i] >> 16);
-        out.bytes[i * 4 + 2] = (unsigned char)(state[i] >> 8);
-        out.bytes[i * 4 + 3] = (unsigned char)state[i];
-    }
+    unsigned int n = 0;
+    // EVP_Digest fails only when libcrypto cannot allocate a context or its
+    // default provider lacks SHA-256 (a broken installation).
+    if (EVP_Digest(data, len, out.bytes, &n, EVP_sha256(), nullptr) != 1 || n != sizeof out.bytes)
+        fail(CACHE_EINTERNAL, "libcrypto could not compute a SHA-256 digest");
     return out;
 }
 
