@@ -14,6 +14,8 @@
  *    (or cache_buf_array) and must be released with cache_buf_free()
  *    (cache_buf_array_free()). On any status other than CACHE_OK, output
  *    buffers are set to {NULL, 0} and need no freeing (freeing is harmless).
+ *  - Positive statuses (CACHE_MISS, CACHE_STALE, CACHE_WAIT) are answers,
+ *    not errors: they leave cache_last_error() as it was.
  *  - TTLs are milliseconds. CACHE_TTL_DEFAULT means "the cache's default TTL"
  *    (set with the default_ttl URI parameter), CACHE_TTL_NONE means "never
  *    expires". Any other negative TTL is CACHE_EINVAL, and so is one over
@@ -79,6 +81,11 @@ CACHE_EXTERN(const char *) cache_version(void);
  */
 #define CACHE_OK 0           /* success */
 #define CACHE_MISS 1         /* key absent or expired (not an error) */
+#define CACHE_STALE 2        /* a value past its expiry, served while one caller
+                                refreshes it (not an error) */
+#define CACHE_WAIT 3         /* another caller holds the key's lease: retry
+                                later (cache_lease_get with CACHE_LEASE_NOWAIT;
+                                not an error) */
 #define CACHE_EINVAL (-1)    /* invalid argument, URI, JSON or pattern */
 #define CACHE_ENOMEM (-2)    /* out of memory */
 #define CACHE_EUNAVAILABLE (-3) /* backend cannot be reached */
@@ -92,6 +99,9 @@ CACHE_EXTERN(const char *) cache_version(void);
 #define CACHE_EAUTH (-11)    /* authentication refused */
 #define CACHE_ERANGE (-12)   /* counter would overflow int64 */
 #define CACHE_EINTERNAL (-13) /* a bug in unicache; please report it */
+#define CACHE_ELEASE (-14)   /* the lease was lost (a delete or a newer set in
+                                between, or it expired and another caller took
+                                it over): nothing was stored */
 
 /*
  * A short static description of any status value, including unknown ones
@@ -319,6 +329,171 @@ CACHE_EXTERN(int) cache_expire_at(cache_t *cache, const void *key,
  */
 CACHE_EXTERN(int) cache_ttl(cache_t *cache, const void *key, size_t key_len,
                             cache_int64 *ttl_ms);
+
+/* ------------------------------------------- get or compute (stampedes) */
+
+/*
+ * When a popular entry expires, every caller that wants it would recompute
+ * it at once. These calls let one caller compute it while the others wait
+ * for its result (or are served the old value), across every process and
+ * thread that shares the backend. Four mechanisms, each a URI/JSON
+ * parameter accepted by every backend (and by a tiered cache, whose leases
+ * live in its lowest tier):
+ *
+ *  - Leases (always on). A miss grants a lease on the key to one caller;
+ *    the others wait for its value. lease_ttl (ms, default 10000, 1 to
+ *    INT64_MAX / 4): how long a lease holds before another caller may take
+ *    over, so a crashed or hung holder blocks a key for at most that long.
+ *    A delete of the key, or a set that ends the lease, makes the holder's
+ *    later cache_lease_set fail with CACHE_ELEASE and store nothing.
+ *  - Waiting. lock_timeout (ms, default 5000, 0 to INT64_MAX / 4): how
+ *    long a caller waits for another caller's result before it computes
+ *    itself (without storing: it holds no lease). Waiters back off from
+ *    1 ms to 50 ms between looks (in-process backends wake them at once),
+ *    they never spin.
+ *  - Stale-while-revalidate. stale_ttl (ms, default 0: off, up to
+ *    INT64_MAX / 4): for this long after expiry the old value is served
+ *    with CACHE_STALE, without waiting, while one caller refreshes it.
+ *  - Early refresh (XFetch). early_refresh (the beta of Vattani et al.,
+ *    VLDB 2015; default 0: off; 0 to 100): before expiry, a hit elects
+ *    itself to recompute with a probability that grows as expiry nears:
+ *    now - compute_time * beta * ln(random()) >= expiry. 1 is the paper's
+ *    choice; larger refreshes earlier.
+ * The defaults change nothing for callers that do not use these calls and
+ * cost nothing on a hit: a lease is taken only on a miss, stale copies
+ * and compute times are kept only when stale_ttl or early_refresh ask for
+ * them (then every cache_set through the handle keeps them too, and ends
+ * the key's lease).
+ *
+ * What a caller sees over an entry's life (ttl T, stale_ttl S):
+ *    before the first fill    one caller: compute; the others wait
+ *    0 .. T                   CACHE_OK (with early_refresh, one caller may
+ *                             recompute shortly before T; others: CACHE_OK)
+ *    T .. T+S                 CACHE_STALE at once; one caller recomputes
+ *    after T+S, or deleted    as before the first fill
+ */
+
+/* Flags of cache_lease_get (bitwise or). */
+#define CACHE_LEASE_NOWAIT 1u /* return CACHE_WAIT instead of waiting */
+
+/*
+ * A lease on one key of one handle, held by the caller that was granted
+ * it. Caller-owned (on the stack is fine) and initialised with
+ * CACHE_LEASE_INIT or cache_lease_init(); the fields are private. A value
+ * type rather than a handle, so that a lease used on another key, or
+ * after cache_lease_set / cache_lease_release ended it, is a clear
+ * CACHE_EINVAL instead of a use after free. Copying one does not copy the
+ * lease: only one of the copies can end it.
+ */
+typedef struct cache_lease {
+    cache_int64 token_;   /* private: 0 when no lease is held */
+    cache_int64 check_;   /* private: which handle and key it is for */
+    cache_int64 started_; /* private: when it was granted (for XFetch) */
+} cache_lease;
+
+#define CACHE_LEASE_INIT { 0, 0, 0 }
+
+/* Set *lease to CACHE_LEASE_INIT. NULL is a no-op. */
+CACHE_EXTERN(void) cache_lease_init(cache_lease *lease);
+
+/* 1 when lease holds a lease (granted and not yet ended), else 0 (NULL
+ * included). */
+CACHE_EXTERN(int) cache_lease_held(const cache_lease *lease);
+
+/*
+ * Read key, and take its lease when this caller should compute it.
+ * lease must hold no lease (CACHE_LEASE_INIT, or one already ended).
+ * value receives a copy (free with cache_buf_free) on CACHE_OK and
+ * CACHE_STALE; {NULL, 0} otherwise.
+ *
+ *  - CACHE_OK: a fresh value. With early_refresh on, this caller may have
+ *    been elected to refresh it early: then cache_lease_held(lease) is 1
+ *    and the caller should compute and cache_lease_set (or release).
+ *  - CACHE_STALE: the value expired less than stale_ttl ago. When
+ *    cache_lease_held(lease) is 1, this caller refreshes it; otherwise
+ *    another caller is at it.
+ *  - CACHE_MISS: absent. cache_lease_held(lease) is 1: this caller holds
+ *    the lease; compute the value and cache_lease_set it (or
+ *    cache_lease_release it if the compute fails). 0: another caller held
+ *    the lease for lock_timeout without storing a value; compute it
+ *    without storing.
+ *  - CACHE_WAIT (only with CACHE_LEASE_NOWAIT): another caller holds the
+ *    lease; call again later. Without the flag this call waits instead,
+ *    up to lock_timeout.
+ * flags: 0 or CACHE_LEASE_NOWAIT.
+ * Returns those, CACHE_EINVAL (cache, key, value or lease NULL, a lease
+ * still held, unknown flag bits), CACHE_ETOOBIG (key too long),
+ * CACHE_ENOMEM, or a backend error (then no lease is held).
+ */
+CACHE_EXTERN(int) cache_lease_get(cache_t *cache, const void *key, size_t key_len,
+                                  unsigned flags, cache_buf *value, cache_lease *lease);
+
+/*
+ * Store value under key with ttl_ms (as cache_set), only while lease still
+ * holds the key's lease; ends the lease whatever happens (cache_lease_held
+ * is 0 afterwards). Waiters see the value at once.
+ * Returns CACHE_OK (stored), CACHE_ELEASE (the lease was lost: the key was
+ * deleted or set since it was granted, or the lease expired and another
+ * caller took it; nothing stored), CACHE_EINVAL (NULL arguments, a lease
+ * not held, a lease granted for another key or another handle, a bad
+ * TTL), CACHE_ETOOBIG, CACHE_ENOMEM, or a backend error.
+ */
+CACHE_EXTERN(int) cache_lease_set(cache_t *cache, const void *key, size_t key_len,
+                                  cache_lease *lease, const void *value, size_t value_len,
+                                  cache_int64 ttl_ms);
+
+/*
+ * End lease without storing anything, so that another caller can compute
+ * the value at once (a compute that failed). Returns CACHE_OK (released or
+ * already lost: either way nobody waits on it), CACHE_EINVAL (NULL
+ * arguments, a lease not held, a lease for another key or handle), or a
+ * backend error (the lease then ends by itself after lease_ttl). The lease
+ * is ended in every case.
+ */
+CACHE_EXTERN(int) cache_lease_release(cache_t *cache, const void *key, size_t key_len,
+                                      cache_lease *lease);
+
+/*
+ * Allocate size bytes for a value that a cache_compute_fn hands to
+ * cache_fetch (which takes ownership), or for anything the caller later
+ * releases with cache_buf_free. buf->data is NUL-terminated (not counted
+ * in size); its contents are undefined. size 0 gives {NULL, 0}.
+ * Returns CACHE_OK, CACHE_EINVAL (buf NULL), CACHE_ETOOBIG (size over
+ * SIZE_MAX / 2: no backend stores such a value) or CACHE_ENOMEM; on an
+ * error *buf is {NULL, 0}.
+ */
+CACHE_EXTERN(int) cache_buf_alloc(cache_buf *buf, size_t size);
+
+/*
+ * Called by cache_fetch on a miss. Fill *value with memory from
+ * cache_buf_alloc (or leave it {NULL, 0} for an empty value) and
+ * optionally change *ttl_ms; return CACHE_OK, or a negative status that
+ * cache_fetch returns without caching anything. key is the caller's key
+ * (without the prefix), valid during the call. The callback may call
+ * unicache on other keys, but not cache_close on this handle.
+ */
+typedef int (*cache_compute_fn)(void *ctx, const void *key, size_t key_len, cache_buf *value,
+                                cache_int64 *ttl_ms);
+
+/*
+ * Return the cached value, or compute it once across every process
+ * sharing the backend: a loop over cache_lease_get, compute and
+ * cache_lease_set. ctx is passed to compute untouched. value receives the
+ * value (free with cache_buf_free) on CACHE_OK and CACHE_STALE.
+ *
+ * Returns CACHE_OK (a hit, or the value this call computed, stored or
+ * not: a delete during the compute keeps it from being stored, not from
+ * being returned), CACHE_STALE (the old value, while another caller
+ * refreshes it), the negative status compute returned (the lease is
+ * released at once and nothing is stored), CACHE_EINVAL (NULL cache, key,
+ * compute or value; a TTL out of range, given or set by compute; compute
+ * returning a positive status, or CACHE_OK with a value not from
+ * cache_buf_alloc's shape, i.e. data NULL with size > 0), CACHE_ETOOBIG,
+ * CACHE_ENOMEM, or a backend error.
+ */
+CACHE_EXTERN(int) cache_fetch(cache_t *cache, const void *key, size_t key_len,
+                              cache_compute_fn compute, void *ctx, cache_int64 ttl_ms,
+                              cache_buf *value);
 
 /* ------------------------------------------------------------------ batch */
 

@@ -33,6 +33,8 @@ CACHE_EXTERN(const char *) cache_strerror(int status)
     switch (status) {
     case CACHE_OK: return "success";
     case CACHE_MISS: return "not found";
+    case CACHE_STALE: return "stale value";
+    case CACHE_WAIT: return "another caller holds the lease";
     case CACHE_EINVAL: return "invalid argument";
     case CACHE_ENOMEM: return "out of memory";
     case CACHE_EUNAVAILABLE: return "backend unavailable";
@@ -46,6 +48,7 @@ CACHE_EXTERN(const char *) cache_strerror(int status)
     case CACHE_EAUTH: return "authentication failed";
     case CACHE_ERANGE: return "out of range";
     case CACHE_EINTERNAL: return "internal error";
+    case CACHE_ELEASE: return "lease lost";
     default: return "unknown status";
     }
 }

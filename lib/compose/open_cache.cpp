@@ -52,6 +52,7 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
     CacheSettings settings;
     settings.prefix = config.params.take_string("prefix", "");
     settings.default_ttl_ms = config.params.take_int("default_ttl", 0, 0, kMaxTtlMs);
+    settings.stampede = StampedeSettings::take(config.params);
     if (opts) {
         if (opts->prefix)
             settings.prefix.assign(opts->prefix, opts->prefix_len);

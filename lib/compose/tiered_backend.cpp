@@ -822,4 +822,33 @@ void TieredBackend::add_stats(Bytes prefix, StatsPart &part)
     }
 }
 
+void TieredBackend::lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply)
+{
+    call(lowest(), [&](Backend &b) { b.lease_get(key, request, reply); });
+}
+
+bool TieredBackend::lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill)
+{
+    WriteScope scope(fence_, key);
+    bool stored;
+    try {
+        stored = call(lowest(), [&](Backend &b) { return b.lease_set(key, token, value, fill); });
+    } catch (...) {
+        drop_copies(key);
+        throw;
+    }
+    drop_copies(key);
+    return stored;
+}
+
+void TieredBackend::lease_release(Bytes key, uint64_t token)
+{
+    call(lowest(), [&](Backend &b) { b.lease_release(key, token); });
+}
+
+void TieredBackend::lease_wait(Bytes key, int64_t wait_ms)
+{
+    lowest().backend->lease_wait(key, wait_ms);
+}
+
 } // namespace unicache

@@ -70,6 +70,13 @@ public:
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
 
+    // Leases live in the lowest tier, the authority every handle shares;
+    // a lease-checked set drops the copies above as a set does.
+    void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply) override;
+    bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill) override;
+    void lease_release(Bytes key, uint64_t token) override;
+    void lease_wait(Bytes key, int64_t wait_ms) override;
+
     void ping() override;
     std::string info() override;
     BackendStats stats(Bytes prefix) override;

@@ -1,6 +1,8 @@
 #include "backend.h"
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "clock.h"
 #include "error.h"
@@ -102,6 +104,27 @@ void Backend::set_tagged(Bytes, Bytes, int64_t, const Bytes *, size_t)
 size_t Backend::invalidate_tags(const Bytes *, size_t)
 {
     fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend does not support tags");
+}
+
+void Backend::lease_get(Bytes, const LeaseRequest &, LeaseReply *)
+{
+    fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend has no leases");
+}
+
+bool Backend::lease_set(Bytes, uint64_t, Bytes, const LeaseFill &)
+{
+    fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend has no leases");
+}
+
+void Backend::lease_release(Bytes, uint64_t)
+{
+    fail(CACHE_ENOTSUP, std::string("the ") + name() + " backend has no leases");
+}
+
+void Backend::lease_wait(Bytes, int64_t wait_ms)
+{
+    if (wait_ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
 }
 
 void write_backend_part(Backend &backend, Bytes prefix, StatsPart &part)

@@ -100,6 +100,40 @@ public:
     virtual void notifications_live(bool live) = 0;
 };
 
+// Leases (stampede protection, core/stampede.h): what a lease read asks
+// for and what it answers. Tokens are made by the core (random, never 0)
+// and planted by the backend, which keeps at most one per key.
+struct LeaseRequest {
+    uint64_t token = 0;       // planted when a lease is granted
+    int64_t lease_ttl_ms = 0; // how long it holds before another may take it
+    bool want_meta = false;   // on a hit, fill fresh_left_ms and compute_ms
+    bool early = false;       // grant on a fresh hit too, unless one is held
+};
+
+enum class LeaseState {
+    hit,     // a fresh value
+    stale,   // the key expired less than its stale_ttl ago: the old value
+    granted, // a miss, and request.token now holds the lease
+    busy,    // a miss, and another caller holds the lease
+};
+
+struct LeaseReply {
+    LeaseState state = LeaseState::busy;
+    bool granted = false; // granted; or hit/stale and this caller refreshes
+    OwnedBuffer value;    // hit and stale
+    // hit (with want_meta) and stale: what the fill stored; 0 unknown.
+    int64_t fresh_left_ms = 0; // ms until the value expires (0: never or unknown)
+    int64_t compute_ms = 0;    // how long the fill's compute took
+};
+
+// What a lease-checked set stores besides the value.
+struct LeaseFill {
+    int64_t ttl_ms = 0;       // as set()'s (0: never expires)
+    int64_t stale_ttl_ms = 0; // keep the value this long after expiry
+    int64_t compute_ms = 0;   // for early refresh
+    bool keep_meta = false;   // keep stale copy/compute time (stale_ttl or early_refresh on)
+};
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -164,6 +198,32 @@ public:
     virtual void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                             size_t ntags);
     virtual size_t invalidate_tags(const Bytes *tags, size_t n);
+
+    // Leases: the per-key half of stampede protection; the core
+    // (core/stampede.h) waits, elects early refreshes and measures
+    // computes above them, once for every backend. Defaults:
+    // CACHE_ENOTSUP, except lease_wait, which sleeps.
+    //
+    // Read key; on a miss grant request.token the lease unless another
+    // token holds it (and has not outlived its lease_ttl). A miss with a
+    // stale copy (see lease_set) answers stale, and grants too when the
+    // lease is free. The check and the grant are one atomic step across
+    // every process sharing the store.
+    virtual void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply);
+    // Store value only while token holds key's lease, and end the lease
+    // (a waiter sees the value next). Refused (false, nothing stored) when
+    // the lease is gone: the key was deleted (del ends every lease), the
+    // lease was taken over after its lease_ttl, or, for a lease granted on
+    // a miss, the key was set in between. token 0 stores unconditionally
+    // and ends any lease on the key: a cache_set on a handle whose fills
+    // keep metadata. With fill.keep_meta, a stale copy and the compute time
+    // are kept for fill.ttl_ms + fill.stale_ttl_ms.
+    virtual bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill);
+    // End token's lease on key if it still holds it; nothing stored.
+    virtual void lease_release(Bytes key, uint64_t token);
+    // Wait up to wait_ms for key's lease to end (or for less: a caller
+    // looks again either way). Default: sleeps wait_ms.
+    virtual void lease_wait(Bytes key, int64_t wait_ms);
 
     // Starts telling listener about changes made by anyone else. listener
     // outlives the backend. Returns false when this backend cannot tell

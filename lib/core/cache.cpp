@@ -31,7 +31,8 @@ void reject_key(Bytes key, const char *what)
 
 Cache::Cache(std::unique_ptr<Backend> backend, CacheSettings settings)
     : backend_(std::move(backend)), prefix_(std::move(settings.prefix)),
-      default_ttl_ms_(settings.default_ttl_ms), display_uri_(std::move(settings.display_uri))
+      default_ttl_ms_(settings.default_ttl_ms), display_uri_(std::move(settings.display_uri)),
+      stampede_(settings.stampede)
 {
     tag_scope_ = tag_scope(prefix_);
 }
@@ -106,7 +107,10 @@ GlobPattern Cache::full_pattern(Bytes pattern) const
 void Cache::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
     int64_t ttl = resolve_ttl(ttl_ms);
-    backend_->set(full_key(key), value, ttl);
+    if (stampede_.keep_meta())
+        set_with_meta(full_key(key), value, ttl); // cache_lease.cpp
+    else
+        backend_->set(full_key(key), value, ttl);
     counters_.add(Counter::sets);
 }
 

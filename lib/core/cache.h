@@ -10,6 +10,7 @@
 
 #include "backend.h"
 #include "counters.h"
+#include "stampede.h"
 #include "unicache.h"
 
 namespace unicache {
@@ -28,6 +29,14 @@ struct CacheSettings {
     std::string prefix;
     int64_t default_ttl_ms = 0;
     std::string display_uri; // for statistics; never holds a password
+    StampedeSettings stampede;
+};
+
+// A lease as the C API's cache_lease holds it (core/cache_lease.cpp).
+struct Lease {
+    uint64_t token = 0;     // 0: none held
+    uint64_t check = 0;     // the handle and full key it was granted for
+    int64_t started_ns = 0; // monotonic, when granted: the compute's start
 };
 
 class Cache {
@@ -50,6 +59,19 @@ public:
     bool touch(Bytes key, int64_t ttl_ms);
     bool expire_at(Bytes key, int64_t unix_ms);
     bool ttl(Bytes key, int64_t *remaining_ms);
+
+    // Stampede protection (cache_lease.cpp). lease_get returns CACHE_OK,
+    // CACHE_STALE, CACHE_MISS or (nowait only) CACHE_WAIT, waiting up to
+    // lock_timeout for another holder otherwise; *lease is granted or left
+    // empty as cache_lease_get documents. lease_set returns false when the
+    // lease was lost; it and lease_release end *lease. Both throw
+    // CACHE_EINVAL for a lease not held or granted for another key/handle.
+    int lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease);
+    bool lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms);
+    void lease_release(Bytes key, Lease *lease);
+    // The lease check of lease_set/lease_release alone (throws CACHE_EINVAL).
+    void check_lease(Bytes key, const Lease &lease) const;
+    const StampedeSettings &stampede() const { return stampede_; }
 
     void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses);
     void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms);
@@ -100,12 +122,16 @@ private:
     void prefixed(const std::string &head, const Bytes *keys, size_t n, KeyBatch *out,
                   const char *what) const;
     GlobPattern full_pattern(Bytes pattern) const;
+    uint64_t lease_check(Bytes full) const;
+    // set() when fills keep a stale copy: through lease_set with no token.
+    void set_with_meta(Bytes full, Bytes value, int64_t ttl);
 
     std::unique_ptr<Backend> backend_;
     std::string prefix_;
     std::string tag_scope_;
     int64_t default_ttl_ms_ = 0;
     std::string display_uri_;
+    StampedeSettings stampede_;
     mutable OpCounters counters_;
 };
 

@@ -431,6 +431,24 @@ int64_t Params::take_int(const std::string &name, int64_t def, int64_t min, int6
     return n;
 }
 
+double Params::take_double(const std::string &name, double def, double min, double max)
+{
+    Item *it = take_scalar(name);
+    if (!it)
+        return def;
+    const std::string &v = it->value;
+    char *end = nullptr;
+    errno = 0;
+    double d = std::strtod(v.c_str(), &end);
+    // strtod takes "nan", "inf" and hex: a parameter is a plain decimal.
+    if (v.empty() || errno || *end || v.find_first_not_of("0123456789.eE+-") != std::string::npos)
+        fail(CACHE_EINVAL, "parameter '" + name + "' must be a number, got '" + v + "'");
+    if (!(d >= min && d <= max))
+        fail(CACHE_EINVAL, "parameter '" + name + "' must be between " + std::to_string(min) +
+                               " and " + std::to_string(max) + ", got " + v);
+    return d;
+}
+
 bool Params::take_bool(const std::string &name, bool def)
 {
     std::string v = take_string(name, def ? "true" : "false");

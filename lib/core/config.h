@@ -30,6 +30,8 @@ public:
     // Bad values throw Error(CACHE_EINVAL) naming the parameter.
     std::string take_string(const std::string &name, const std::string &def);
     int64_t take_int(const std::string &name, int64_t def, int64_t min, int64_t max);
+    // A decimal number (no nan, inf or hex) in [min, max].
+    double take_double(const std::string &name, double def, double min, double max);
     bool take_bool(const std::string &name, bool def);
     // One of `choices`, or def when absent.
     std::string take_choice(const std::string &name, const std::string &def,

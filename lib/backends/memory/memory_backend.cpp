@@ -105,6 +105,7 @@ bool MemoryBackend::get_into(Bytes key, void *dst, size_t capacity, size_t *size
 bool MemoryBackend::del(Bytes key)
 {
     uint64_t h = hash_of(key);
+    end_leases(key, h);
     return shard_for(h).del(key, h);
 }
 
@@ -140,6 +141,7 @@ bool MemoryBackend::ttl(Bytes key, int64_t *remaining_ms)
 
 void MemoryBackend::clear(Bytes prefix)
 {
+    end_leases_with_prefix(prefix);
     for (auto &s : shards_)
         s->remove_if_prefix(prefix);
     std::lock_guard<ShardMutex> lock(tags_mu_);

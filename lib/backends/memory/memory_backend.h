@@ -11,6 +11,7 @@
 
 #include "core/backend.h"
 #include "core/hash.h"
+#include "memory_leases.h"
 #include "memory_shard.h"
 #include "reaper.h"
 #include "shard_mutex.h"
@@ -47,6 +48,11 @@ public:
     void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
+    // memory_leases.cpp
+    void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply) override;
+    bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill) override;
+    void lease_release(Bytes key, uint64_t token) override;
+    void lease_wait(Bytes key, int64_t wait_ms) override;
     std::string info() override;
     BackendStats stats(Bytes prefix) override;
 
@@ -64,6 +70,10 @@ private:
     MemoryShard &shard_for(uint64_t hash) { return *shards_[(hash >> 40) & shard_mask_]; }
     static int64_t expire_at(int64_t ttl_ms);
     void reap_all();
+    // A delete or a clear ends the leases (and drops the stale copies) of
+    // the keys it removes, before it removes them (memory_leases.cpp).
+    void end_leases(Bytes key, uint64_t hash);
+    void end_leases_with_prefix(Bytes prefix);
 
     MemoryOptions opts_;
     uint64_t seed_;
@@ -84,6 +94,8 @@ private:
     std::unordered_map<std::string, TagMembers> tags_;
     std::unordered_set<uint64_t> in_flight_; // ids of tagged sets not yet stored
     std::atomic<uint64_t> next_tag_id_{1};
+
+    MemoryLeases leases_;
 
     // Last: stopped before the shards it walks are destroyed.
     std::unique_ptr<Reaper> reaper_;

@@ -106,6 +106,16 @@ public:
     {
         return s_->invalidate_tags(tags, n);
     }
+    void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply) override
+    {
+        s_->lease_get(key, request, reply);
+    }
+    bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill) override
+    {
+        return s_->lease_set(key, token, value, fill);
+    }
+    void lease_release(Bytes key, uint64_t token) override { s_->lease_release(key, token); }
+    void lease_wait(Bytes key, int64_t wait_ms) override { s_->lease_wait(key, wait_ms); }
     bool watch_changes(ChangeListener *listener) override { return s_->watch_changes(listener); }
     void ping() override { s_->ping(); }
     std::string info() override { return s_->info() + " name=" + name_; }

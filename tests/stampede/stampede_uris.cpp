@@ -1,0 +1,16 @@
+#include "stampede/stampede_uris.h"
+
+#include <cstdlib>
+#include <unistd.h>
+
+namespace unicache_test {
+
+std::vector<StampedeBackend> stampede_backends()
+{
+    std::vector<StampedeBackend> out;
+    // Named: every handle of the test shares one store, as processes share a server.
+    out.push_back({"memory", "memory://?name=stampede_test", false});
+    return out;
+}
+
+} // namespace unicache_test
