@@ -180,7 +180,13 @@ bool SqliteBackend::del(Bytes key)
 {
     SqliteRuntime &rt = runtime();
     auto c = rt.pool.acquire();
-    return Query(*c, Sql::del).bind(kKey, key).bind(kNow, wall_ms()).run() > 0;
+    // A delete ends the key's lease even when the key is absent (a holder
+    // computing after a miss must not store what the delete outdated).
+    Transaction tx(*c, Transaction::write);
+    Query(*c, Sql::lease_delete).bind(kKey, key).run();
+    bool removed = Query(*c, Sql::del).bind(kKey, key).bind(kNow, wall_ms()).run() > 0;
+    tx.commit();
+    return removed;
 }
 
 bool SqliteBackend::exists(Bytes key)
@@ -284,6 +290,11 @@ void SqliteBackend::clear(Bytes prefix)
         range.bind(q);
         q.run();
     }
+    {
+        Query q(*c, range.pick(Sql::lease_clear_bounded, Sql::lease_clear_open));
+        range.bind(q);
+        q.run();
+    }
     tx.commit();
 }
 
@@ -324,8 +335,10 @@ size_t SqliteBackend::del_many(const Bytes *keys, size_t n)
     Transaction tx(*c, Transaction::write);
     int64_t now = wall_ms();
     size_t removed = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        Query(*c, Sql::lease_delete).bind(kKey, keys[i]).run();
         removed += size_t(Query(*c, Sql::del).bind(kKey, keys[i]).bind(kNow, now).run());
+    }
     tx.commit();
     return removed;
 }

@@ -41,6 +41,10 @@ public:
     void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
+    // Leases in "<t>.leases" (sqlite_leases.cpp).
+    void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply) override;
+    bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill) override;
+    void lease_release(Bytes key, uint64_t token) override;
     // The change log (sqlite_changes.h). Called once, before the backend
     // is shared between threads.
     bool watch_changes(ChangeListener *listener) override;
@@ -58,6 +62,8 @@ private:
     // Upsert on c; the caller owns the transaction, if any.
     void write_entry(SqliteConnection &c, Bytes key, Bytes value, int64_t expires_at,
                      int64_t tag_id);
+    // Leases whose holders and copies are all over, swept every so often.
+    std::atomic<uint32_t> grants_{0};
     // This process's runtime; a forked child builds its own on first use.
     SqliteRuntime &runtime() { return runtime_->get(); }
     std::unique_ptr<SqliteRuntime> make_runtime();

@@ -98,6 +98,54 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
                              " g JOIN " + t + " e ON e.key = g.key AND e.tag_id = g.tag_id "
                              "WHERE g.tag = ?1 AND (e.expires_at = 0 OR e.expires_at > ?2))");
     set(Sql::tag_drop, "DELETE FROM " + tags + " WHERE tag = ?1");
+
+    // Leases: ?3 token, ?4 an expiry, ?5 on_miss / compute_ms.
+    const std::string leases = quoted(table + ".leases");
+    set(Sql::lease_read, "SELECT token, lease_until, on_miss, fresh_until, stale_until, "
+                         "compute_ms, stale FROM " + leases + " WHERE key = ?1");
+    set(Sql::lease_meta, "SELECT fresh_until, compute_ms FROM " + leases + " WHERE key = ?1");
+    set(Sql::lease_grant, "INSERT INTO " + leases +
+                              " (key, token, lease_until, on_miss) VALUES (?1, ?3, ?4, ?5) "
+                              "ON CONFLICT (key) DO UPDATE SET token = excluded.token, "
+                              "lease_until = excluded.lease_until, on_miss = excluded.on_miss");
+    set(Sql::lease_end_token, "UPDATE " + leases + " SET token = 0 WHERE key = ?1 AND token = ?3");
+    set(Sql::lease_delete, "DELETE FROM " + leases + " WHERE key = ?1");
+    // ?3: the stale copy (NULL: none), ?4 fresh_until, ?5 compute_ms, ?6 stale_until.
+    set(Sql::lease_store_meta,
+        "INSERT OR REPLACE INTO " + leases +
+            " (key, token, lease_until, on_miss, fresh_until, stale_until, compute_ms, stale) "
+            "VALUES (?1, 0, 0, 0, ?4, ?6, ?5, ?3)");
+    const std::string dead = "token = 0 OR lease_until <= ?2) AND stale_until <= ?2 AND "
+                             "fresh_until <= ?2";
+    set(Sql::lease_tidy, "DELETE FROM " + leases + " WHERE key = ?1 AND (" + dead);
+    set(Sql::lease_purge, "DELETE FROM " + leases + " WHERE (" + dead);
+    set(Sql::lease_clear_bounded, "DELETE FROM " + leases + " WHERE key >= ?1 AND key < ?3");
+    set(Sql::lease_clear_open, "DELETE FROM " + leases + " WHERE key >= ?1");
+}
+
+std::string SqlCatalog::lease_schema() const
+{
+    const std::string t = quoted(table_);
+    const std::string leases = quoted(table_ + ".leases");
+    const std::string end = " BEGIN DELETE FROM " + leases + " WHERE key = new.key; END;\n";
+    // A row rewritten by anyone (a set, an add, an incr, in any process)
+    // ends the key's lease and drops its stale copy: that value is newer.
+    // A live row deleted (a pattern, a tag, eviction) does too; purging an
+    // expired row does not, or stale-while-revalidate would lose its copy.
+    return "CREATE TABLE IF NOT EXISTS " + leases +
+           " (key BLOB NOT NULL PRIMARY KEY, token INTEGER NOT NULL DEFAULT 0, "
+           "lease_until INTEGER NOT NULL DEFAULT 0, on_miss INTEGER NOT NULL DEFAULT 0, "
+           "fresh_until INTEGER NOT NULL DEFAULT 0, stale_until INTEGER NOT NULL DEFAULT 0, "
+           "compute_ms INTEGER NOT NULL DEFAULT 0, stale BLOB);\n"
+           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".lease_insert") +
+           " AFTER INSERT ON " + t + end +
+           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".lease_update") +
+           " AFTER UPDATE OF value ON " + t + end +
+           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".lease_delete") +
+           " AFTER DELETE ON " + t +
+           " WHEN old.expires_at = 0 OR old.expires_at > "
+           "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) BEGIN DELETE FROM " +
+           leases + " WHERE key = old.key; END;\n";
 }
 
 std::string SqlCatalog::schema() const

@@ -9,6 +9,10 @@
 //   "<t>.expiry"  partial index on expires_at for rows that expire.
 //   "<t>.tags"    (tag, key, tag_id); triggers drop a row's tags when the
 //                 row is deleted or rewritten with another tag_id.
+//   "<t>.leases"  (key, token, lease_until, on_miss, fresh_until,
+//                 stale_until, compute_ms, stale): stampede leases and stale
+//                 copies (sqlite_leases.cpp), created at open; triggers end
+//                 a key's lease when any writer rewrites or deletes its row.
 //   "<t>.changes" (id, key): created by the first process that watches for
 //                 changes (sqlite_changes.h), then filled by triggers for
 //                 every writer.
@@ -70,6 +74,17 @@ enum class Sql {
     tag_drop,
     // change log (sqlite_changes.h): (id, key) after ?1, oldest first
     changes_since,
+    // leases (sqlite_leases.cpp)
+    lease_read,
+    lease_meta,
+    lease_grant,
+    lease_end_token,
+    lease_delete,
+    lease_store_meta,
+    lease_tidy,
+    lease_purge,
+    lease_clear_bounded,
+    lease_clear_open,
     count_
 };
 
@@ -89,6 +104,8 @@ public:
     // The change log "<t>.changes" and the triggers that fill and trim it
     // (sqlite_changes.h), CREATE ... IF NOT EXISTS.
     std::string change_log_schema() const;
+    // The lease table and the triggers that end leases, IF NOT EXISTS.
+    std::string lease_schema() const;
     // Queries that fail to prepare unless the entries table (tags table)
     // has our columns.
     std::string entries_probe() const;

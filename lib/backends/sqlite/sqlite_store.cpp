@@ -15,7 +15,7 @@ struct FileHeader {
     int64_t application_id = 0;
     int64_t user_version = 0;
     int64_t objects = 0; // tables, indexes, triggers, views
-    bool has_entries = false, has_tags = false;
+    bool has_entries = false, has_tags = false, has_leases = false;
 };
 
 bool has_table(SqliteConnection &c, const std::string &name)
@@ -34,6 +34,7 @@ FileHeader read_header(SqliteConnection &c)
     h.user_version = c.scalar_int("PRAGMA user_version");
     h.has_entries = has_table(c, c.sql().table());
     h.has_tags = has_table(c, c.sql().table() + ".tags");
+    h.has_leases = has_table(c, c.sql().table() + ".leases");
     return h;
 }
 
@@ -122,7 +123,10 @@ void open_store(SqliteConnection &c)
                                 "' to WAL mode (journal_mode is '" + mode + "')");
     }
     check_layout(c, h);
-    if (h.application_id != kSqliteApplicationId || !h.has_entries || !h.has_tags) {
+    // The lease table joins files made before it on their next open, so
+    // that every process's writes end leases from then on.
+    if (h.application_id != kSqliteApplicationId || !h.has_entries || !h.has_tags ||
+        !h.has_leases) {
         Transaction tx(c, Transaction::write);
         // Another process may have created it since we looked.
         FileHeader now = read_header(c);
@@ -133,6 +137,7 @@ void open_store(SqliteConnection &c)
             c.exec("PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion));
         }
         c.exec(c.sql().schema());
+        c.exec(c.sql().lease_schema());
         tx.commit();
     }
 }
