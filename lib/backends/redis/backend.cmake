@@ -8,6 +8,7 @@ target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/redis_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_glob.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_leases.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_scan.cpp

@@ -232,9 +232,17 @@ void RedisBackend::get_entries(const Bytes *keys, size_t n, OwnedBuffer *values,
 bool RedisBackend::del(Bytes key)
 {
     check_key(key);
+    // The key's lease and stale copy go in the same round trip: a holder
+    // computing after a miss must not store what the delete outdated.
+    std::string lease = lease_key(key), meta = meta_key(key);
     return run(false, [&](RedisConnection &c) {
         c.command({"DEL", key});
-        return c.integer("DEL") > 0;
+        c.command({"DEL", lease, meta});
+        RedisReply r = c.reply("DEL");
+        drain(c, 1, "DEL");
+        if (r->type == REDIS_REPLY_ERROR)
+            c.fail_reply(r.get(), "DEL");
+        return r->type == REDIS_REPLY_INTEGER && r->integer > 0;
     });
 }
 
@@ -513,6 +521,20 @@ size_t RedisBackend::del_many(const Bytes *keys, size_t n)
                 commands++;
             }
             removed += size_t(drain(c, commands, "DEL"));
+            done = trip_end;
+        }
+        // Their leases and stale copies, as del() does (counted apart).
+        for (size_t done = 0; done < n;) {
+            size_t trip_end = std::min(n, done + kKeysPerCommand);
+            std::vector<std::string> aux;
+            aux.reserve(2 * (trip_end - done));
+            for (size_t i = done; i < trip_end; i++) {
+                aux.push_back(lease_key(keys[i]));
+                aux.push_back(meta_key(keys[i]));
+            }
+            std::vector<Bytes> views(aux.begin(), aux.end());
+            c.command("DEL", views.data(), views.size());
+            drain(c, 1, "DEL");
             done = trip_end;
         }
         return removed;

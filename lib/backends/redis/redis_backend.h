@@ -67,6 +67,14 @@ public:
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
 
+    // Leases (redis_leases.cpp): per key, a token key with its own expiry
+    // and a hash of the last fill's stale copy and compute time, both
+    // named key + kTagMark + a suffix (never listed, matched or writable);
+    // each call is one Lua script, so the check and the write are atomic.
+    void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply) override;
+    bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill) override;
+    void lease_release(Bytes key, uint64_t token) override;
+
     // Redis 6+ client tracking (redis_tracking.h); false before Redis 6.
     // Called once, before the backend is shared between threads.
     bool watch_changes(ChangeListener *listener) override;
@@ -122,6 +130,12 @@ private:
     static const char kTagSetSource[];
     static const char kTagInvalidateSource[];
     static const char kIncrExistingSource[];
+    static const char kLeaseGetSource[];
+    static const char kLeaseSetSource[];
+    static const char kLeaseReleaseSource[];
+    // key's lease token and stale-copy keys.
+    static std::string lease_key(Bytes key);
+    static std::string meta_key(Bytes key);
 
     // The child's first call renews the pool, and the tracking with it.
     void renew_tracking_in_child();
@@ -137,6 +151,9 @@ private:
     Script tag_set_;
     Script tag_invalidate_;
     Script incr_existing_;
+    Script lease_get_{"lease_get", kLeaseGetSource};
+    Script lease_set_{"lease_set", kLeaseSetSource};
+    Script lease_release_{"lease_release", kLeaseReleaseSource};
 };
 
 template <typename Op>

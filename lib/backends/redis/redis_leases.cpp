@@ -1,0 +1,159 @@
+// Stampede leases on Redis: for a key K, the token lives in K + kTagMark +
+// "lease" (a string "<token>:<on_miss>" that expires by itself after
+// lease_ttl, so a crashed holder's lease is reclaimed by the server), and
+// with stale_ttl or early_refresh the last fill's copy and compute time in
+// the hash K + kTagMark + "meta", which outlives K by stale_ttl. Every step
+// is one Lua script: a grant is SET NX, a lease-checked set compares the
+// token and writes K in the same script, and a delete (del, del_many)
+// removes both keys, so a late set of outdated data finds no token.
+#include <hiredis.h>
+
+#include "core/counter_text.h"
+#include "core/error.h"
+#include "redis_backend.h"
+
+namespace unicache {
+
+// KEYS: K, lease, meta. ARGV: token, lease_ttl ms, early (0/1), want_meta
+// (0/1). Returns {state, value, pttl, compute_ms, granted}, state 0 hit,
+// 1 stale, 2 granted, 3 busy.
+const char RedisBackend::kLeaseGetSource[] = R"lua(
+local v = redis.call('GET', KEYS[1])
+if v then
+  local pttl, c, g = 0, 0, 0
+  if ARGV[4] == '1' then
+    pttl = redis.call('PTTL', KEYS[1])
+    c = tonumber(redis.call('HGET', KEYS[3], 'c') or '0')
+  end
+  if ARGV[3] == '1' and redis.call('SET', KEYS[2], ARGV[1] .. ':0', 'PX', ARGV[2], 'NX') then
+    g = 1
+  end
+  return {0, v, pttl, c, g}
+end
+local m = redis.call('HMGET', KEYS[3], 'v', 'c')
+local g = 0
+if redis.call('SET', KEYS[2], ARGV[1] .. ':1', 'PX', ARGV[2], 'NX') then g = 1 end
+if m[1] then return {1, m[1], 0, tonumber(m[2] or '0'), g} end
+if g == 1 then return {2, '', 0, 0, 1} end
+return {3, '', 0, 0, 0}
+)lua";
+
+// KEYS: K, lease, meta. ARGV: token ('0': store whatever holds the lease),
+// value, ttl ms ('0': none), keep_meta (0/1), stale_ttl ms, compute_ms.
+// Returns 1 stored, 0 refused.
+const char RedisBackend::kLeaseSetSource[] = R"lua(
+if ARGV[1] ~= '0' then
+  local l = redis.call('GET', KEYS[2])
+  if not l then return 0 end
+  local sep = string.find(l, ':', 1, true)
+  if not sep or string.sub(l, 1, sep - 1) ~= ARGV[1] then return 0 end
+  if string.sub(l, sep + 1) == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('DEL', KEYS[2])
+    return 0
+  end
+end
+if ARGV[3] == '0' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+redis.call('DEL', KEYS[2], KEYS[3])
+if ARGV[4] == '1' and ARGV[3] ~= '0' then
+  if ARGV[5] ~= '0' then
+    redis.call('HSET', KEYS[3], 'v', ARGV[2], 'c', ARGV[6])
+  else
+    redis.call('HSET', KEYS[3], 'c', ARGV[6])
+  end
+  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[3]) + tonumber(ARGV[5]))
+end
+return 1
+)lua";
+
+// KEYS: lease. ARGV: token.
+const char RedisBackend::kLeaseReleaseSource[] = R"lua(
+local l = redis.call('GET', KEYS[1])
+if l and string.sub(l, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
+std::string RedisBackend::lease_key(Bytes key)
+{
+    std::string k(key);
+    return k.append(kTagMark).append("lease");
+}
+
+std::string RedisBackend::meta_key(Bytes key)
+{
+    std::string k(key);
+    return k.append(kTagMark).append("meta");
+}
+
+namespace {
+
+std::string decimal(uint64_t v)
+{
+    return std::to_string(v);
+}
+
+int64_t int_element(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+}
+
+} // namespace
+
+void RedisBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply *reply)
+{
+    check_key(key);
+    std::string lease = lease_key(key), meta = meta_key(key);
+    std::string token = decimal(req.token), ttl = std::to_string(req.lease_ttl_ms);
+    Bytes keys[3] = {key, lease, meta};
+    Bytes args[4] = {token, ttl, req.early ? "1" : "0", req.want_meta ? "1" : "0"};
+    // Not replayed after a lost reply: a grant may have happened; the
+    // lease then runs out by itself.
+    run(false, [&](RedisConnection &c) {
+        RedisReply r = eval_reply(c, lease_get_, keys, 3, args, 4);
+        if (r->type == REDIS_REPLY_ERROR)
+            c.fail_reply(r.get(), "lease_get");
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
+            r->element[1]->type != REDIS_REPLY_STRING)
+            c.fail_type(r.get(), "lease_get");
+        int64_t state = int_element(r->element[0]);
+        static const LeaseState states[] = {LeaseState::hit, LeaseState::stale, LeaseState::granted,
+                                            LeaseState::busy};
+        if (state < 0 || state > 3)
+            c.fail_type(r.get(), "lease_get");
+        reply->state = states[state];
+        if (state <= 1)
+            reply->value.assign(r->element[1]->str, r->element[1]->len);
+        int64_t pttl = int_element(r->element[2]);
+        reply->fresh_left_ms = pttl > 0 ? pttl : 0;
+        reply->compute_ms = int_element(r->element[3]);
+        reply->granted = int_element(r->element[4]) == 1;
+    });
+}
+
+bool RedisBackend::lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill)
+{
+    check_key(key);
+    check_value(value);
+    std::string lease = lease_key(key), meta = meta_key(key);
+    std::string tok = decimal(token), ttl = std::to_string(fill.ttl_ms),
+                stale = std::to_string(fill.stale_ttl_ms),
+                compute = std::to_string(fill.compute_ms);
+    Bytes keys[3] = {key, lease, meta};
+    Bytes args[6] = {tok, value, ttl, fill.keep_meta ? "1" : "0", stale, compute};
+    return run(false,
+               [&](RedisConnection &c) { return eval(c, lease_set_, keys, 3, args, 6) == 1; });
+}
+
+void RedisBackend::lease_release(Bytes key, uint64_t token)
+{
+    check_key(key);
+    std::string lease = lease_key(key), tok = decimal(token);
+    Bytes keys[1] = {lease};
+    Bytes args[1] = {tok};
+    run(true, [&](RedisConnection &c) { eval(c, lease_release_, keys, 1, args, 1); });
+}
+
+} // namespace unicache
