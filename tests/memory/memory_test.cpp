@@ -1,8 +1,10 @@
 // Memory-backend behaviour beyond the contract: limits, eviction, expiry.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
 #include <string>
+#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -239,6 +241,57 @@ TEST(MemoryBackend, ValueLargerThanTheCacheIsTooBig)
         << cache_last_error();
     EXPECT_EQ(cache_exists(c, "k", 1), CACHE_MISS);
     cache_close(c);
+}
+
+// Issue 10, item 13: an entry's memory charge is kept in 32 bits, so a
+// value of 4,294,967,295 bytes (under the 4 GiB value limit) plus its key
+// and overhead wrapped it: memory_bytes then read 4,294,967,296 on an empty
+// cache and max_memory_mb evicted more than half of what fits. The value
+// really is 4 GiB long: it is a read-only mapping of zero pages, which costs
+// no memory unless something copies it.
+TEST(MemoryBackend, AnEntryWhoseChargeWouldWrapThirtyTwoBitsIsTooBigAndChargesNothing)
+{
+    const size_t span = size_t(UINT32_MAX) + 1;
+    void *zeros =
+        mmap(nullptr, span, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ASSERT_NE(zeros, MAP_FAILED);
+    // One shard with an 8 GiB budget: the entry fits the budget, so only
+    // the charge's width can refuse it.
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open("memory://?max_memory_mb=8192&shards=1", &c), CACHE_OK)
+        << cache_last_error();
+    std::string small(1000, 's');
+    for (int i = 0; i < 100; i++) {
+        std::string k = "small" + std::to_string(i);
+        ASSERT_EQ(cache_set(c, k.data(), k.size(), small.data(), small.size(), 0), CACHE_OK);
+    }
+    long long before = stat_field(stats(c), "memory_bytes");
+    ASSERT_GT(before, 100 * 1000);
+
+    // UINT32_MAX is the largest value length the 4 GiB check lets through;
+    // UINT32_MAX - 100 still carries the charge past 32 bits.
+    for (size_t len : {size_t(UINT32_MAX), size_t(UINT32_MAX) - 100}) {
+        SCOPED_TRACE(len);
+        EXPECT_EQ(cache_set(c, "big", 3, zeros, len, 0), CACHE_ETOOBIG) << cache_last_error();
+        EXPECT_NE(std::string(cache_last_error()).find("4 GiB"), std::string::npos)
+            << cache_last_error();
+        EXPECT_EQ(cache_add(c, "big", 3, zeros, len, 0), CACHE_ETOOBIG);
+        EXPECT_EQ(cache_exists(c, "big", 3), CACHE_MISS);
+        std::string s = stats(c);
+        EXPECT_EQ(stat_field(s, "memory_bytes"), before) << s;
+        EXPECT_EQ(stat_field(s, "size"), 100) << s;
+        EXPECT_EQ(stat_field(s, "evictions"), 0) << s;
+    }
+    cache_delete(c, "big", 3);
+    for (int i = 0; i < 100; i++) {
+        std::string k = "small" + std::to_string(i);
+        EXPECT_EQ(cache_delete(c, k.data(), k.size()), CACHE_OK) << k;
+    }
+    std::string s = stats(c);
+    EXPECT_EQ(stat_field(s, "memory_bytes"), 0) << s;
+    EXPECT_EQ(stat_field(s, "size"), 0) << s;
+    cache_close(c);
+    munmap(zeros, span);
 }
 
 TEST(MemoryBackend, ExpiredEntriesAreReapedInTheBackground)
