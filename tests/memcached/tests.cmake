@@ -16,3 +16,8 @@ unicache_add_test(memcached_fast_get_test
   SOURCES memcached/memcached_fast_get_test.cpp INTERNAL LABELS memcached)
 target_include_directories(memcached_fast_get_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
 target_link_libraries(memcached_fast_get_test PRIVATE memcached)
+# timeout_ms as a deadline for the whole call, against the fault proxy.
+unicache_add_test(memcached_deadline_test
+  SOURCES memcached/memcached_deadline_test.cpp LABELS memcached)
+target_include_directories(memcached_deadline_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
+target_link_libraries(memcached_deadline_test PRIVATE memcached)

@@ -7,6 +7,7 @@ pkg_check_modules(LIBCRYPTO REQUIRED libcrypto)
 
 target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/connection_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/deadline_watch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/entry_batch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/envelope.cpp
   ${CMAKE_CURRENT_LIST_DIR}/generation_table.cpp

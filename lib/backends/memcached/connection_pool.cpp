@@ -6,18 +6,23 @@
 namespace unicache {
 
 ConnectionPool::ConnectionPool(const std::function<memcached_st *()> &connect, size_t size,
-                               size_t servers)
+                               size_t servers, int64_t timeout_ms)
 {
     conns_.reserve(size);
     try {
         for (size_t i = 0; i < size; i++) {
             auto c = std::make_unique<Connection>();
             c->sockets = std::vector<TextGetSocket>(servers);
+            c->timeout_ms = timeout_ms;
             c->mc = connect();
             memcached_result_create(c->mc, &c->result);
             memcached_result_create(c->mc, &c->scratch);
             conns_.push_back(std::move(c));
         }
+        std::vector<Connection *> all;
+        for (auto &c : conns_)
+            all.push_back(c.get());
+        watch_ = std::make_unique<DeadlineWatch>(all, timeout_ms);
     } catch (...) {
         release();
         throw;
@@ -31,6 +36,7 @@ ConnectionPool::~ConnectionPool()
 
 void ConnectionPool::release()
 {
+    watch_.reset(); // joined before the handles it watches go
     for (auto &c : conns_) {
         memcached_result_free(&c->result);
         memcached_result_free(&c->scratch);
@@ -51,11 +57,11 @@ ConnectionPool::Lease ConnectionPool::acquire()
     for (size_t i = 0; i < n; i++) {
         Connection *c = conns_[(start + i) % n].get();
         if (c->mu.try_lock())
-            return Lease(c);
+            return Lease(arm(c));
     }
     Connection *c = conns_[start].get();
     c->mu.lock();
-    return Lease(c);
+    return Lease(arm(c));
 }
 
 } // namespace unicache

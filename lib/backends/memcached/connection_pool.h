@@ -6,12 +6,14 @@
 
 #include <libmemcached/memcached.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "deadline_watch.h"
 #include "entry_batch.h"
 #include "text_get_socket.h"
 
@@ -35,6 +37,12 @@ struct Connection {
     std::vector<unsigned char> states;  // per request of a batch
     std::vector<TextGetSocket> sockets; // one per server, for the single-key get
     std::mutex mu;
+    // The deadline of the call holding the connection (monotonic ns; 0 between
+    // calls), and the lock that orders DeadlineWatch's writes to mc's
+    // timeouts with the end of the call (deadline_watch.h).
+    std::atomic<int64_t> deadline_ns{0};
+    std::mutex watch_mu;
+    int64_t timeout_ms = 0; // what each call may take, for messages
 };
 
 class ConnectionPool {
@@ -43,8 +51,10 @@ public:
     // each connection also gets one (unopened) TextGetSocket per server.
     // Each handle is configured from scratch: memcached_clone() loses some
     // settings (weighted ketama), which would make clones place keys on
-    // other servers than the original.
-    ConnectionPool(const std::function<memcached_st *()> &connect, size_t size, size_t servers);
+    // other servers than the original. Every lease is one call, bounded by
+    // timeout_ms as a whole (DeadlineWatch).
+    ConnectionPool(const std::function<memcached_st *()> &connect, size_t size, size_t servers,
+                   int64_t timeout_ms);
     ~ConnectionPool();
     ConnectionPool(const ConnectionPool &) = delete;
     ConnectionPool &operator=(const ConnectionPool &) = delete;
@@ -54,7 +64,11 @@ public:
         explicit Lease(Connection *c) : c_(c) {}
         Lease(const Lease &) = delete;
         Lease &operator=(const Lease &) = delete;
-        ~Lease() { c_->mu.unlock(); }
+        ~Lease()
+        {
+            DeadlineWatch::disarm(*c_);
+            c_->mu.unlock();
+        }
         Connection &operator*() const { return *c_; }
         Connection *operator->() const { return c_; }
 
@@ -62,6 +76,7 @@ public:
         Connection *c_;
     };
 
+    // A free connection, its call's deadline set timeout_ms from now.
     Lease acquire();
     size_t size() const { return conns_.size(); }
     // For reading what every connection counted (atomics only).
@@ -69,7 +84,13 @@ public:
 
 private:
     void release();
+    Connection *arm(Connection *c)
+    {
+        watch_->arm(*c);
+        return c;
+    }
     std::vector<std::unique_ptr<Connection>> conns_;
+    std::unique_ptr<DeadlineWatch> watch_;
 };
 
 } // namespace unicache

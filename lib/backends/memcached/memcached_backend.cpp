@@ -92,13 +92,28 @@ std::string host_port(const memcached_st *mc, uint32_t server)
 // connection's fast-get sockets leave their servers to libmemcached until it
 // has answered a get from each again, so that a get never waits on our
 // socket for a server libmemcached would fail at once.
+//
+// A call whose deadline passed (DeadlineWatch set the handle's timeouts to
+// 0) or whose wait timed out is CACHE_ETIMEOUT naming timeout_ms, and the
+// handle's connections are closed: a reply may have been half read, and its
+// rest must not be taken for the answer to the next call.
 [[noreturn]] void fail_call(Connection &c, memcached_return_t rc, const std::string &what)
 {
     int status = memcached_status(c.mc, rc);
-    if (status == CACHE_EUNAVAILABLE || status == CACHE_ETIMEOUT)
+    int64_t deadline = c.deadline_ns.load(std::memory_order_relaxed);
+    bool late = deadline && monotonic_ns() >= deadline;
+    if (status == CACHE_EUNAVAILABLE || status == CACHE_ETIMEOUT || late)
         for (TextGetSocket &s : c.sockets)
             s.server_failed();
-    fail_memcached(c.mc, rc, what);
+    if (status != CACHE_ETIMEOUT && !late)
+        fail_memcached(c.mc, rc, what);
+    std::string detail = memcached_detail(c.mc, rc);
+    DeadlineWatch::disarm(c);
+    c.mc->poll_timeout = 0; // the drain in memcached_quit must not wait
+    memcached_quit(c.mc);
+    fail(CACHE_ETIMEOUT, "memcached " + what +
+                             " failed: the call did not complete within timeout_ms=" +
+                             std::to_string(c.timeout_ms) + " (" + detail + ")");
 }
 
 // Runs one multi-get and calls on_item for every item that comes back.
@@ -148,7 +163,7 @@ MemcachedBackend::MemcachedBackend(const MemcachedOptions &opts) : opts_(opts)
     }
     pool_ = std::make_unique<PerProcess<ConnectionPool>>([this] {
         return std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size,
-                                                opts_.hosts.size());
+                                                opts_.hosts.size(), opts_.timeout_ms);
     });
     generations_ = GenerationTable::find(servers_, opts_.prefix, opts_.hosts.size());
 }
@@ -343,16 +358,16 @@ bool MemcachedBackend::fetch(Connection &c, uint32_t *flags, Bytes *item)
     TextGetSocket *fast = opts_.fast_get ? &c.sockets[c.server] : nullptr;
     if (fast && fast->turn()) {
         const memcached_instance_st *server = memcached_server_instance_by_position(c.mc, c.server);
-        switch (
-            fast->get(server, c.key, int(opts_.timeout_ms), opts_.spin_us * 1000, flags, item)) {
+        int64_t deadline = c.deadline_ns.load(std::memory_order_relaxed);
+        switch (fast->get(server, c.key, deadline, opts_.spin_us * 1000, flags, item)) {
         case TextGetSocket::kHit:
             return true;
         case TextGetSocket::kMiss:
             return false;
         case TextGetSocket::kTimedOut:
-            // Already waited timeout_ms: asking libmemcached would wait again.
-            fail(CACHE_ETIMEOUT, "memcached get failed: A TIMEOUT OCCURRED (no answer within "
-                                 "timeout_ms=" +
+            // The call's time is up: asking libmemcached would wait again.
+            fail(CACHE_ETIMEOUT, "memcached get failed: A TIMEOUT OCCURRED (the call did not "
+                                 "complete within timeout_ms=" +
                                      std::to_string(opts_.timeout_ms) +
                                      "), host: " + host_port(server));
         case TextGetSocket::kFailed:
@@ -931,10 +946,22 @@ size_t MemcachedBackend::delete_pattern(const GlobPattern &)
 
 void MemcachedBackend::ping()
 {
+    // One round trip to every server: a read of each server's generation
+    // counter of this prefix, in one multi-get. Not memcached_version(),
+    // which asks only servers whose version it does not know yet, so it
+    // answered OK for a server that had stopped answering.
     ConnectionPool::Lease c = pool().acquire();
-    memcached_return_t rc = memcached_version(c->mc);
-    if (rc != MEMCACHED_SUCCESS)
-        fail_call(*c, rc, "ping (version)");
+    std::vector<std::string> names;
+    for (uint32_t s = 0; s < opts_.hosts.size(); s++)
+        names.push_back(item_keys::generation_key(anchor_for(*c, s), opts_.prefix));
+    std::vector<const char *> ptrs;
+    std::vector<size_t> lens;
+    for (const std::string &n : names) {
+        ptrs.push_back(n.data());
+        lens.push_back(n.size());
+    }
+    multi_get(*c, ptrs.data(), lens.data(), names.size(), &c->scratch, "ping",
+              [](memcached_result_st *) {});
 }
 
 std::string MemcachedBackend::info()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -55,13 +56,20 @@ bool take_number(const char **p, const char *end, char stop, uint64_t max, uint6
     return true;
 }
 
-// Waits until fd is writable (a connect finished) for up to timeout_ms.
-TextGetSocket::Outcome connected(int fd, int timeout_ms)
+// Milliseconds poll() may wait until deadline_ns, rounded up (0: it passed).
+int poll_ms(int64_t deadline_ns)
+{
+    int64_t left = deadline_ns - now_ns();
+    return left <= 0 ? 0 : int(std::min<int64_t>((left + 999999) / 1000000, INT32_MAX));
+}
+
+// Waits until fd is writable (a connect finished), until deadline_ns.
+TextGetSocket::Outcome connected(int fd, int64_t deadline_ns)
 {
     pollfd p{fd, POLLOUT, 0};
     int n;
     do
-        n = poll(&p, 1, timeout_ms);
+        n = poll(&p, 1, poll_ms(deadline_ns));
     while (n < 0 && errno == EINTR);
     if (n == 0)
         return TextGetSocket::kTimedOut;
@@ -73,7 +81,8 @@ TextGetSocket::Outcome connected(int fd, int timeout_ms)
 }
 
 // A non-blocking socket connected to addr, or -1 (*why: kFailed or kTimedOut).
-int connect_to(const sockaddr *addr, socklen_t len, int timeout_ms, TextGetSocket::Outcome *why)
+int connect_to(const sockaddr *addr, socklen_t len, int64_t deadline_ns,
+               TextGetSocket::Outcome *why)
 {
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     *why = TextGetSocket::kFailed;
@@ -86,7 +95,7 @@ int connect_to(const sockaddr *addr, socklen_t len, int timeout_ms, TextGetSocke
     if (connect(fd, addr, len) == 0)
         return fd;
     if (errno == EINPROGRESS || errno == EAGAIN) {
-        *why = connected(fd, timeout_ms);
+        *why = connected(fd, deadline_ns);
         if (*why == TextGetSocket::kHit)
             return fd;
     }
@@ -130,7 +139,7 @@ TextGetSocket::Outcome TextGetSocket::give_up(Outcome why)
     return why;
 }
 
-TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, int timeout_ms)
+TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, int64_t deadline_ns)
 {
     const char *host = memcached_server_name(server);
     Outcome why = kFailed;
@@ -141,7 +150,7 @@ TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, 
         if (std::strlen(host) >= sizeof un.sun_path)
             return kFailed;
         std::strcpy(un.sun_path, host);
-        fd_ = connect_to(reinterpret_cast<sockaddr *>(&un), sizeof un, timeout_ms, &why);
+        fd_ = connect_to(reinterpret_cast<sockaddr *>(&un), sizeof un, deadline_ns, &why);
     } else if (std::strcmp(memcached_server_type(server), "TCP") == 0) {
         addrinfo hints{};
         hints.ai_family = AF_UNSPEC;
@@ -152,7 +161,7 @@ TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, 
         if (getaddrinfo(host, port.c_str(), &hints, &found) != 0)
             return kFailed;
         for (addrinfo *a = found; a && fd_ < 0 && why != kTimedOut; a = a->ai_next)
-            fd_ = connect_to(a->ai_addr, a->ai_addrlen, timeout_ms, &why);
+            fd_ = connect_to(a->ai_addr, a->ai_addrlen, deadline_ns, &why);
         freeaddrinfo(found);
     }
     if (fd_ < 0)
@@ -160,14 +169,14 @@ TextGetSocket::Outcome TextGetSocket::open(const memcached_instance_st *server, 
     return kHit;
 }
 
-size_t TextGetSocket::receive(size_t at, int64_t spin_until_ns, int timeout_ms, Outcome *why)
+size_t TextGetSocket::receive(size_t at, int64_t spin_until_ns, int64_t deadline_ns, Outcome *why)
 {
     *why = kFailed;
     for (;;) {
         if (spin_until_ns == 0 || now_ns() >= spin_until_ns) {
             spin_until_ns = 0;
             pollfd p{fd_, POLLIN, 0};
-            int n = poll(&p, 1, timeout_ms);
+            int n = poll(&p, 1, poll_ms(deadline_ns));
             if (n == 0) {
                 *why = kTimedOut;
                 return 0;
@@ -186,13 +195,13 @@ size_t TextGetSocket::receive(size_t at, int64_t spin_until_ns, int timeout_ms, 
 }
 
 TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, Bytes name,
-                                          int timeout_ms, int64_t spin_ns, uint32_t *flags,
+                                          int64_t deadline_ns, int64_t spin_ns, uint32_t *flags,
                                           Bytes *item)
 {
     if (name.empty() || name.size() > MEMCACHED_MAX_KEY - 1)
         return give_up(kFailed);
     if (fd_ < 0) {
-        Outcome o = open(server, timeout_ms);
+        Outcome o = open(server, deadline_ns);
         if (o != kHit)
             return give_up(o);
     }
@@ -214,7 +223,7 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
 
     bool spin = spin_ns > 0 && rtt_ns_ > 0 && rtt_ns_ <= spin_ns;
     Outcome why;
-    size_t got = receive(0, spin ? sent + std::min(2 * rtt_ns_, spin_ns) : 0, timeout_ms, &why);
+    size_t got = receive(0, spin ? sent + std::min(2 * rtt_ns_, spin_ns) : 0, deadline_ns, &why);
     if (got == 0)
         return give_up(why);
     int64_t rtt = now_ns() - sent;
@@ -226,7 +235,7 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
     // (our names hold no line feed).
     const char *line = buf_.data(), *lf;
     while (!(lf = static_cast<const char *>(std::memchr(line, '\n', got)))) {
-        size_t more = got < kMaxLine ? receive(got, 0, timeout_ms, &why) : 0;
+        size_t more = got < kMaxLine ? receive(got, 0, deadline_ns, &why) : 0;
         if (more == 0)
             return give_up(got < kMaxLine ? why : kFailed);
         got += more;
@@ -254,7 +263,7 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
     if (buf_.size() < total)
         buf_.resize(total);
     while (got < total) {
-        size_t more = receive(got, 0, timeout_ms, &why);
+        size_t more = receive(got, 0, deadline_ns, &why);
         if (more == 0)
             return give_up(why);
         got += more;

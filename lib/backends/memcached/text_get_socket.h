@@ -76,20 +76,21 @@ public:
 
     // Sends "get <name>" (a memcached key, at most 250 bytes) and reads the
     // reply. On kHit, *flags and *item hold the item (item points into this
-    // socket's buffer, valid until the next call). Waits up to timeout_ms
-    // for each piece of the reply (and for the connection), like
-    // libmemcached's poll timeout; spins up to spin_ns first (see above).
-    Outcome get(const memcached_instance_st *server, Bytes name, int timeout_ms, int64_t spin_ns,
-                uint32_t *flags, Bytes *item);
+    // socket's buffer, valid until the next call). Connecting and the whole
+    // reply must be done by deadline_ns (monotonic), however the reply
+    // arrives: a server trickling it a byte at a time costs no more than a
+    // silent one (kTimedOut). Spins up to spin_ns first (see above).
+    Outcome get(const memcached_instance_st *server, Bytes name, int64_t deadline_ns,
+                int64_t spin_ns, uint32_t *flags, Bytes *item);
 
     const Counters &counters() const { return counters_; }
 
 private:
-    Outcome open(const memcached_instance_st *server, int timeout_ms);
+    Outcome open(const memcached_instance_st *server, int64_t deadline_ns);
     // recv() into the buffer from `at` on, waiting as described above until
-    // spin_until_ns (0: no spinning) and then in poll(). Returns the bytes
-    // read, or 0 with *why set.
-    size_t receive(size_t at, int64_t spin_until_ns, int timeout_ms, Outcome *why);
+    // spin_until_ns (0: no spinning) and then in poll() until deadline_ns.
+    // Returns the bytes read, or 0 with *why set.
+    size_t receive(size_t at, int64_t spin_until_ns, int64_t deadline_ns, Outcome *why);
     Outcome give_up(Outcome why);
     void close_fd();
     static void bump(std::atomic<uint64_t> &n)
