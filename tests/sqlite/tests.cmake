@@ -17,3 +17,6 @@ foreach(_t sqlite_test sqlite_process_test)
   target_include_directories(${_t} PRIVATE ${SQLITE3_INCLUDE_DIRS})
   target_link_libraries(${_t} PRIVATE ${SQLITE3_LIBRARIES})
 endforeach()
+# A read-only mount and a failing disk, each in a child process (a mount
+# namespace, RLIMIT_FSIZE): the messages say what is wrong.
+unicache_add_test(sqlite_readonly_test SOURCES sqlite/sqlite_readonly_test.cpp LABELS sqlite)

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstring>
 #include <new>
+#include <sys/statvfs.h>
 #include <thread>
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -36,6 +38,28 @@ void match_function(sqlite3_context *ctx, int, sqlite3_value **argv)
     size_t len = size_t(sqlite3_value_bytes(argv[1]));
     sqlite3_result_int(ctx,
                        pattern->match(len ? Bytes(static_cast<const char *>(key), len) : Bytes()));
+}
+
+// Why path cannot be written, or "" when nothing says it cannot. SQLite
+// itself often cannot tell: on a read-only mount it opens the file read-only
+// and then fails to create the -wal or -shm file with "unable to open
+// database file (No such file or directory)". The mount is asked first,
+// since root's access() ignores permission bits but not a read-only mount.
+std::string read_only_reason(const std::string &path)
+{
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    struct statvfs fs;
+    if (statvfs(dir.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY))
+        return "the file system holding '" + dir + "' is mounted read-only";
+    if (access(path.c_str(), F_OK) == 0 && access(path.c_str(), W_OK) != 0)
+        return errno == EROFS
+                   ? "the file system is read-only"
+                   : "no write permission on the file (" + std::string(std::strerror(errno)) + ")";
+    if (access(dir.c_str(), W_OK) != 0)
+        return "no write permission on the directory '" + dir + "' (" + std::strerror(errno) +
+               "), where SQLite must create the -wal and -shm files";
+    return "";
 }
 
 // A statement compiled for one use, finalized on scope exit.
@@ -79,6 +103,11 @@ void SqliteConnection::open()
         }
     }
     try {
+        // SQLite falls back to a read-only open when it may not write the
+        // file; a cache must write, so that is said now, before a pragma
+        // fails with a message that does not say why.
+        if (!opts_.in_memory() && sqlite3_db_readonly(db_, "main") == 1)
+            fail_read_only("cannot open", read_only_reason(opts_.path));
         sqlite3_extended_result_codes(db_, 1);
         sqlite3_busy_handler(db_, busy_handler, this);
         rc = sqlite3_create_function_v2(db_, "unicache_match", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY,
@@ -163,8 +192,14 @@ int SqliteConnection::step(sqlite3_stmt *stmt)
             if (wait_while_busy(attempt))
                 continue;
         }
+        // A read-only statement inside a write transaction, and the COMMIT
+        // that writes the transaction out (read-only to SQLite, as every
+        // transaction-control statement), fail as writes.
+        bool writes = !sqlite3_stmt_readonly(stmt) ||
+                      sqlite3_txn_state(db_, "main") == SQLITE_TXN_WRITE ||
+                      std::strncmp(sqlite3_sql(stmt), "COMMIT", 6) == 0;
         sqlite3_reset(stmt);
-        throw_error(rc, sqlite3_stmt_readonly(stmt) ? "cannot read" : "cannot write");
+        throw_error(rc, writes ? "cannot write" : "cannot read");
     }
 }
 
@@ -212,9 +247,32 @@ std::string SqliteConnection::scalar_text(const std::string &sql)
                        size_t(sqlite3_column_bytes(st.stmt, 0)));
 }
 
+void SqliteConnection::fail_read_only(const std::string &doing, const std::string &reason) const
+{
+    unicache::fail(CACHE_EIO, doing + " the SQLite database '" + opts_.path +
+                                  "': it is read-only (" +
+                                  (reason.empty() ? "SQLite opened it read-only" : reason) +
+                                  "); a cache needs write access to the file and its directory");
+}
+
 void SqliteConnection::throw_error(int rc, const std::string &doing) const
 {
     const std::string where = "the SQLite database '" + opts_.path + "'";
+    switch (rc & 0xff) {
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+        // Said as what it is when the file or its directory cannot be
+        // written, whatever SQLite's own words (often "No such file").
+        if (!opts_.in_memory()) {
+            std::string reason = read_only_reason(opts_.path);
+            if (!reason.empty())
+                fail_read_only(doing, reason);
+        }
+        break;
+    default:
+        break;
+    }
     std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     int sys = db_ ? sqlite3_system_errno(db_) : 0;
     if (sys && (rc & 0xff) != SQLITE_BUSY)

@@ -51,6 +51,8 @@ public:
     bool wait_while_busy(int attempt);
     // Throws the unicache error for SQLite result code rc.
     [[noreturn]] void throw_error(int rc, const std::string &doing) const;
+    // CACHE_EIO "<doing> the SQLite database '<path>': it is read-only (<reason>)".
+    [[noreturn]] void fail_read_only(const std::string &doing, const std::string &reason) const;
 
 private:
     static int busy_handler(void *self, int attempt);
