@@ -195,9 +195,6 @@ cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn comput
     if (ttl_ms < CACHE_TTL_DEFAULT)
         return invalid("cache_fetch: TTL is negative; use CACHE_TTL_DEFAULT (-1) or "
                        "CACHE_TTL_NONE (0)");
-    // cache_close waits for the whole fetch, the compute included: the
-    // lease calls after it use the handle.
-    unicache::InFlightCall in_flight(&c->in_flight);
     // A hit costs what cache_get costs when nothing needs the entry's
     // metadata (no early refresh): no lease is asked for.
     if (c->impl && c->impl->stampede().early_refresh <= 0) {
@@ -205,6 +202,9 @@ cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn comput
         if (rc != CACHE_MISS)
             return rc;
     }
+    // From here cache_close waits for the whole fetch, the compute
+    // included: the lease calls after it use the handle.
+    unicache::InFlightCall in_flight(&c->in_flight);
     cache_lease lease = CACHE_LEASE_INIT;
     cache_buf old = {nullptr, 0};
     int got = cache_lease_get(c, key, key_len, 0, &old, &lease);
