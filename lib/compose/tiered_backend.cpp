@@ -249,14 +249,20 @@ void TieredBackend::drop_all_copies()
     }
 }
 
-bool TieredBackend::read_copy(Slot &t, Bytes key, OwnedBuffer *out, int64_t *fresh_until)
+bool TieredBackend::read_copy(Slot &t, Bytes key, OwnedBuffer *out, EntryMeta *meta)
 {
-    if (!call(t, [&](Backend &b) { return b.get(key, out); }))
+    EntryMeta stored;
+    if (!call(t, [&](Backend &b) { return b.get_entry(key, out, &stored); }))
         return false;
-    if (!unwrap_copy(out, fresh_until)) {
+    int64_t fresh_until = 0;
+    if (!unwrap_copy(out, &fresh_until)) {
         *out = OwnedBuffer();
         return false;
     }
+    // The copy's own expiry includes stale_if_error; the entry's is when
+    // it stops being fresh.
+    *meta = stored;
+    meta->expires_at_ms = fresh_until;
     return true;
 }
 
@@ -280,13 +286,13 @@ void TieredBackend::promote(Bytes key, Bytes value, const EntryMeta &meta, const
     promotions_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool TieredBackend::read_in_outage(Bytes key, OwnedBuffer *out, const Error &outage)
+bool TieredBackend::read_in_outage(Bytes key, OwnedBuffer *out, EntryMeta *meta,
+                                   const Error &outage)
 {
     for (size_t i = 0; i < upper_count(); i++) {
-        int64_t fresh_until = 0;
         try {
-            if (read_copy(*slots_[i], key, out, &fresh_until)) {
-                if (!fresh(fresh_until))
+            if (read_copy(*slots_[i], key, out, meta)) {
+                if (!fresh(meta->expires_at_ms))
                     stale_served_.fetch_add(1, std::memory_order_relaxed);
                 return true;
             }
@@ -299,7 +305,7 @@ bool TieredBackend::read_in_outage(Bytes key, OwnedBuffer *out, const Error &out
     if (!fallback_)
         throw outage;
     fallback_reads_.fetch_add(1, std::memory_order_relaxed);
-    return fallback_->get(key, out);
+    return fallback_->get_entry(key, out, meta);
 }
 
 void TieredBackend::set_in_outage(Bytes key, Bytes value, int64_t ttl_ms)
@@ -331,19 +337,23 @@ void TieredBackend::set_in_outage(Bytes key, Bytes value, int64_t ttl_ms)
 
 bool TieredBackend::get(Bytes key, OwnedBuffer *out)
 {
+    EntryMeta meta;
+    return get_entry(key, out, &meta);
+}
+
+bool TieredBackend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)
+{
     KeyFence::Mark mark = fence_.look(key);
     if (trusted()) {
         for (size_t i = 0; i < upper_count(); i++) {
-            int64_t fresh_until = 0;
             OwnedBuffer copy;
+            EntryMeta m;
             try {
-                if (read_copy(*slots_[i], key, &copy, &fresh_until) && fresh(fresh_until)) {
-                    if (i > 0) {
-                        EntryMeta m;
-                        m.expires_at_ms = fresh_until;
+                if (read_copy(*slots_[i], key, &copy, &m) && fresh(m.expires_at_ms)) {
+                    if (i > 0)
                         promote(key, copy.view(), m, mark, i);
-                    }
                     *out = std::move(copy);
+                    *meta = m;
                     return true;
                 }
             } catch (const Error &e) {
@@ -353,25 +363,21 @@ bool TieredBackend::get(Bytes key, OwnedBuffer *out)
         }
     }
     OwnedBuffer value;
-    EntryMeta meta;
+    EntryMeta m;
     bool hit;
     try {
-        hit = call(lowest(), [&](Backend &b) { return b.get_entry(key, &value, &meta); });
+        hit = call(lowest(), [&](Backend &b) { return b.get_entry(key, &value, &m); });
     } catch (const Error &e) {
         if (!is_outage(e))
             throw;
-        return read_in_outage(key, out, e);
+        return read_in_outage(key, out, meta, e);
     }
     if (!hit)
         return false;
-    promote(key, value.view(), meta, mark, upper_count());
+    promote(key, value.view(), m, mark, upper_count());
     *out = std::move(value);
+    *meta = m;
     return true;
-}
-
-bool TieredBackend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)
-{
-    return Backend::get_entry(key, out, meta);
 }
 
 bool TieredBackend::exists(Bytes key)
@@ -379,9 +385,9 @@ bool TieredBackend::exists(Bytes key)
     if (trusted()) {
         for (size_t i = 0; i < upper_count(); i++) {
             OwnedBuffer copy;
-            int64_t fresh_until = 0;
+            EntryMeta m;
             try {
-                if (read_copy(*slots_[i], key, &copy, &fresh_until) && fresh(fresh_until))
+                if (read_copy(*slots_[i], key, &copy, &m) && fresh(m.expires_at_ms))
                     return true;
             } catch (const Error &e) {
                 if (!is_outage(e))
@@ -395,7 +401,8 @@ bool TieredBackend::exists(Bytes key)
         if (!is_outage(e))
             throw;
         OwnedBuffer copy;
-        return read_in_outage(key, &copy, e);
+        EntryMeta m;
+        return read_in_outage(key, &copy, &m, e);
     }
 }
 
@@ -406,6 +413,13 @@ bool TieredBackend::ttl(Bytes key, int64_t *remaining_ms)
 
 void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {
+    std::vector<EntryMeta> metas(n);
+    get_entries(keys, n, values, metas.data(), statuses);
+}
+
+void TieredBackend::get_entries(const Bytes *keys, size_t n, OwnedBuffer *values,
+                                EntryMeta *out_metas, int *statuses)
+{
     for (size_t i = 0; i < n; i++)
         statuses[i] = CACHE_MISS;
     std::vector<size_t> missing(n);
@@ -414,6 +428,7 @@ void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
     std::vector<Bytes> ask;
     std::vector<OwnedBuffer> got;
     std::vector<int> st;
+    std::vector<EntryMeta> metas;
     std::vector<size_t> still;
     // One call per tier, only for the keys still missing.
     if (trusted()) {
@@ -424,9 +439,10 @@ void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
             got.clear();
             got.resize(ask.size());
             st.assign(ask.size(), CACHE_MISS);
+            metas.assign(ask.size(), EntryMeta());
             try {
                 call(*slots_[t], [&](Backend &b) {
-                    b.get_many(ask.data(), ask.size(), got.data(), st.data());
+                    b.get_entries(ask.data(), ask.size(), got.data(), metas.data(), st.data());
                 });
             } catch (const Error &e) {
                 if (!is_outage(e))
@@ -440,6 +456,8 @@ void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
                 if (st[j] == CACHE_OK && unwrap_copy(&got[j], &fresh_until) &&
                     (fresh_until == 0 || fresh_until > now)) {
                     values[missing[j]] = std::move(got[j]);
+                    out_metas[missing[j]] = metas[j];
+                    out_metas[missing[j]].expires_at_ms = fresh_until;
                     statuses[missing[j]] = CACHE_OK;
                 } else {
                     still.push_back(missing[j]);
@@ -459,7 +477,7 @@ void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
     got.clear();
     got.resize(ask.size());
     st.assign(ask.size(), CACHE_MISS);
-    std::vector<EntryMeta> metas(ask.size());
+    metas.assign(ask.size(), EntryMeta());
     try {
         call(lowest(), [&](Backend &b) {
             b.get_entries(ask.data(), ask.size(), got.data(), metas.data(), st.data());
@@ -468,7 +486,8 @@ void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
         if (!is_outage(e))
             throw;
         for (size_t i : missing)
-            statuses[i] = read_in_outage(keys[i], &values[i], e) ? CACHE_OK : CACHE_MISS;
+            statuses[i] =
+                read_in_outage(keys[i], &values[i], &out_metas[i], e) ? CACHE_OK : CACHE_MISS;
         return;
     }
     for (size_t j = 0; j < missing.size(); j++) {
@@ -476,6 +495,7 @@ void TieredBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, i
             continue;
         promote(ask[j], got[j].view(), metas[j], marks[j], upper_count());
         values[missing[j]] = std::move(got[j]);
+        out_metas[missing[j]] = metas[j];
         statuses[missing[j]] = CACHE_OK;
     }
 }
@@ -505,6 +525,27 @@ void TieredBackend::set(Bytes key, Bytes value, int64_t ttl_ms)
     // backend reports this very write back and drops the copy anyway) and
     // would leave the other handles' copies of the key behind.
     drop_copies(key);
+}
+
+void TieredBackend::set_entry(Bytes key, Bytes value, const EntryMeta &meta)
+{
+    int64_t left = meta.expires_at_ms ? meta.expires_at_ms - wall_ms() : 0;
+    if (meta.expires_at_ms && left <= 0) {
+        del(key); // expired already: an older copy must not stay
+        return;
+    }
+    WriteScope scope(fence_, key);
+    try {
+        call(lowest(), [&](Backend &b) { b.set_entry(key, value, meta); });
+    } catch (const Error &e) {
+        if (!is_outage(e)) {
+            drop_copies(key);
+            throw;
+        }
+        set_in_outage(key, value, left);
+        return;
+    }
+    drop_copies(key); // as set() does
 }
 
 bool TieredBackend::add(Bytes key, Bytes value, int64_t ttl_ms)

@@ -49,6 +49,7 @@ public:
     const char *name() const override { return "tiered"; }
 
     void set(Bytes key, Bytes value, int64_t ttl_ms) override;
+    void set_entry(Bytes key, Bytes value, const EntryMeta &meta) override;
     bool add(Bytes key, Bytes value, int64_t ttl_ms) override;
     bool get(Bytes key, OwnedBuffer *out) override;
     bool get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta) override;
@@ -61,6 +62,8 @@ public:
     void clear(Bytes prefix) override;
 
     void get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses) override;
+    void get_entries(const Bytes *keys, size_t n, OwnedBuffer *values, EntryMeta *metas,
+                     int *statuses) override;
     void set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms) override;
     size_t del_many(const Bytes *keys, size_t n) override;
 
@@ -117,11 +120,12 @@ private:
     void drop_copies(Bytes key);
     void drop_all_copies();
     // A copy from tier t, its envelope stripped: true when there is one.
-    bool read_copy(Slot &t, Bytes key, OwnedBuffer *out, int64_t *fresh_until);
+    // meta->expires_at_ms is when the copy stops being fresh (0: never).
+    bool read_copy(Slot &t, Bytes key, OwnedBuffer *out, EntryMeta *meta);
     static bool fresh(int64_t fresh_until);
     // While the lowest tier is down: a copy (fresh, or stale within
     // stale_if_error), else the fallback; rethrows `outage` when neither has it.
-    bool read_in_outage(Bytes key, OwnedBuffer *out, const Error &outage);
+    bool read_in_outage(Bytes key, OwnedBuffer *out, EntryMeta *meta, const Error &outage);
     // A set while the lowest tier is down: kept above, logged, and in the fallback.
     void set_in_outage(Bytes key, Bytes value, int64_t ttl_ms);
     void promote(Bytes key, Bytes value, const EntryMeta &meta, const KeyFence::Mark &m,

@@ -96,6 +96,20 @@ bool MemoryBackend::get(Bytes key, OwnedBuffer *out)
     return shard_for(h).get(key, h, out);
 }
 
+bool MemoryBackend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)
+{
+    uint64_t h = hash_of(key);
+    int64_t expire_at = 0;
+    if (!shard_for(h).get_entry(key, h, out, &expire_at))
+        return false;
+    // One lookup: the expiry is monotonic here and wall clock in EntryMeta.
+    EntryMeta m;
+    if (expire_at)
+        m.expires_at_ms = wall_ms() + std::max<int64_t>(expire_at - monotonic_ms(), 1);
+    *meta = m;
+    return true;
+}
+
 bool MemoryBackend::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
 {
     uint64_t h = hash_of(key);

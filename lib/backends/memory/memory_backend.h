@@ -36,6 +36,7 @@ public:
     bool add(Bytes key, Bytes value, int64_t ttl_ms) override;
     bool get(Bytes key, OwnedBuffer *out) override;
     bool get_into(Bytes key, void *dst, size_t capacity, size_t *size) override;
+    bool get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta) override;
     bool del(Bytes key) override;
     bool exists(Bytes key) override;
     int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override;

@@ -218,6 +218,17 @@ bool MemoryShard::get(Bytes key, uint64_t hash, OwnedBuffer *out)
     return true;
 }
 
+bool MemoryShard::get_entry(Bytes key, uint64_t hash, OwnedBuffer *out, int64_t *expire_at)
+{
+    std::lock_guard<ShardMutex> lock(mu_);
+    Entry *e = find_hit(key, hash);
+    if (!e)
+        return false;
+    out->assign(e->value_data(), e->value_len);
+    *expire_at = e->expire_at;
+    return true;
+}
+
 bool MemoryShard::get_into(Bytes key, uint64_t hash, void *dst, size_t capacity, size_t *size)
 {
     std::lock_guard<ShardMutex> lock(mu_);

@@ -43,6 +43,8 @@ public:
     bool get(Bytes key, uint64_t hash, OwnedBuffer *out);
     // get() into the caller's buffer (see Backend::get_into).
     bool get_into(Bytes key, uint64_t hash, void *dst, size_t capacity, size_t *size);
+    // get() that also reports the entry's expiry (monotonic ms, 0 = never).
+    bool get_entry(Bytes key, uint64_t hash, OwnedBuffer *out, int64_t *expire_at);
     bool del(Bytes key, uint64_t hash);
     // Removes key only if it still carries tag_id.
     bool del_if_tagged(Bytes key, uint64_t hash, uint64_t tag_id);

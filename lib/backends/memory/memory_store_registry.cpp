@@ -67,6 +67,19 @@ public:
     {
         return s_->get_into(key, dst, capacity, size);
     }
+    bool get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta) override
+    {
+        return s_->get_entry(key, out, meta);
+    }
+    void get_entries(const Bytes *keys, size_t n, OwnedBuffer *values, EntryMeta *metas,
+                     int *statuses) override
+    {
+        s_->get_entries(keys, n, values, metas, statuses);
+    }
+    void set_entry(Bytes key, Bytes value, const EntryMeta &meta) override
+    {
+        s_->set_entry(key, value, meta);
+    }
     bool del(Bytes key) override { return s_->del(key); }
     bool exists(Bytes key) override { return s_->exists(key); }
     int64_t incr(Bytes key, int64_t delta, int64_t ttl_ms_if_new) override
@@ -120,6 +133,7 @@ public:
     void ping() override { s_->ping(); }
     std::string info() override { return s_->info() + " name=" + name_; }
     BackendStats stats(Bytes prefix) override { return s_->stats(prefix); }
+    void add_stats(Bytes prefix, StatsPart &part) override { s_->add_stats(prefix, part); }
 
 private:
     std::string name_;
@@ -130,21 +144,30 @@ private:
 
 namespace {
 
-// The live store called name, or nullptr; throws when it has other options.
-// Called with the registry locked.
+// The live store called name, or nullptr. Called with the registry locked,
+// so it never throws: a mismatch is only noted in *conflict, and the caller
+// throws after unlocking, once it has let go of the store (the reference it
+// holds may be the last, and a store's destructor takes locks of its own).
 std::shared_ptr<MemoryBackend> find_locked(Registry &r, const std::string &name,
-                                           const MemoryOptions &opts)
+                                           const MemoryOptions &opts, bool *conflict)
 {
     for (auto it = r.stores.begin(); it != r.stores.end();)
         it = it->second.expired() ? r.stores.erase(it) : std::next(it);
     auto found = r.stores.find(name);
     std::shared_ptr<MemoryBackend> store = found == r.stores.end() ? nullptr : found->second.lock();
-    if (store && !same(store->options(), opts))
-        fail(CACHE_EINVAL, "memory store '" + name + "' is already open in this process with " +
-                               describe(store->options()) + "; this open asks for " +
-                               describe(opts) +
-                               " (every handle on one name must use the same parameters)");
+    *conflict = store && !same(store->options(), opts);
     return store;
+}
+
+// Throws after letting go of the store found (see find_locked).
+[[noreturn]] void refuse(const std::string &name, std::shared_ptr<MemoryBackend> &store,
+                         const MemoryOptions &opts)
+{
+    std::string msg = "memory store '" + name + "' is already open in this process with " +
+                      describe(store->options()) + "; this open asks for " + describe(opts) +
+                      " (every handle on one name must use the same parameters)";
+    store.reset();
+    fail(CACHE_EINVAL, msg);
 }
 
 } // namespace
@@ -153,25 +176,31 @@ std::shared_ptr<MemoryBackend> open_named_memory_store(const std::string &name,
                                                        const MemoryOptions &opts)
 {
     Registry &r = registry();
+    bool conflict = false;
+    std::shared_ptr<MemoryBackend> store;
     {
         std::lock_guard<std::mutex> lock(r.mu);
-        if (auto store = find_locked(r, name, opts))
-            return store;
+        store = find_locked(r, name, opts, &conflict);
     }
+    if (conflict)
+        refuse(name, store, opts);
+    if (store)
+        return store;
     // Built without the registry lock: a store takes the shard and reaper
     // locks that fork()'s prepare handlers take too, so holding ours here
     // could deadlock against a fork in another thread. Two threads opening
     // one new name may both build one; the first to register it wins.
     auto fresh = std::make_shared<MemoryBackend>(opts);
-    std::shared_ptr<MemoryBackend> store;
     {
         std::lock_guard<std::mutex> lock(r.mu);
-        store = find_locked(r, name, opts);
+        store = find_locked(r, name, opts, &conflict);
         if (!store) {
             r.stores[name] = fresh;
             store = fresh;
         }
     }
+    if (conflict)
+        refuse(name, store, opts);
     return store; // a losing `fresh` is freed here, outside the lock
 }
 
