@@ -136,6 +136,15 @@ TieredPlan plan_tiered(Config &config)
             tier_failed(label, e);
         }
     }
+    // The same rule TieredBackend applies once the lowest tier is open
+    // (it asks the backend), checked here before anything connects for the
+    // schemes that never report other clients' writes.
+    if (parts.size() > 1 && s.l1_ttl_ms == 0 &&
+        (parts.back().scheme == "memcached" || parts.back().scheme == "memory"))
+        fail(CACHE_EINVAL, "l1_ttl is required: " + tier_label(parts.size() - 1, parts.back()) +
+                               " cannot tell this process when other clients change entries, "
+                               "so the copies in the tiers above it need a bounded life (e.g. "
+                               "\"l1_ttl\": 30000)");
     if (!fallback_text.empty()) {
         try {
             plan.fallback = Config::parse(fallback_text);

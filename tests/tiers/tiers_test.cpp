@@ -115,6 +115,12 @@ TEST(TwoPhaseOpen, EveryPartIsCheckedBeforeAnyPartConnects)
 #endif
     for (const std::string &c : configs)
         expect_refused({c, CACHE_EINVAL, "bogus_param"});
+#if TIERS_WITH_MEMCACHED
+    // l1_ttl over memcached is known to be needed before it connects.
+    expect_refused({"tiered+" + mc, CACHE_EINVAL, "l1_ttl is required"});
+    expect_refused({R"({"tiers": ["memory://", ")" + mc + R"("]})", CACHE_EINVAL,
+                    "l1_ttl is required"});
+#endif
     EXPECT_EQ(redis_hole.accepted(), 0u) << "a part connected before every part was checked";
 #if TIERS_WITH_MEMCACHED
     EXPECT_EQ(memcached_hole.accepted(), 0u);
