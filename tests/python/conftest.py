@@ -15,7 +15,8 @@ import unicache
 from servers import STARTERS, MissingServer
 
 BACKENDS = [b for b in os.environ.get("UNICACHE_TEST_BACKENDS", "memory").split(",") if b]
-KNOWN = {"memory", "sqlite", "redis", "memcached"}
+# "tiered": a memory:// L1 in front of a Redis L2, the one-line form.
+KNOWN = {"memory", "sqlite", "redis", "memcached", "tiered"}
 if not BACKENDS or set(BACKENDS) - KNOWN:
     raise RuntimeError("UNICACHE_TEST_BACKENDS must list some of %s, got %r"
                        % (sorted(KNOWN), BACKENDS))
@@ -64,6 +65,8 @@ def uri(backend, servers, tmp_path):
         return "sqlite://" + str(tmp_path / "cache.db")
     if backend == "redis":
         return "redis://127.0.0.1:%d/0" % servers("redis").port
+    if backend == "tiered":
+        return "tiered+redis://127.0.0.1:%d/1?l1_max_items=10000" % servers("redis").port
     return "memcached://127.0.0.1:%d" % servers("memcached").port
 
 

@@ -12,7 +12,8 @@ require_relative "servers"
 
 module TestSupport
   BACKENDS = ENV.fetch("UNICACHE_TEST_BACKENDS", "memory").split(",").reject(&:empty?)
-  KNOWN = %w[memory sqlite redis memcached].freeze
+  # "tiered": a memory:// L1 in front of a Redis L2, the one-line form.
+  KNOWN = %w[memory sqlite redis memcached tiered].freeze
   unless !BACKENDS.empty? && (BACKENDS - KNOWN).empty?
     abort "UNICACHE_TEST_BACKENDS must list some of #{KNOWN.join(', ')}, got #{BACKENDS.inspect}"
   end
@@ -25,6 +26,7 @@ module TestSupport
     when "sqlite" then "sqlite://#{File.join(dir, 'cache.db')}"
     when "redis" then "redis://127.0.0.1:#{server('redis').port}/0"
     when "memcached" then "memcached://127.0.0.1:#{server('memcached').port}"
+    when "tiered" then "tiered+redis://127.0.0.1:#{server('redis').port}/1?l1_max_items=10000"
     end
   end
 
