@@ -852,7 +852,7 @@ TEST_F(SqliteFile, ReadAnchorIsHeldWhileReadingAndLetGoWhenIdle)
     // TRUNCATE checkpoint must wait for.
     RawDb raw(path("anchor.db"));
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK) << last();
-    read_for(c, "k", std::chrono::milliseconds(20));
+    read_for(c, "k", std::chrono::milliseconds(150));
     EXPECT_EQ(raw.truncate_busy(), 1);
 
     // Idle: the background thread lets go within a few 100 ms ticks.
@@ -900,34 +900,49 @@ TEST_F(SqliteFile, ReadAnchorLetsCheckpointsKeepTheWalSmall)
 {
     // One handle reads without pause while another writes 20,000 separate
     // commits: were the anchor's snapshot never given up, the WAL could not
-    // start over and would pass 100 MB. Plain SQLite (read_anchor=false)
-    // ends between 4 and 32 MB here, depending on when the readers happen
-    // to hold their marks; the anchor must not do worse.
-    cache_t *reader = open_ok(uri("busy.db"));
-    cache_t *writer = open_ok(uri("busy.db"));
-    ASSERT_EQ(set_str(writer, "hot", "h"), CACHE_OK) << last();
-    std::atomic<bool> stop{false};
-    std::atomic<long> reads{0}, wrong{0};
-    std::thread t([&] {
-        while (!stop) {
-            if (get_str(reader, "hot") != "h")
-                wrong++;
-            reads++;
+    // start over and would pass 100 MB (journal_size_limit then cuts it back
+    // to 64 MiB). Plain SQLite (read_anchor=false) ends between 4 and 32 MB
+    // on a quiet machine, depending on when the readers happen to hold
+    // their marks, and can reach the limit too when the machine is loaded
+    // enough to stall the writer between commits: the anchor must stay
+    // under the limit, or else do no worse than plain SQLite in the same run.
+    auto wal_after_load = [&](const std::string &db, const std::string &query) -> off_t {
+        cache_t *reader = open_ok(uri(db, query));
+        cache_t *writer = open_ok(uri(db, query));
+        EXPECT_EQ(set_str(writer, "hot", "h"), CACHE_OK) << last();
+        std::atomic<bool> stop{false};
+        std::atomic<long> reads{0}, wrong{0};
+        std::thread t([&] {
+            while (!stop) {
+                if (get_str(reader, "hot") != "h")
+                    wrong++;
+                reads++;
+            }
+        });
+        const std::string value(1000, 'x');
+        for (int i = 0; i < 20000; i++) {
+            if (set_str(writer, "k" + std::to_string(i), value) != CACHE_OK) {
+                ADD_FAILURE() << last();
+                break;
+            }
         }
-    });
-    const std::string value(1000, 'x');
-    for (int i = 0; i < 20000; i++)
-        ASSERT_EQ(set_str(writer, "k" + std::to_string(i), value), CACHE_OK) << last();
-    stop = true;
-    t.join();
-    struct stat st;
-    ASSERT_EQ(stat(path("busy.db-wal").c_str(), &st), 0);
-    EXPECT_LT(st.st_size, 64 << 20) << "the WAL grew to " << st.st_size << " bytes";
-    EXPECT_GT(reads.load(), 1000);
-    EXPECT_EQ(wrong.load(), 0);
-    EXPECT_EQ(get_str(reader, "k19999"), value);
-    cache_close(writer);
-    cache_close(reader);
+        stop = true;
+        t.join();
+        struct stat st;
+        EXPECT_EQ(stat(path(db + "-wal").c_str(), &st), 0);
+        EXPECT_GT(reads.load(), 1000);
+        EXPECT_EQ(wrong.load(), 0);
+        EXPECT_EQ(get_str(reader, "k19999"), value);
+        cache_close(writer);
+        cache_close(reader);
+        return st.st_size;
+    };
+    off_t anchored = wal_after_load("busy.db", "");
+    if (anchored < (64 << 20))
+        return;
+    off_t plain = wal_after_load("plain-busy.db", "?read_anchor=false");
+    EXPECT_LE(anchored, plain) << "the WAL grew to " << anchored
+                               << " bytes with the anchor, to " << plain << " without it";
 }
 
 TEST_F(SqliteFile, ReadAnchorFinishesTheCheckpointsItCutShort)
@@ -935,21 +950,21 @@ TEST_F(SqliteFile, ReadAnchorFinishesTheCheckpointsItCutShort)
     // Each commit lands while the reader's anchor holds the snapshot before
     // it, so the commit's own checkpoint stops there; only the anchor
     // finishing those checkpoints lets the WAL start over. With checkpoints
-    // due every 100 pages, 300 commits of 40 KB (11 pages each, 3,300 in
-    // all) would take the WAL past 13 MB were they never finished; finished,
-    // it stays near 100 pages.
-    const std::string query = "?wal_autocheckpoint=100";
+    // due every 20 pages, 60 commits of 40 KB (11 pages each, 660 in all)
+    // would take the WAL past 2.7 MB were they never finished; finished, it
+    // stays near 20 pages and a commit (under 200 KB).
+    const std::string query = "?wal_autocheckpoint=20";
     cache_t *reader = open_ok(uri("cut-short.db", query));
     cache_t *writer = open_ok(uri("cut-short.db", query));
     ASSERT_EQ(set_str(writer, "hot", "v"), CACHE_OK) << last();
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 60; i++) {
         const std::string value(40000, char('a' + i % 26)); // every page new
         ASSERT_EQ(set_str(writer, "k" + std::to_string(i % 50), value), CACHE_OK) << last();
-        read_for(reader, "hot", std::chrono::milliseconds(5)); // quiet 2 ms, then held
+        read_for(reader, "hot", std::chrono::milliseconds(60)); // quiet 50 ms, then held
     }
     struct stat st;
     ASSERT_EQ(stat(path("cut-short.db-wal").c_str(), &st), 0);
-    EXPECT_LT(st.st_size, 4 << 20) << "the WAL grew to " << st.st_size << " bytes";
+    EXPECT_LT(st.st_size, 1 << 20) << "the WAL grew to " << st.st_size << " bytes";
     cache_close(writer);
     cache_close(reader);
 }

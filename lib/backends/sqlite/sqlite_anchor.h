@@ -19,7 +19,9 @@
 //   the WAL is quiet. A read that sees the WAL move (a commit, a checkpoint
 //   or a restart, in the wal-index header read from SQLite's shared mapping
 //   with no lock and no system call) lets the anchor go, and it holds again
-//   only once the WAL stayed unchanged for kQuietNs: busy writers see plain
+//   only once the WAL stayed unchanged for kQuietNs (50 ms: with 2 ms, a
+//   writer stalled by a loaded machine let it hold between commits often
+//   enough to double the WAL against plain SQLite): busy writers see plain
 //   SQLite, with their checkpoints never cut short by it. A checkpoint that
 //   the previous snapshot did cut short (the WAL past wal_autocheckpoint
 //   with frames left to copy) is finished, PASSIVE, before holding again.
@@ -75,7 +77,7 @@ private:
     static constexpr uint64_t kNotHeld = ~uint64_t(0);
     // How long the WAL must stay unchanged before the anchor holds again,
     // and the pause after SQLite refused it a snapshot.
-    static constexpr int64_t kQuietNs = 2 * 1000 * 1000;
+    static constexpr int64_t kQuietNs = 50 * 1000 * 1000;
     static constexpr int64_t kRetryNs = 10 * 1000 * 1000;
 
     // Where a new reader's snapshot starts: the wal-index header's change
