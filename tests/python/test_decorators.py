@@ -373,17 +373,24 @@ def test_async_single_flight_survives_a_cancelled_leader(cache):
         await release["event"].wait()
         return "done"
 
+    async def until(condition):
+        # Bounded: a loaded machine may take a while to schedule a task.
+        for _ in range(1000):
+            if condition():
+                return
+            await asyncio.sleep(0.005)
+
     async def main():
         release["event"] = asyncio.Event()
         leader = asyncio.ensure_future(slow())
-        await asyncio.sleep(0.01)
+        await until(lambda: calls.n == 1)
         follower = asyncio.ensure_future(slow())
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
         assert calls.n == 1  # the follower waits for the leader
         leader.cancel()
         with pytest.raises(asyncio.CancelledError):
             await leader
-        await asyncio.sleep(0.01)  # the follower takes over
+        await until(lambda: calls.n == 2)  # the follower takes over
         release["event"].set()
         return await follower
 

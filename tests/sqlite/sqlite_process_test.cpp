@@ -210,7 +210,7 @@ TEST(SqliteProcesses, ForkLeavesTheChildNoReadLockThatNobodyHolds)
     cache_t *c = nullptr;
     ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error();
     ASSERT_EQ(cache_set(c, "k", 1, "v", 1, 0), CACHE_OK);
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
     int rc;
     while (std::chrono::steady_clock::now() < until)
         ASSERT_EQ(get_str(c, "k", &rc), "v");
