@@ -108,6 +108,8 @@ struct LeaseRequest {
     int64_t lease_ttl_ms = 0; // how long it holds before another may take it
     bool want_meta = false;   // on a hit, fill fresh_left_ms and compute_ms
     bool early = false;       // grant on a fresh hit too, unless one is held
+    int64_t stale_ttl_ms = 0; // the cache's stale_ttl, for backends that keep
+                              // the stale copy in the entry itself (memcached)
 };
 
 enum class LeaseState {
@@ -120,6 +122,8 @@ enum class LeaseState {
 struct LeaseReply {
     LeaseState state = LeaseState::busy;
     bool granted = false; // granted; or hit/stale and this caller refreshes
+    uint64_t token = 0;   // the token granted when not request.token (memcached's
+                          // own CAS values); 0: request.token
     OwnedBuffer value;    // hit and stale
     // hit (with want_meta) and stale: what the fill stored; 0 unknown.
     int64_t fresh_left_ms = 0; // ms until the value expires (0: never or unknown)

@@ -46,6 +46,7 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
     req.token = new_lease_token();
     req.lease_ttl_ms = stampede_.lease_ttl_ms;
     req.want_meta = stampede_.early_refresh > 0;
+    req.stale_ttl_ms = stampede_.stale_ttl_ms;
     int64_t deadline = monotonic_ms() + stampede_.lock_timeout_ms;
     int64_t backoff = kFirstBackoffMs;
     bool elected = false;
@@ -64,12 +65,12 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
         case LeaseState::stale:
             counters_.add(Counter::hits);
             if (r.granted)
-                *lease = Lease{req.token, lease_check(k), monotonic_ns()};
+                *lease = Lease{r.token ? r.token : req.token, lease_check(k), monotonic_ns()};
             *out = std::move(r.value);
             return r.state == LeaseState::hit ? CACHE_OK : CACHE_STALE;
         case LeaseState::granted:
             counters_.add(Counter::misses);
-            *lease = Lease{req.token, lease_check(k), monotonic_ns()};
+            *lease = Lease{r.token ? r.token : req.token, lease_check(k), monotonic_ns()};
             return CACHE_MISS;
         case LeaseState::busy:
             break;

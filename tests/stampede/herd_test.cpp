@@ -278,7 +278,7 @@ std::vector<StampedeBackend> shared_backends()
 {
     std::vector<StampedeBackend> out;
     for (auto &b : stampede_backends())
-        if (b.name != "memory") // in-process: no processes share it
+        if (b.herd)
             out.push_back(b);
     return out;
 }

@@ -259,8 +259,11 @@ TEST_P(Stampede, StaleWhileRevalidate)
     EXPECT_EQ(v, "v1");
     // The stale copy and the lease are never listed as keys.
     cache_buf_array listed = {nullptr, 0};
-    ASSERT_EQ(cache_keys(c, "*", 1, 0, &listed), CACHE_OK) << cache_last_error();
-    EXPECT_EQ(listed.count, 1u);
+    int listing = cache_keys(c, "*", 1, 0, &listed);
+    if (listing != CACHE_ENOTSUP) { // memcached cannot list keys
+        ASSERT_EQ(listing, CACHE_OK) << cache_last_error();
+        EXPECT_EQ(listed.count, 1u);
+    }
     cache_buf_array_free(&listed);
     sleep_ms(450);
     // Expired: the first caller gets the old value and the refresh lease,

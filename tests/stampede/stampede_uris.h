@@ -11,6 +11,7 @@ struct StampedeBackend {
     std::string name; // a test name part: letters and digits only
     std::string base; // a URI, or for a tiered cache its JSON without the closing '}'
     bool tiered = false;
+    bool herd = true; // also in the many-process herd (memory: no processes share it)
 
     // base with the parameters of query ("a=1&b=x"): in the URI, or as
     // JSON fields of a tiered cache (a one-line tiered URI hands its query

@@ -13,6 +13,7 @@ target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/generation_table.cpp
   ${CMAKE_CURRENT_LIST_DIR}/item_keys.cpp
   ${CMAKE_CURRENT_LIST_DIR}/memcached_backend.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memcached_leases.cpp
   ${CMAKE_CURRENT_LIST_DIR}/memcached_status.cpp
   ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp
   ${CMAKE_CURRENT_LIST_DIR}/text_get_socket.cpp)

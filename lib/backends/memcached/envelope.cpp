@@ -59,6 +59,11 @@ Bytes take_section(Bytes *rest)
 
 Envelope Envelope::decode(uint32_t flags, Bytes item)
 {
+    // An empty item without flags is a lease stub that memcached created on
+    // a miss (mg ... N, memcached_leases.cpp): absent to every reader (its
+    // generation 0 is never a prefix's).
+    if (flags == 0 && item.empty())
+        return Envelope();
     if (flags & ~(kExpiry | kKey | kTags))
         fail(CACHE_ECORRUPT, "a memcached item under a unicache key has flags " +
                                  std::to_string(flags) +

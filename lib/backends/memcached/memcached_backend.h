@@ -63,11 +63,31 @@ public:
     void set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
+    // Leases with memcached's own meta commands (memcached_leases.cpp).
+    void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply) override;
+    bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill) override;
+    void lease_release(Bytes key, uint64_t token) override;
     void ping() override;
     std::string info() override;
     BackendStats stats(Bytes prefix) override;
 
 private:
+    // One meta-command response (memcached_leases.cpp).
+    struct MetaReply {
+        std::string code; // "VA", "HD", "EN", "NS", "EX", "NF", "MN", or an error line
+        uint32_t flags = 0;
+        uint64_t cas = 0;
+        bool win = false; // W: this caller won the right to fill the item
+        std::string data; // VA's data block
+    };
+    // Sends request (meta commands) to server over c's own socket and
+    // parses `replies` responses. Throws CACHE_EUNAVAILABLE/ETIMEOUT, or
+    // CACHE_EIO for a response it does not expect.
+    std::vector<MetaReply> meta(Connection &c, uint32_t server, const std::string &request,
+                                size_t replies, const char *what);
+    // The name of full_key's lease item ('l') or compute-time item ('c').
+    std::string side_name(Connection &c, Bytes full_key, char kind) const;
+    bool take_item_lease(Connection &c, Bytes full_key, uint64_t token, int64_t lease_s);
     // An item as read; the views point into the connection's result.
     struct Item {
         Envelope env;

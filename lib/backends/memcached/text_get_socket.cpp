@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -101,6 +102,31 @@ int connect_to(const sockaddr *addr, socklen_t len, int64_t deadline_ns,
     }
     ::close(fd);
     return -1;
+}
+
+// Where the meta response starting at `at` ends: 0 when it is not all
+// there yet, SIZE_MAX when it is not a response.
+size_t meta_response_end(const std::string &text, size_t at)
+{
+    const char *base = text.data();
+    const char *lf = static_cast<const char *>(std::memchr(base + at, '\n', text.size() - at));
+    if (!lf)
+        return text.size() - at > kMaxLine + 64 ? SIZE_MAX : 0;
+    size_t line_end = size_t(lf - base) + 1;
+    if (text.compare(at, 3, "VA ") != 0)
+        return line_end;
+    const char *p = base + at + 3;
+    uint64_t size = 0;
+    const char *q = p;
+    if (!take_number(&p, lf + 1, ' ', kMaxItem, &size) &&
+        !take_number(&q, lf + 1, '\r', kMaxItem, &size))
+        return SIZE_MAX;
+    size_t end = line_end + size_t(size) + 2;
+    if (text.size() < end)
+        return 0;
+    if (text.compare(end - 2, 2, "\r\n") != 0)
+        return SIZE_MAX;
+    return end;
 }
 
 } // namespace
@@ -274,6 +300,64 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
     *item = Bytes(buf_.data() + head, size_t(length));
     bump(counters_.served);
     strikes_ = 0;
+    return kHit;
+}
+
+TextGetSocket::Outcome TextGetSocket::exchange(const memcached_instance_st *server,
+                                               Bytes request, size_t replies,
+                                               int64_t deadline_ns, std::string *reply)
+{
+    reply->clear();
+    if (fd_ < 0) {
+        Outcome o = open(server, deadline_ns);
+        if (o != kHit) {
+            close_fd();
+            return o;
+        }
+    }
+    size_t sent = 0;
+    while (sent < request.size()) {
+        ssize_t n = send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += size_t(n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            pollfd p{fd_, POLLOUT, 0};
+            int64_t left_ms = (deadline_ns - now_ns()) / 1000000;
+            if (left_ms > 0 && poll(&p, 1, int(std::min<int64_t>(left_ms, INT_MAX))) > 0)
+                continue;
+        }
+        close_fd();
+        return kFailed;
+    }
+    if (buf_.size() < kKeptBuffer)
+        buf_.resize(kKeptBuffer);
+    // Responses are complete when each line is, and each VA's data block.
+    size_t at = 0;
+    for (size_t complete = 0; complete < replies;) {
+        size_t end = meta_response_end(*reply, at);
+        if (end == SIZE_MAX) {
+            close_fd();
+            return kFailed;
+        }
+        if (end) {
+            at = end;
+            complete++;
+            continue;
+        }
+        Outcome why;
+        size_t got = receive(0, 0, deadline_ns, &why);
+        if (got == 0) {
+            close_fd();
+            return why;
+        }
+        reply->append(buf_.data(), got);
+    }
+    if (at != reply->size()) { // more than we asked for: out of step
+        close_fd();
+        return kFailed;
+    }
     return kHit;
 }
 

@@ -40,6 +40,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/bytes.h"
@@ -82,6 +83,15 @@ public:
     // silent one (kTimedOut). Spins up to spin_ns first (see above).
     Outcome get(const memcached_instance_st *server, Bytes name, int64_t deadline_ns,
                 int64_t spin_ns, uint32_t *flags, Bytes *item);
+
+    // Sends request (one or more meta commands, each ending in "\r\n") and
+    // reads `replies` responses into *reply, as sent: each response line,
+    // and for a "VA <size> ..." line its data block and "\r\n" too. kHit
+    // when every response arrived; on anything else the socket is closed
+    // and kFailed or kTimedOut returned (the caller reports it: leases have
+    // no libmemcached path to fall back on). Used by memcached_leases.cpp.
+    Outcome exchange(const memcached_instance_st *server, Bytes request, size_t replies,
+                     int64_t deadline_ns, std::string *reply);
 
     const Counters &counters() const { return counters_; }
 
