@@ -38,7 +38,8 @@ bool is_tier_option(const std::string &name)
 // and none of the options that belong to the whole.
 Config part_config(Config c, const std::string &prefix)
 {
-    for (const char *whole : {"prefix", "default_ttl"})
+    for (const char *whole :
+         {"prefix", "default_ttl", "compress", "compress_threshold", "max_decompressed"})
         if (c.params.has(whole))
             fail(CACHE_EINVAL, std::string("'") + whole +
                                    "' applies to the whole tiered cache; give it next to "
