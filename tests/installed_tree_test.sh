@@ -14,6 +14,13 @@ grep -q 'hello, world' "$prefix/out.txt"
 grep -q '"hits"' "$prefix/out.txt"
 echo "pkg-config build ran: $(head -1 "$prefix/out.txt")"
 
+# The command is installed with the library and finds it from its own place
+# (no LD_LIBRARY_PATH).
+"$prefix/bin/unicache" --url memory:// ping >"$prefix/cli.txt"
+grep -q '^ok memory' "$prefix/cli.txt"
+"$prefix/bin/unicache" --help | grep -q 'exit status'
+echo "installed unicache ran: $(cat "$prefix/cli.txt")"
+
 mkdir -p "$prefix/cmk"
 cat >"$prefix/cmk/CMakeLists.txt" <<CM
 cmake_minimum_required(VERSION 3.16)
