@@ -193,6 +193,23 @@ template <typename F> static int uc_run(struct uc_handle *h, F fn)
     return rc;
 }
 
+/* uc_run, but always without the GIL/GVL, even on the memory backend: a
+ * lease read may wait (lock_timeout) for another thread's compute, which
+ * needs the GIL/GVL to finish. */
+template <typename F> static int uc_run_waiting(struct uc_handle *h, F fn)
+{
+    if (!h || !h->cache || h->closing)
+        return UC_ECLOSED;
+    cache_t *cache = h->cache;
+    h->busy++;
+    auto call = [&] { return fn(cache); };
+    int rc = uc_unlocked(call);
+    h->busy--;
+    if (h->closing && h->busy == 0)
+        uc_close_now(h);
+    return rc;
+}
+
 /* Close unless another thread is inside a call; then that call closes. */
 static void uc_close(struct uc_handle *h)
 {
@@ -1712,6 +1729,107 @@ struct uc_handle {};
         Py_XSETREF($self->loads, loads);
         $self->codec = codec;
         Py_RETURN_NONE;
+    }
+#endif
+}
+
+/* ------------------------------------------------ stampede protection */
+/*
+ * The lease protocol of the C core (cache_lease_*), for the languages'
+ * get_or_set/cached/fetch: one compute per key across every process that
+ * shares the backend. A lease travels as three integers (the C struct's
+ * private fields). The language layers serialise.
+ */
+
+#ifdef SWIGPYTHON
+%rename(_lease_get) uc_handle::lease_get;
+%rename(_lease_set) uc_handle::lease_set;
+%rename(_lease_release) uc_handle::lease_release;
+#endif
+
+%extend uc_handle {
+    /* cache_lease_set: True when stored, False when the lease was lost (a
+     * delete or a newer set in between): nothing stored. */
+    uc_status lease_set(const void *key, size_t key_len, long long token, long long check,
+                        long long started, const void *value, size_t value_len,
+                        uc_ttl ttl = CACHE_TTL_DEFAULT)
+    {
+        cache_lease l = {token, check, started};
+        int rc = uc_run($self, [&](cache_t *c) {
+            return cache_lease_set(c, key, key_len, &l, value, value_len, ttl);
+        });
+        return rc == CACHE_ELEASE ? CACHE_MISS : rc;
+    }
+
+    /* cache_lease_release: True (released or already lost). */
+    uc_status lease_release(const void *key, size_t key_len, long long token, long long check,
+                            long long started)
+    {
+        cache_lease l = {token, check, started};
+        return uc_run($self, [&](cache_t *c) { return cache_lease_release(c, key, key_len, &l); });
+    }
+
+#ifdef SWIGPYTHON
+    /* cache_lease_get: (status, raw value or None, lease or None), status
+     * 0 OK, 1 MISS, 2 STALE, 3 WAIT (nowait only); errors raise. */
+    PyObject *lease_get(PyObject *key, int nowait = 0)
+    {
+        uc_py_in in;
+        if (uc_py_bytes(key, "key", false, &in) < 0)
+            return NULL;
+        cache_buf buf = {NULL, 0};
+        cache_lease lease = CACHE_LEASE_INIT;
+        int rc = uc_run_waiting($self, [&](cache_t *c) {
+            return cache_lease_get(c, in.data, in.size, nowait ? CACHE_LEASE_NOWAIT : 0, &buf,
+                                   &lease);
+        });
+        if (rc < 0) {
+            uc_py_release(&in);
+            return uc_py_raise(rc);
+        }
+        PyObject *data = rc == CACHE_OK || rc == CACHE_STALE
+                             ? PyBytes_FromStringAndSize((const char *)buf.data,
+                                                         (Py_ssize_t)buf.size)
+                             : Py_NewRef(Py_None);
+        cache_buf_free(&buf);
+        PyObject *held = cache_lease_held(&lease)
+                             ? Py_BuildValue("(LLL)", (long long)lease.token_,
+                                             (long long)lease.check_, (long long)lease.started_)
+                             : Py_NewRef(Py_None);
+        PyObject *out = data && held ? Py_BuildValue("(iOO)", rc, data, held) : NULL;
+        Py_XDECREF(data);
+        Py_XDECREF(held);
+        if (!out && cache_lease_held(&lease)) /* nobody would end it: now */
+            uc_run($self, [&](cache_t *c) {
+                return cache_lease_release(c, in.data, in.size, &lease);
+            });
+        uc_py_release(&in);
+        return out;
+    }
+#else
+    /* cache_lease_get: [status, raw value or nil, lease or nil]. */
+    VALUE lease_get(VALUE key, bool nowait = false)
+    {
+        VALUE k = uc_rb_bytes(key, "key");
+        cache_buf buf = {NULL, 0};
+        cache_lease lease = CACHE_LEASE_INIT;
+        int rc = uc_run_waiting($self, [&](cache_t *c) {
+            return cache_lease_get(c, RSTRING_PTR(k), (size_t)RSTRING_LEN(k),
+                                   nowait ? CACHE_LEASE_NOWAIT : 0, &buf, &lease);
+        });
+        RB_GC_GUARD(k);
+        if (rc < 0)
+            uc_rb_raise(rc);
+        VALUE data = Qnil;
+        if (rc == CACHE_OK || rc == CACHE_STALE) {
+            data = rb_enc_str_new((const char *)buf.data, (long)buf.size, rb_ascii8bit_encoding());
+            cache_buf_free(&buf);
+        }
+        VALUE held = Qnil;
+        if (cache_lease_held(&lease))
+            held = rb_ary_new_from_args(3, LL2NUM(lease.token_), LL2NUM(lease.check_),
+                                        LL2NUM(lease.started_));
+        return rb_ary_new_from_args(3, INT2NUM(rc), data, held);
     }
 #endif
 }

@@ -12,7 +12,7 @@ import json
 import pickle
 import threading
 
-from . import _unicache
+from . import _lease, _unicache
 from ._unicache import InvalidArgument
 
 __all__ = ["Cache", "FOREVER", "default_cache", "set_default_cache"]
@@ -157,6 +157,15 @@ class Cache(_unicache.Handle):
             self._set(key, data, ttl)
         else:
             self._set_tagged(key, data, ttl, _key_list(tags, "tags"))
+
+    def get_or_set(self, key, default, ttl=None):
+        """key's value; when absent, default (called first when callable)
+        stored with ttl and returned, as Django's get_or_set. One caller
+        across every process sharing the backend computes it, the others
+        wait for its value (stale_ttl and early_refresh, given at open,
+        apply); an exception in default() caches nothing."""
+        produce = default if callable(default) else (lambda: default)
+        return _lease.get_or_compute(self, key, produce, ttl)
 
     def add(self, key, value, ttl=None):
         """Store value only if key is absent; True if it was stored."""

@@ -1,6 +1,7 @@
 """Getting a cached value or computing it once: the cache argument of the
 decorators, and the sync and async read-through."""
 from ._cache import Cache, call_async, default_cache
+from ._lease import get_or_compute, get_or_compute_async
 
 MISSING = object()
 
@@ -27,16 +28,10 @@ def resolve(cache):
 def compute_missing(c, key, flights, produce, ttl, tags=None):
     """After a miss: produce()'s value, stored with ttl and tags() (a
     callable, evaluated only when storing); one producer per key at a time
-    in this process, the others get its result."""
-
-    def compute():
-        value = c.get(key, MISSING)  # another caller may have stored it meanwhile
-        if value is MISSING:
-            value = produce()
-            c.set(key, value, ttl, tags=tags() if tags else None)
-        return value
-
-    return flights.run((c, key), compute)
+    across every process sharing the backend (the core's leases), and in
+    this process the other threads wait for its result without asking the
+    backend."""
+    return flights.run((c, key), lambda: get_or_compute(c, key, produce, ttl, tags))
 
 
 def fetch(c, key, flights, produce, ttl, tags=None):
@@ -54,10 +49,6 @@ async def fetch_async(c, key, flights, produce, ttl, tags=None):
         return value
 
     async def compute():
-        value = await call_async(c, c.get, key, MISSING)
-        if value is MISSING:
-            value = await produce()
-            await call_async(c, c.set, key, value, ttl, tags=tags() if tags else None)
-        return value
+        return await get_or_compute_async(c, key, produce, ttl, tags, call=call_async)
 
     return await flights.run_async((c, key), compute)

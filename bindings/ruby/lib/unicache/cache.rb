@@ -118,17 +118,61 @@ module Unicache
 
     # The cached value of key; on a miss (or with force: true), the block's
     # value, stored for expires_in seconds (unless it is nil and skip_nil).
-    def fetch(key, expires_in: nil, ttl: nil, force: false, skip_nil: false, tags: nil)
+    # A miss is computed once across every process and thread sharing the
+    # backend (the core's leases): the others wait for its value. After
+    # expiry, the old value is served while one caller recomputes for as
+    # long as the cache's stale_ttl says (given at open, in ms, for every
+    # process: Rails' race_condition_ttl, which is accepted here for
+    # compatibility and governed by stale_ttl). A block that raises caches
+    # nothing and lets the next caller compute at once.
+    def fetch(key, expires_in: nil, ttl: nil, force: false, skip_nil: false, tags: nil,
+              race_condition_ttl: nil)
+      _ = race_condition_ttl
       unless force
         data = @handle.get(key)
         return @serializer.load(data) unless data.nil?
       end
       raise ArgumentError, "fetch needs a block to compute missing values" unless block_given?
 
-      value = yield(key)
-      set(key, value, ttl: ttl || expires_in, tags: tags) unless value.nil? && skip_nil
+      ttl ||= expires_in
+      if force
+        value = yield(key)
+        set(key, value, ttl: ttl, tags: tags) unless value.nil? && skip_nil
+        return value
+      end
+      fetch_leased(key, ttl, skip_nil, tags) { yield(key) }
+    end
+
+    # The lease protocol (cache_lease_*) behind fetch's miss.
+    def fetch_leased(key, ttl, skip_nil, tags)
+      status, data, lease = @handle.lease_get(key)
+      if lease.nil?
+        return @serializer.load(data) unless data.nil? # fresh, or stale while another refreshes
+
+        return yield # another caller held the lease for lock_timeout: compute, store nothing
+      end
+      begin
+        value = yield
+      rescue Exception # rubocop:disable Lint/RescueException
+        @handle.lease_release(key, *lease)
+        return @serializer.load(data) if status.zero? && !data.nil? # a failed early refresh
+
+        raise
+      end
+      begin
+        if (value.nil? && skip_nil) || tags
+          @handle.lease_release(key, *lease)
+          set(key, value, ttl: ttl, tags: tags) unless value.nil? && skip_nil
+        else
+          @handle.lease_set(key, *lease, @serializer.dump(value), seconds(ttl))
+        end
+      rescue Exception # rubocop:disable Lint/RescueException
+        @handle.lease_release(key, *lease)
+        raise
+      end
       value
     end
+    private :fetch_leased
 
     # { key => value } for the keys that are present.
     def read_multi(*keys)

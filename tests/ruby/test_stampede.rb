@@ -1,0 +1,71 @@
+# frozen_string_literal: true
+
+# Unicache::Cache#fetch over the C core's leases (issue 13): one block call
+# per missing key across every thread and process sharing the backend; a
+# block that raises caches nothing and frees the key at once.
+module StampedeTests
+  def test_fetch_computes_once_across_threads
+    prefix = TestSupport.next_prefix
+    shared = make_cache(prefix: prefix)
+    handles = backend == "memory" ? [shared] * 8 : Array.new(8) { make_cache(prefix: prefix) }
+    calls = Queue.new
+    values = Queue.new
+    threads = handles.map do |h|
+      Thread.new do
+        values << h.fetch("k", expires_in: 60) do
+          calls << 1
+          sleep 0.15
+          "v"
+        end
+      end
+    end
+    threads.each { |t| t.join(10) }
+    assert_equal ["v"] * 8, Array.new(values.size) { values.pop }
+    assert_equal 1, calls.size
+  end
+
+  def test_fetch_across_processes_computes_once
+    return if backend == "memory" # a memory store is not shared between processes
+
+    prefix = TestSupport.next_prefix
+    log = File.join(Dir.mktmpdir, "computes")
+    pids = Array.new(4) do
+      fork do
+        c = Unicache::Cache.new(uri, prefix: prefix)
+        v = c.fetch("k", expires_in: 60, race_condition_ttl: 5) do
+          File.open(log, "a") { |f| f.write("x") }
+          sleep 0.3
+          "v"
+        end
+        c.close
+        exit!(v == "v" ? 0 : 2)
+      end
+    end
+    pids.each do |pid|
+      _, status = Process.wait2(pid)
+      assert status.success?
+    end
+    assert_equal "x", File.read(log)
+    c = make_cache(prefix: prefix)
+    assert_equal "v", c.get("k")
+  end
+
+  def test_a_raising_block_caches_nothing
+    assert_raises(KeyError) { cache.fetch("k") { raise KeyError, "no" } }
+    assert_nil cache.get("k")
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    assert_equal "v", cache.fetch("k") { "v" }
+    assert_operator Process.clock_gettime(Process::CLOCK_MONOTONIC) - started, :<, 2.0
+    assert_equal "v", cache.get("k")
+  end
+
+  def test_skip_nil_and_tags_still_hold
+    assert_nil(cache.fetch("n", skip_nil: true) { nil })
+    refute cache.exist?("n")
+    assert_equal 1, cache.fetch("t", tags: ["g"]) { 1 }
+    cache.invalidate_tags("g")
+    assert_nil cache.get("t")
+  end
+end
+
+each_backend("Stampede", StampedeTests)
