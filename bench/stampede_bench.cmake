@@ -1,5 +1,5 @@
 # stampede_bench starts its own redis-server with the test harness's ServerProcess.
-if(NOT UNICACHE_WITH_REDIS OR NOT UNICACHE_WITH_SQLITE)
+if(NOT UNICACHE_WITH_REDIS OR NOT UNICACHE_WITH_SQLITE OR NOT UNICACHE_WITH_MEMCACHED)
   set_target_properties(stampede_bench PROPERTIES EXCLUDE_FROM_ALL ON)
   return()
 endif()

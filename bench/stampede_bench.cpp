@@ -1,7 +1,8 @@
 // stampede_bench: what stampede protection buys and what it costs (issue 13).
 //
 // 1. A herd: 32 threads of one process want one key with a 1 s TTL and a
-//    100 ms compute, for 3.2 s (three fills), on each shared backend, in
+//    100 ms compute, for 3.2 s (three fills), on sqlite, redis, memcached
+//    and a tiered cache (memory over redis), in
 //    four modes: no protection (get, compute, set), leases (cache_fetch),
 //    leases + stale-while-revalidate (stale_ttl=5000) and XFetch
 //    (early_refresh=1). Printed: computations per expiry, and p50/p99/max
@@ -162,6 +163,9 @@ int main(int argc, char **argv)
     unicache_test::ServerProcess redis = unicache_test::ServerProcess::redis();
     redis.start();
     std::string redis_uri = "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0";
+    unicache_test::ServerProcess memcached = unicache_test::ServerProcess::memcached();
+    memcached.start();
+    std::string memcached_uri = "memcached://127.0.0.1:" + std::to_string(memcached.port());
     char dir[] = "/tmp/unicache-stampede-bench-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
@@ -174,6 +178,7 @@ int main(int argc, char **argv)
     std::vector<Backend> backends = {
         {"sqlite", sqlite_uri, false},
         {"redis", redis_uri, false},
+        {"memcached", memcached_uri, false},
         {"tiered", R"({"tiers": ["memory://", ")" + redis_uri + R"("], "l1_ttl": 30000)", true},
     };
     struct Mode {
@@ -188,7 +193,7 @@ int main(int argc, char **argv)
 
     std::printf("stampede_bench: %d threads, one key, TTL %d ms, compute %d ms, %d ms per run\n",
                 kThreads, kTtlMs, kComputeMs, herd_ms);
-    std::printf("%-8s %-20s %16s %10s %10s %10s\n", "backend", "mode", "computes/expiry", "p50 ms",
+    std::printf("%-9s %-20s %16s %10s %10s %10s\n", "backend", "mode", "computes/expiry", "p50 ms",
                 "p99 ms", "max ms");
     for (const Backend &b : backends) {
         double anchor = 0;
@@ -207,7 +212,7 @@ int main(int argc, char **argv)
             HerdRow r = herd(uri, m.protect, herd_ms);
             if (!m.protect)
                 anchor = r.per_expiry;
-            std::printf("%-8s %-20s %16.1f %10.2f %10.2f %10.2f", b.name, m.name, r.per_expiry,
+            std::printf("%-9s %-20s %16.1f %10.2f %10.2f %10.2f", b.name, m.name, r.per_expiry,
                         r.p50, r.p99, r.max);
             if (m.protect && r.per_expiry > 0)
                 std::printf("   %.0fx fewer", anchor / r.per_expiry);
@@ -221,7 +226,7 @@ int main(int argc, char **argv)
                 "paired rounds of %.2f s per side (median of per-round ratios; target <= 1.1x)\n",
                 rounds, seconds);
     std::printf("%-10s %14s %14s %8s\n", "backend", "fetch Mhit/s", "get Mhit/s", "ratio");
-    for (const std::string &uri : {std::string("memory://"), redis_uri}) {
+    for (const std::string &uri : {std::string("memory://"), redis_uri, memcached_uri}) {
         cache_t *c = open_or_die(uri);
         check(cache_set(c, "hit", 3, std::string(100, 'v').data(), 100, 0), "cache_set");
         std::vector<double> fetches, gets, ratios;
