@@ -25,13 +25,13 @@ def get_or_compute(c, key, produce, ttl=None, tags=None):
         if status == OK:  # a failed early refresh: the value is still fresh
             return c._loads(data)
         raise
+    if tags is not None:
+        c._lease_release(key, *lease)
+        c.set(key, value, ttl, tags=tags())
+        return value
     try:
-        if tags is not None:
-            c._lease_release(key, *lease)
-            c.set(key, value, ttl, tags=tags())
-        else:
-            c._lease_set(key, *lease, c._dumps(value), ttl)
-    except BaseException:
+        c._lease_set(key, *lease, c._dumps(value), ttl)
+    except BaseException:  # e.g. a value the serializer refuses
         c._lease_release(key, *lease)
         raise
     return value
@@ -65,12 +65,12 @@ async def get_or_compute_async(c, key, produce, ttl=None, tags=None, call=None):
         if status == OK:
             return c._loads(data)
         raise
+    if tags is not None:
+        await call(c, c._lease_release, key, *lease)
+        await call(c, c.set, key, value, ttl, tags=tags())
+        return value
     try:
-        if tags is not None:
-            await call(c, c._lease_release, key, *lease)
-            await call(c, c.set, key, value, ttl, tags=tags())
-        else:
-            await call(c, c._lease_set, key, *lease, c._dumps(value), ttl)
+        await call(c, c._lease_set, key, *lease, c._dumps(value), ttl)
     except BaseException:
         await call(c, c._lease_release, key, *lease)
         raise

@@ -251,14 +251,14 @@ bool MemcachedBackend::lease_set(Bytes key, uint64_t token, Bytes value, const L
         return false; // EX: set since; NF: deleted (the stub with it)
     if (token == 0 || (token & kItemLease)) {
         std::string lname = side_name(*c, key, 'l');
-        meta(*c, server_of(*c, lname), "md " + lname + " q\r\nmn\r\n", 1, "delete");
+        meta(*c, server_of(*c, lname), "md " + lname + "\r\n", 1, "delete");
     }
     if (fill.keep_meta && deadline) {
         std::string cname = side_name(*c, key, 'c');
         std::string ms = std::to_string(fill.compute_ms);
         meta(*c, server_of(*c, cname),
              "ms " + cname + " " + std::to_string(ms.size()) + " T" +
-                 std::to_string(exptime_for(deadline)) + " q\r\n" + ms + "\r\nmn\r\n",
+                 std::to_string(exptime_for(deadline)) + "\r\n" + ms + "\r\n",
              1, "set");
     }
     return true;
@@ -274,12 +274,12 @@ void MemcachedBackend::lease_release(Bytes key, uint64_t token)
         uint32_t server = server_of(*c, lname);
         auto r = meta(*c, server, "mg " + lname + " v c\r\n", 1, "get");
         if (r[0].code == "VA" && r[0].data == std::to_string(token & ~kItemLease))
-            meta(*c, server, "md " + lname + " C" + std::to_string(r[0].cas) + " q\r\nmn\r\n", 1,
+            meta(*c, server, "md " + lname + " C" + std::to_string(r[0].cas) + "\r\n", 1,
                  "delete");
         return;
     }
     // The stub goes if it is still ours; waiters then take a new one.
-    meta(*c, c->server, "md " + std::string(c->key) + " C" + std::to_string(token) + " q\r\nmn\r\n",
+    meta(*c, c->server, "md " + std::string(c->key) + " C" + std::to_string(token) + "\r\n",
          1, "delete");
 }
 

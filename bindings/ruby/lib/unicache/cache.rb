@@ -159,15 +159,15 @@ module Unicache
 
         raise
       end
-      begin
-        if (value.nil? && skip_nil) || tags
-          @handle.lease_release(key, *lease)
-          set(key, value, ttl: ttl, tags: tags) unless value.nil? && skip_nil
-        else
-          @handle.lease_set(key, *lease, @serializer.dump(value), seconds(ttl))
-        end
-      rescue Exception # rubocop:disable Lint/RescueException
+      if (value.nil? && skip_nil) || tags
         @handle.lease_release(key, *lease)
+        set(key, value, ttl: ttl, tags: tags) unless value.nil? && skip_nil
+        return value
+      end
+      begin
+        @handle.lease_set(key, *lease, @serializer.dump(value), seconds(ttl))
+      rescue Exception # rubocop:disable Lint/RescueException
+        @handle.lease_release(key, *lease) # e.g. a value the serializer refuses
         raise
       end
       value
