@@ -29,9 +29,10 @@ module StampedeTests
 
     prefix = TestSupport.next_prefix
     log = File.join(Dir.mktmpdir, "computes")
+    shared = uri # the server starts here, not once in each child
     pids = Array.new(4) do
       fork do
-        c = Unicache::Cache.new(uri, prefix: prefix)
+        c = Unicache::Cache.new(shared, prefix: prefix)
         v = c.fetch("k", expires_in: 60, race_condition_ttl: 5) do
           File.open(log, "a") { |f| f.write("x") }
           sleep 0.3
