@@ -274,13 +274,12 @@ void MemcachedBackend::lease_release(Bytes key, uint64_t token)
         uint32_t server = server_of(*c, lname);
         auto r = meta(*c, server, "mg " + lname + " v c\r\n", 1, "get");
         if (r[0].code == "VA" && r[0].data == std::to_string(token & ~kItemLease))
-            meta(*c, server, "md " + lname + " C" + std::to_string(r[0].cas) + "\r\n", 1,
-                 "delete");
+            meta(*c, server, "md " + lname + " C" + std::to_string(r[0].cas) + "\r\n", 1, "delete");
         return;
     }
     // The stub goes if it is still ours; waiters then take a new one.
-    meta(*c, c->server, "md " + std::string(c->key) + " C" + std::to_string(token) + "\r\n",
-         1, "delete");
+    meta(*c, c->server, "md " + std::string(c->key) + " C" + std::to_string(token) + "\r\n", 1,
+         "delete");
 }
 
 } // namespace unicache
