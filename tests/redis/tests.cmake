@@ -17,3 +17,8 @@ target_include_directories(redis_glob_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS
 # timeout_ms as a deadline for the whole call, against the fault proxy.
 unicache_add_test(redis_deadline_test
   SOURCES redis/redis_deadline_test.cpp redis/redis_server.cpp LABELS redis)
+# redis-sentinel://: a master, a replica and three sentinels, failovers.
+unicache_add_test(redis_sentinel_test
+  SOURCES redis/redis_sentinel_test.cpp redis/sentinel_fixture.cpp CONTRACT LABELS redis sentinel)
+target_include_directories(redis_sentinel_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
+target_link_libraries(redis_sentinel_test PRIVATE ${HIREDIS_LIBRARIES})

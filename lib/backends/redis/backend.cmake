@@ -12,6 +12,7 @@ target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/redis_options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_scan.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_sentinel.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_tags.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_tracking.cpp
 )

@@ -99,10 +99,13 @@ void RedisBackend::check_value(Bytes value) const
                                 " stores strings of at most 512 MB (proto-max-bulk-len)");
 }
 
-RedisBackend::RedisBackend(RedisOptions opts)
-    : opts_(std::move(opts)), tag_scope_size_(tag_scope(opts_.prefix).size()), pool_([this] {
+thread_local const RedisCallScope *RedisCallScope::current_ = nullptr;
+
+RedisBackend::RedisBackend(RedisOptions opts, std::unique_ptr<RedisLocator> locator)
+    : opts_(std::move(opts)), locator_(std::move(locator)),
+      tag_scope_size_(tag_scope(opts_.prefix).size()), pool_([this] {
           renew_tracking_in_child();
-          return std::make_unique<RedisPool>(opts_);
+          return std::make_unique<RedisPool>(opts_, locator_.get());
       }),
       tag_set_("set_tagged", kTagSetSource),
       tag_invalidate_("invalidate_tags", kTagInvalidateSource),

@@ -34,9 +34,35 @@
 
 namespace unicache {
 
+// What a backend made of RedisBackends (the cluster, one per node) says
+// about the call it makes into one of them, in this thread: the deadline of
+// the caller's whole call (its redirections included), and whether the
+// commands go after an ASKING. Set for one call with RedisCallScope::Set.
+struct RedisCallScope {
+    int64_t deadline_ns = 0; // 0: timeout_ms from the start of the call
+    bool asking = false;
+
+    static const RedisCallScope *current() { return current_; }
+    class Set {
+    public:
+        explicit Set(const RedisCallScope &scope) : saved_(current_) { current_ = &scope; }
+        ~Set() { current_ = saved_; }
+        Set(const Set &) = delete;
+        Set &operator=(const Set &) = delete;
+
+    private:
+        const RedisCallScope *saved_;
+    };
+
+private:
+    static thread_local const RedisCallScope *current_;
+};
+
 class RedisBackend final : public Backend {
 public:
-    explicit RedisBackend(RedisOptions opts);
+    // locator: where the server is when it can move (Sentinel), or nullptr
+    // for the one opts names.
+    explicit RedisBackend(RedisOptions opts, std::unique_ptr<RedisLocator> locator = nullptr);
 
     const char *name() const override { return "redis"; }
     void set(Bytes key, Bytes value, int64_t ttl_ms) override;
@@ -143,6 +169,7 @@ private:
     std::string tracking_info();
 
     RedisOptions opts_;
+    std::unique_ptr<RedisLocator> locator_;
     // Set by watch_changes(); declared before pool_, whose renewal in a
     // forked child starts the child's own tracking.
     std::unique_ptr<PerProcess<RedisTracking>> tracking_;
@@ -161,11 +188,26 @@ auto RedisBackend::run(bool replay_safe, Op &&op) -> decltype(op(std::declval<Re
 {
     // One deadline for the whole call, retries included: timeout_ms bounds
     // what the caller waits, however the server answers (or trickles).
-    const int64_t deadline = monotonic_ns() + opts_.timeout_ms * 1000000;
+    // A cluster above sets the deadline of its own call (RedisCallScope).
+    const RedisCallScope *scope = RedisCallScope::current();
+    const int64_t deadline = scope && scope->deadline_ns
+                                 ? scope->deadline_ns
+                                 : monotonic_ns() + opts_.timeout_ms * 1000000;
     for (int attempt = 0;; attempt++) {
         try {
             RedisPool::Lease conn = pool_.get().acquire(!replay_safe, deadline);
+            conn->set_asking(scope && scope->asking);
             return op(*conn);
+        } catch (const RedisReplyError &e) {
+            // Sentinel: the server we reached is a replica now (a failover
+            // we have not heard of); the write was refused, so it is safe to
+            // send again to the master the sentinels name.
+            int64_t delay_ns = (opts_.retry_delay_ms << std::min(attempt, 20)) * 1000000;
+            if (e.kind() != RedisReplyError::readonly || !locator_ ||
+                attempt >= opts_.max_retries || monotonic_ns() + delay_ns >= deadline)
+                throw;
+            pool_.get().relocate();
+            std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
         } catch (const RedisIoError &e) {
             pool_.get().note_failure();
             bool retry = e.status() == CACHE_EUNAVAILABLE && (replay_safe || !e.maybe_executed());

@@ -211,9 +211,13 @@ void RedisReplyDeleter::operator()(redisReply *r) const
 }
 
 std::unique_ptr<RedisConnection> RedisConnection::open(const RedisOptions &opts,
-                                                       int64_t deadline_ns)
+                                                       int64_t deadline_ns,
+                                                       const RedisEndpoint *endpoint)
 {
     std::unique_ptr<RedisConnection> conn(new RedisConnection(opts));
+    conn->host_ = endpoint ? endpoint->host : opts.host;
+    conn->port_ = endpoint ? endpoint->port : opts.port;
+    conn->where_ = endpoint ? endpoint->where : opts.where;
     conn->reader_ = redisReaderCreateWithFunctions(&g_reply_functions);
     if (!conn->reader_)
         throw std::bad_alloc();
@@ -236,7 +240,7 @@ void RedisConnection::connect_socket()
         un.sun_family = AF_UNIX;
         if (opts_.socket_path.size() >= sizeof un.sun_path)
             throw RedisIoError(CACHE_EUNAVAILABLE,
-                               opts_.where + ": cannot connect: the socket path is too long",
+                               where_ + ": cannot connect: the socket path is too long",
                                false);
         std::memcpy(un.sun_path, opts_.socket_path.c_str(), opts_.socket_path.size() + 1);
         fd_ = connect_to(reinterpret_cast<sockaddr *>(&un), sizeof un, opts_.connect_timeout_ms,
@@ -247,11 +251,11 @@ void RedisConnection::connect_socket()
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = AI_NUMERICSERV;
         addrinfo *found = nullptr;
-        std::string port = std::to_string(opts_.port);
-        int rc = getaddrinfo(opts_.host.c_str(), port.c_str(), &hints, &found);
+        std::string port = std::to_string(port_);
+        int rc = getaddrinfo(host_.c_str(), port.c_str(), &hints, &found);
         if (rc != 0)
             throw RedisIoError(CACHE_EUNAVAILABLE,
-                               opts_.where + ": cannot connect: " +
+                               where_ + ": cannot connect: " +
                                    (rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc)),
                                false);
         // Each address in turn, as hiredis did; a timeout ends the search.
@@ -263,14 +267,14 @@ void RedisConnection::connect_socket()
         return;
     if (err == ETIMEDOUT)
         throw RedisIoError(CACHE_ETIMEOUT,
-                           opts_.where + ": could not connect within " +
+                           where_ + ": could not connect within " +
                                std::to_string(opts_.connect_timeout_ms) +
                                " ms (connect_timeout_ms)",
                            false);
     if (err == ENOMEM || err == ENOBUFS)
         throw std::bad_alloc();
     throw RedisIoError(CACHE_EUNAVAILABLE,
-                       opts_.where + ": cannot connect: " + std::strerror(err ? err : EIO), false);
+                       where_ + ": cannot connect: " + std::strerror(err ? err : EIO), false);
 }
 
 RedisConnection::~RedisConnection()
@@ -295,6 +299,10 @@ void RedisConnection::handshake()
         arg("SELECT");
         arg(opts_.db);
     }
+    if (opts_.readonly)
+        command({"READONLY"});
+    if (opts_.expect_master)
+        command({"ROLE"});
     if (opts_.auth) {
         RedisReply r = reply("AUTH");
         if (r->type == REDIS_REPLY_ERROR) {
@@ -302,7 +310,7 @@ void RedisConnection::handshake()
             std::string text = redact(std::string(r->str, r->len));
             mark_broken();
             fail(CACHE_EAUTH,
-                 opts_.where + ": the server refused the password" + who + " (" + text + ")");
+                 where_ + ": the server refused the password" + who + " (" + text + ")");
         }
     }
     if (opts_.db) {
@@ -311,10 +319,26 @@ void RedisConnection::handshake()
             std::string text = redact(std::string(r->str, r->len));
             mark_broken();
             if (starts_with(r->str, r->len, "ERR DB index"))
-                fail(CACHE_EINVAL, opts_.where + ": database " + std::to_string(opts_.db) +
+                fail(CACHE_EINVAL, where_ + ": database " + std::to_string(opts_.db) +
                                        " does not exist on this server (" + text +
                                        "; see 'databases' in redis.conf)");
             fail_reply(r.get(), "SELECT");
+        }
+    }
+    if (opts_.readonly)
+        status("READONLY");
+    if (opts_.expect_master) {
+        RedisReply r = checked("ROLE");
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+            r->element[0]->type != REDIS_REPLY_STRING)
+            fail_type(r.get(), "ROLE", "an array");
+        std::string role(r->element[0]->str, r->element[0]->len);
+        if (role != "master") {
+            mark_broken();
+            // Not executed anywhere: the caller may look for the master again.
+            throw RedisIoError(CACHE_EUNAVAILABLE,
+                               where_ + ": the server is a " + role + " now, not the master",
+                               false);
         }
     }
 }
@@ -338,6 +362,17 @@ void RedisConnection::put_header(char type, uint64_t n)
 
 void RedisConnection::command(size_t argc)
 {
+    if (asking_ || hidden_head_ < hidden_.size()) {
+        if (asking_ && !in_multi_) {
+            static const char kAsking[] = "*1\r\n$6\r\nASKING\r\n";
+            put(kAsking, sizeof kAsking - 1);
+            pending_++;
+            unsent_++;
+            hidden_.push_back(1);
+        }
+        hidden_.push_back(0);
+        name_next_ = asking_;
+    }
     put_header('*', argc);
     pending_++;
     unsent_++;
@@ -345,6 +380,13 @@ void RedisConnection::command(size_t argc)
 
 void RedisConnection::arg(Bytes a)
 {
+    if (name_next_) {
+        name_next_ = false;
+        if (a == Bytes("MULTI"))
+            in_multi_ = true;
+        else if (a == Bytes("EXEC") || a == Bytes("DISCARD"))
+            in_multi_ = false;
+    }
     put_header('$', a.size());
     if (a.size() >= kReferenceAtLeast) {
         if (scratch_.size() > run_start_)
@@ -477,6 +519,26 @@ void RedisConnection::receive(const char *what, bool measure)
 
 RedisReply RedisConnection::reply(const char *what)
 {
+    while (hidden_head_ < hidden_.size()) {
+        char hidden = hidden_[hidden_head_++];
+        if (hidden_head_ == hidden_.size()) {
+            hidden_.clear();
+            hidden_head_ = 0;
+        }
+        if (!hidden)
+            break;
+        // An ASKING's +OK. Were it an error, the command's own reply says
+        // what went wrong (another redirection).
+        RedisReplySink armed = sink_;
+        sink_ = RedisReplySink();
+        next_reply("ASKING");
+        sink_ = armed;
+    }
+    return next_reply(what);
+}
+
+RedisReply RedisConnection::next_reply(const char *what)
+{
     if (unsent_)
         flush(what);
     void *raw = nullptr;
@@ -489,7 +551,7 @@ RedisReply RedisConnection::reply(const char *what)
                 throw std::bad_alloc();
             mark_broken();
             throw RedisIoError(CACHE_EIO,
-                               opts_.where + ": " + what + ": protocol error: " + reader_->errstr,
+                               where_ + ": " + what + ": protocol error: " + reader_->errstr,
                                true);
         }
         if (raw)
@@ -527,7 +589,7 @@ RedisReply RedisConnection::typed(const char *what, int type, const char *expect
 void RedisConnection::fail_type(const redisReply *r, const char *what, const char *expected) const
 {
     throw RedisIoError(CACHE_EIO,
-                       opts_.where + ": " + what + ": unexpected reply type " +
+                       where_ + ": " + what + ": unexpected reply type " +
                            std::to_string(r->type) + " (expected " + expected + ")",
                        true);
 }
@@ -562,7 +624,7 @@ bool RedisConnection::stale() const
 void RedisConnection::fail_io(const char *what, int err, bool maybe_executed)
 {
     mark_broken();
-    std::string head = opts_.where + ": " + what + ": ";
+    std::string head = where_ + ": " + what + ": ";
     if (err == ENOMEM || err == ENOBUFS)
         throw std::bad_alloc();
     if (err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT)
@@ -578,7 +640,7 @@ void RedisConnection::fail_timeout(const char *what, bool maybe_executed)
 {
     mark_broken();
     throw RedisIoError(CACHE_ETIMEOUT,
-                       opts_.where + ": " + what + ": no complete answer within " +
+                       where_ + ": " + what + ": no complete answer within " +
                            std::to_string(opts_.timeout_ms) +
                            " ms (timeout_ms); the server is stalled, overloaded or too far away",
                        maybe_executed);
@@ -602,7 +664,7 @@ void RedisConnection::fail_reply(const redisReply *r, const char *what) const
     const char *s = r->str ? r->str : "";
     size_t n = r->str ? r->len : 0;
     std::string text = redact(std::string(s, std::min<size_t>(n, 300)));
-    std::string head = opts_.where + ": " + what + ": ";
+    std::string head = where_ + ": " + what + ": ";
     if (starts_with(s, n, "NOAUTH"))
         fail(CACHE_EAUTH, head + "the server requires a password (" + text +
                               "); give it as redis://:password@host");
@@ -614,21 +676,43 @@ void RedisConnection::fail_reply(const redisReply *r, const char *what) const
                                  "the key holds a Redis list, set, hash or other type, "
                                  "not a string that unicache stored (" +
                                  text + ")");
+    if (starts_with(s, n, "TRYAGAIN"))
+        throw RedisReplyError(CACHE_EUNAVAILABLE,
+                              head + "the server cannot serve requests now (" + text + ")",
+                              RedisReplyError::tryagain, -1, "");
     if (starts_with(s, n, "LOADING") || starts_with(s, n, "BUSY") ||
-        starts_with(s, n, "MASTERDOWN") || starts_with(s, n, "TRYAGAIN"))
+        starts_with(s, n, "MASTERDOWN"))
         fail(CACHE_EUNAVAILABLE, head + "the server cannot serve requests now (" + text + ")");
-    if (starts_with(s, n, "MOVED") || starts_with(s, n, "ASK ") || starts_with(s, n, "CLUSTERDOWN"))
-        fail(CACHE_ENOTSUP, head +
-                                "the server is part of a Redis Cluster, which this backend "
-                                "does not support (" +
-                                text + ")");
+    bool moved = starts_with(s, n, "MOVED ");
+    if (moved || starts_with(s, n, "ASK ") || starts_with(s, n, "CLUSTERDOWN")) {
+        std::string message = head +
+                              "the server is part of a Redis Cluster: open it as "
+                              "redis-cluster://host:port (" +
+                              text + ")";
+        if (starts_with(s, n, "CLUSTERDOWN"))
+            throw RedisReplyError(CACHE_ENOTSUP, message, RedisReplyError::clusterdown, -1, "");
+        // "MOVED 3999 127.0.0.1:6381"
+        std::string words(s, n);
+        size_t a = words.find(' ');
+        size_t b = words.find(' ', a + 1);
+        int slot = -1;
+        std::string target;
+        if (b != std::string::npos) {
+            slot = std::atoi(words.c_str() + a + 1);
+            target = words.substr(b + 1);
+        }
+        throw RedisReplyError(CACHE_ENOTSUP, message,
+                              moved ? RedisReplyError::moved : RedisReplyError::ask, slot, target);
+    }
     if (starts_with(s, n, "OOM"))
         fail(CACHE_EIO, head + "the server is out of memory (" + text +
                             "); for a cache, set maxmemory-policy to an evicting policy "
                             "such as allkeys-lru");
     if (starts_with(s, n, "READONLY"))
-        fail(CACHE_EIO, head + "the server is a read-only replica (" + text +
-                            "); point the URI at the primary");
+        throw RedisReplyError(CACHE_EIO,
+                              head + "the server is a read-only replica (" + text +
+                                  "); point the URI at the primary",
+                              RedisReplyError::readonly, -1, "");
     if (starts_with(s, n, "ERR unknown command"))
         fail(CACHE_ENOTSUP, head + "the server does not know this command (" + text +
                                 "); unicache needs Redis 2.8 or later");

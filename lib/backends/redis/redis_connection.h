@@ -61,6 +61,28 @@ private:
     bool maybe_executed_;
 };
 
+// An error reply that a layer above acts on rather than reports: a cluster
+// redirection (MOVED, ASK), a cluster that cannot serve now (TRYAGAIN,
+// CLUSTERDOWN), a replica where a master was expected (READONLY). The
+// status and message are what the plain redis:// backend reports.
+class RedisReplyError : public Error {
+public:
+    enum Kind { moved, ask, tryagain, clusterdown, readonly };
+    RedisReplyError(int status, const std::string &message, Kind kind, int slot,
+                    std::string target)
+        : Error(status, message), kind_(kind), slot_(slot), target_(std::move(target))
+    {
+    }
+    Kind kind() const { return kind_; }
+    int slot() const { return slot_; }                     // MOVED/ASK: the slot; else -1
+    const std::string &target() const { return target_; } // MOVED/ASK: "host:port"
+
+private:
+    Kind kind_;
+    int slot_;
+    std::string target_;
+};
+
 struct RedisReplyDeleter {
     void operator()(redisReply *r) const;
 };
@@ -80,7 +102,10 @@ public:
     // time spent connecting is added to it). Throws RedisIoError,
     // Error(CACHE_EAUTH) when the password is refused, Error(CACHE_EINVAL)
     // when the database does not exist.
-    static std::unique_ptr<RedisConnection> open(const RedisOptions &opts, int64_t deadline_ns);
+    // endpoint: the server to connect to instead of opts.host/port (and
+    // whose `where` starts the messages), or nullptr.
+    static std::unique_ptr<RedisConnection> open(const RedisOptions &opts, int64_t deadline_ns,
+                                                 const RedisEndpoint *endpoint = nullptr);
     ~RedisConnection();
     RedisConnection(const RedisConnection &) = delete;
     RedisConnection &operator=(const RedisConnection &) = delete;
@@ -106,12 +131,19 @@ public:
     // checked(), expecting a status reply such as +OK.
     void status(const char *what);
 
+    // Cluster: while on, every command is sent after an ASKING (for a slot
+    // being imported, after an ASK redirection), and the ASKING replies are
+    // read and dropped by reply(). Commands between MULTI and EXEC get none:
+    // the server keeps the ASKING of the MULTI for the whole transaction.
+    void set_asking(bool on) { asking_ = on; }
+
     // Throws the Error that an error reply stands for: CACHE_EAUTH for
     // NOAUTH/WRONGPASS/NOPERM, CACHE_ECORRUPT for WRONGTYPE,
     // CACHE_EUNAVAILABLE while the server is loading or busy, CACHE_ENOTSUP
     // for unknown commands and cluster redirections, else CACHE_EIO (a full
     // server with a noeviction policy, a read-only replica, ...). The
-    // server's text is quoted with the password removed.
+    // server's text is quoted with the password removed. Redirections,
+    // TRYAGAIN, CLUSTERDOWN and READONLY are thrown as RedisReplyError.
     [[noreturn]] void fail_reply(const redisReply *r, const char *what) const;
     // Throws RedisIoError(CACHE_EIO) for a reply of a type the command
     // cannot return.
@@ -147,12 +179,17 @@ public:
     bool stale() const;
 
     const RedisOptions &options() const { return opts_; }
+    // The server this connection talks to, as messages name it.
+    const std::string &where() const { return where_; }
 
     int64_t last_used_ms = 0; // monotonic; for the health check
     uint64_t epoch = 0;       // the pool's failure epoch when last verified
+    uint64_t generation = 0;  // the pool's endpoint generation it was opened in
 
 private:
     explicit RedisConnection(const RedisOptions &opts) : opts_(opts) {}
+    // One reply off the wire (an ASKING's included).
+    RedisReply next_reply(const char *what);
     void connect_socket();
     void handshake();
     void flush(const char *what);
@@ -170,6 +207,9 @@ private:
     std::string redact(std::string text) const;
 
     const RedisOptions &opts_;
+    std::string host_;  // where connect_socket() goes (TCP)
+    int port_ = 0;
+    std::string where_; // opts_.where, or the endpoint's
     int fd_ = -1;
     redisReader *reader_ = nullptr;
     RedisReplySink sink_; // the reader's privdata
@@ -192,6 +232,13 @@ private:
     size_t pending_ = 0;     // commands sent or queued whose reply is unread
     size_t unsent_ = 0;      // of those, queued but not written yet
     bool broken_ = false;
+    bool asking_ = false;
+    bool in_multi_ = false;  // between a queued MULTI and its EXEC/DISCARD
+    bool name_next_ = false; // the next arg() is a command's name
+    // For each reply still owed, in order: 1 when it answers an ASKING that
+    // reply() drops. Empty unless asking_ was on.
+    std::vector<char> hidden_;
+    size_t hidden_head_ = 0;
 };
 
 } // namespace unicache

@@ -6,10 +6,8 @@
 
 namespace unicache {
 
-namespace {
-
 // "/", "" -> no database in the path; "/3" -> 3.
-bool db_from_path(const std::string &path, const std::string &display, int64_t *db)
+bool redis_db_from_path(const std::string &path, const std::string &display, int64_t *db)
 {
     if (path.empty() || path == "/")
         return false;
@@ -25,53 +23,14 @@ bool db_from_path(const std::string &path, const std::string &display, int64_t *
     return true;
 }
 
-} // namespace
-
-RedisOptions parse_redis_options(Config &config)
+std::string host_port_text(const std::string &host, int port)
 {
-    RedisOptions o;
-    o.display = config.display;
-    o.prefix = config.prefix;
-    if (config.scheme == "rediss")
-        fail(CACHE_ENOTSUP, "TLS is not supported by this build: '" + config.display +
-                                "' needs rediss://, but unicache's Redis backend uses "
-                                "hiredis 0.14 without TLS. Connect through a TLS tunnel "
-                                "(stunnel, spiped) with redis://, or use a plaintext "
-                                "redis:// server on a trusted network");
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+           std::to_string(port);
+}
 
-    o.unix_socket = config.scheme == "redis+unix";
-    bool db_in_path = false;
-    if (o.unix_socket) {
-        if (!config.hosts.empty())
-            fail(CACHE_EINVAL, "'" + config.display +
-                                   "': redis+unix:// takes a socket path, not a host, "
-                                   "as in redis+unix:///run/redis/redis.sock?db=0");
-        o.socket_path = config.path;
-        if (o.socket_path.empty() || o.socket_path == "/")
-            fail(CACHE_EINVAL, "'" + config.display +
-                                   "' names no socket: expected "
-                                   "redis+unix:///path/to/redis.sock");
-    } else {
-        if (config.hosts.size() > 1)
-            fail(CACHE_EINVAL, "'" + config.display +
-                                   "' lists several hosts; the redis backend talks to "
-                                   "one server (Redis Cluster and Sentinel are not "
-                                   "supported)");
-        if (!config.hosts.empty()) {
-            o.host = config.hosts[0].host;
-            if (config.hosts[0].port)
-                o.port = config.hosts[0].port;
-        }
-        db_in_path = db_from_path(config.path, config.display, &o.db);
-    }
-
-    if (config.params.has("db")) {
-        if (db_in_path)
-            fail(CACHE_EINVAL, "'" + config.display +
-                                   "' gives the database twice (in the path and as db=)");
-    }
-    o.db = config.params.take_int("db", o.db, 0, INT_MAX);
-
+void parse_redis_connection_options(Config &config, RedisOptions &o)
+{
     std::string query_password = config.params.take_string("password", "");
     bool has_query_password = config.params.has("password");
     if (has_query_password && config.has_password)
@@ -101,6 +60,54 @@ RedisOptions parse_redis_options(Config &config)
     o.scan_count = size_t(config.params.take_int("scan_count", int64_t(o.scan_count), 1, 1000000));
     o.spin_us = config.params.take_int("spin_us", o.spin_us, 0, 1000);
     o.lazy_connect = config.params.take_bool("lazy_connect", o.lazy_connect);
+}
+
+RedisOptions parse_redis_options(Config &config)
+{
+    RedisOptions o;
+    o.display = config.display;
+    o.prefix = config.prefix;
+    if (config.scheme == "rediss")
+        fail(CACHE_ENOTSUP, "TLS is not supported by this build: '" + config.display +
+                                "' needs rediss://, but unicache's Redis backend uses "
+                                "hiredis 0.14 without TLS. Connect through a TLS tunnel "
+                                "(stunnel, spiped) with redis://, or use a plaintext "
+                                "redis:// server on a trusted network");
+
+    o.unix_socket = config.scheme == "redis+unix";
+    bool db_in_path = false;
+    if (o.unix_socket) {
+        if (!config.hosts.empty())
+            fail(CACHE_EINVAL, "'" + config.display +
+                                   "': redis+unix:// takes a socket path, not a host, "
+                                   "as in redis+unix:///run/redis/redis.sock?db=0");
+        o.socket_path = config.path;
+        if (o.socket_path.empty() || o.socket_path == "/")
+            fail(CACHE_EINVAL, "'" + config.display +
+                                   "' names no socket: expected "
+                                   "redis+unix:///path/to/redis.sock");
+    } else {
+        if (config.hosts.size() > 1)
+            fail(CACHE_EINVAL, "'" + config.display +
+                                   "' lists several hosts; redis:// talks to one server: "
+                                   "use redis-cluster://h1:p1,h2:p2 for a Redis Cluster or "
+                                   "redis-sentinel://s1:26379,s2:26379/0?master=name for "
+                                   "Sentinel");
+        if (!config.hosts.empty()) {
+            o.host = config.hosts[0].host;
+            if (config.hosts[0].port)
+                o.port = config.hosts[0].port;
+        }
+        db_in_path = redis_db_from_path(config.path, config.display, &o.db);
+    }
+
+    if (config.params.has("db")) {
+        if (db_in_path)
+            fail(CACHE_EINVAL, "'" + config.display +
+                                   "' gives the database twice (in the path and as db=)");
+    }
+    o.db = config.params.take_int("db", o.db, 0, INT_MAX);
+    parse_redis_connection_options(config, o);
 
     // Built from the parts, so it names the server even for a JSON
     // configuration and can never contain the password.

@@ -10,6 +10,17 @@
 
 namespace unicache {
 
+// One server to connect to, when it is not the one the options name (a
+// master found through Sentinel, a node of a cluster).
+struct RedisEndpoint {
+    std::string host;
+    int port = 0;
+    std::string where; // "redis 127.0.0.1:6380": the start of messages
+};
+
+// "host:port" ("[::1]:port" for IPv6), as messages and cluster replies name nodes.
+std::string host_port_text(const std::string &host, int port);
+
 struct RedisOptions {
     // Where: a TCP host and port, or a Unix socket path.
     bool unix_socket = false;
@@ -38,6 +49,17 @@ struct RedisOptions {
     int64_t spin_us = 50;
     bool lazy_connect = false;
 
+    // Set by the sentinel and cluster backends, never from a URI of
+    // redis:// itself.
+    // Each new connection sends ROLE and refuses a server that is not a
+    // master (Sentinel: the address may be out of date).
+    bool expect_master = false;
+    // Each new connection sends READONLY (cluster: reads from a replica).
+    bool readonly = false;
+    // Batches send one MGET/MSET/DEL per run of keys in one hash slot, never
+    // one command over keys of several slots (cluster: CROSSSLOT).
+    bool per_slot_commands = false;
+
     std::string display; // the URI with the password replaced by ***
     std::string where;   // "redis 127.0.0.1:6379 db 0": the start of messages
     std::string prefix;  // this cache's key prefix
@@ -46,5 +68,12 @@ struct RedisOptions {
 // Reads the redis parameters from config (take_*). Throws CACHE_ENOTSUP for
 // rediss:// and CACHE_EINVAL for anything malformed.
 RedisOptions parse_redis_options(Config &config);
+// The parameters every Redis scheme shares: the password (userinfo or
+// password=), pool_size, the timeouts and retries, scan_count, spin_us,
+// lazy_connect. Throws CACHE_EINVAL.
+void parse_redis_connection_options(Config &config, RedisOptions &o);
+// "/", "" -> false (no database in the path); "/3" -> true, *db = 3.
+// Throws CACHE_EINVAL for anything else, quoting display.
+bool redis_db_from_path(const std::string &path, const std::string &display, int64_t *db);
 
 } // namespace unicache

@@ -6,14 +6,28 @@
 
 namespace unicache {
 
-RedisPool::RedisPool(const RedisOptions &opts) : opts_(opts)
+RedisPool::RedisPool(const RedisOptions &opts, RedisLocator *locator)
+    : opts_(opts), locator_(locator)
 {
     // Never grows past pool_size, so give_back() never allocates.
     idle_.reserve(opts.pool_size);
 }
 
+void RedisPool::locate(int64_t deadline_ns)
+{
+    RedisEndpoint found = locator_->locate(deadline_ns);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!endpoint_ || endpoint_->host != found.host || endpoint_->port != found.port) {
+        endpoint_ = std::make_shared<const RedisEndpoint>(std::move(found));
+        generation_.fetch_add(1, std::memory_order_relaxed);
+    }
+    relocate_.store(false);
+}
+
 RedisPool::Lease RedisPool::acquire(bool verify, int64_t deadline_ns)
 {
+    if (locator_ && relocate_.load())
+        locate(deadline_ns);
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
         if (!idle_.empty()) {
@@ -37,10 +51,14 @@ RedisPool::Lease RedisPool::acquire(bool verify, int64_t deadline_ns)
         }
         if (open_ < opts_.pool_size) {
             open_++;
+            std::shared_ptr<const RedisEndpoint> endpoint = endpoint_;
+            uint64_t generation = generation_.load(std::memory_order_relaxed);
             lock.unlock();
             try {
-                std::unique_ptr<RedisConnection> c = RedisConnection::open(opts_, deadline_ns);
+                std::unique_ptr<RedisConnection> c =
+                    RedisConnection::open(opts_, deadline_ns, endpoint.get());
                 c->epoch = epoch_.load(std::memory_order_relaxed);
+                c->generation = generation;
                 connects_.fetch_add(1, std::memory_order_relaxed);
                 return Lease(this, std::move(c));
             } catch (...) {
@@ -62,6 +80,8 @@ RedisPool::Lease RedisPool::acquire(bool verify, int64_t deadline_ns)
 
 bool RedisPool::healthy(RedisConnection &c, bool verify)
 {
+    if (locator_ && c.generation != generation_.load(std::memory_order_relaxed))
+        return false; // a connection to where the server was
     uint64_t epoch = epoch_.load(std::memory_order_relaxed);
     if (verify || c.epoch != epoch) {
         if (c.stale())
@@ -88,6 +108,14 @@ void RedisPool::note_failure()
 {
     epoch_.fetch_add(1, std::memory_order_relaxed);
     failures_.fetch_add(1, std::memory_order_relaxed);
+    if (locator_)
+        relocate_.store(true);
+}
+
+void RedisPool::relocate()
+{
+    if (locator_)
+        relocate_.store(true);
 }
 
 void RedisPool::give_back(std::unique_ptr<RedisConnection> c) noexcept

@@ -25,9 +25,20 @@
 
 namespace unicache {
 
+// Where the server is, when it can move (Sentinel): asked before the first
+// connection and again after a failure or a relocate().
+class RedisLocator {
+public:
+    virtual ~RedisLocator() = default;
+    // The server to use now, found before deadline_ns. Throws RedisIoError
+    // (worth another try) or Error. Thread-safe.
+    virtual RedisEndpoint locate(int64_t deadline_ns) = 0;
+};
+
 class RedisPool {
 public:
-    explicit RedisPool(const RedisOptions &opts);
+    // locator: nullptr (opts names the server), or one that outlives the pool.
+    explicit RedisPool(const RedisOptions &opts, RedisLocator *locator = nullptr);
     RedisPool(const RedisPool &) = delete;
     RedisPool &operator=(const RedisPool &) = delete;
 
@@ -62,8 +73,14 @@ public:
     // connections stay busy until the deadline.
     Lease acquire(bool verify, int64_t deadline_ns);
 
-    // A connection just failed: the others are checked before their next use.
+    // A connection just failed: the others are checked before their next
+    // use (and, with a locator, the server is looked up again).
     void note_failure();
+
+    // With a locator: this server is not the right one any more (it said
+    // READONLY); the next acquire() looks it up again, and connections to
+    // another server than the one found are dropped.
+    void relocate();
 
     struct Counts {
         size_t open = 0;      // connections that exist now
@@ -76,6 +93,7 @@ public:
 
 private:
     bool healthy(RedisConnection &c, bool verify);
+    void locate(int64_t deadline_ns);
     void give_back(std::unique_ptr<RedisConnection> c) noexcept;
     void drop(std::unique_ptr<RedisConnection> c) noexcept;
 
@@ -85,6 +103,10 @@ private:
     std::vector<std::unique_ptr<RedisConnection>> idle_; // most recently used last
     size_t open_ = 0; // idle + leased + being opened
     std::atomic<uint64_t> epoch_{0};
+    RedisLocator *locator_;
+    std::atomic<bool> relocate_{true};
+    std::shared_ptr<const RedisEndpoint> endpoint_; // guarded by mu_
+    std::atomic<uint64_t> generation_{0};           // bumped when endpoint_ changes
     std::atomic<uint64_t> connects_{0};
     std::atomic<uint64_t> failures_{0};
     std::atomic<uint64_t> replaced_{0};

@@ -60,8 +60,9 @@ std::string quote(const redisReply *r)
 
 } // namespace
 
-RedisTracking::RedisTracking(const RedisOptions &opts, ChangeListener *listener, bool connect_now)
-    : opts_(opts), listener_(listener)
+RedisTracking::RedisTracking(const RedisOptions &opts, ChangeListener *listener, bool connect_now,
+                             RedisLocator *locator)
+    : opts_(opts), listener_(listener), locator_(locator)
 {
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0)
@@ -225,8 +226,16 @@ void RedisTracking::connect_and_subscribe()
     timeval tv;
     tv.tv_sec = time_t(opts_.connect_timeout_ms / 1000);
     tv.tv_usec = suseconds_t((opts_.connect_timeout_ms % 1000) * 1000);
+    std::string host = opts_.host;
+    int port = opts_.port;
+    if (locator_) {
+        RedisEndpoint found =
+            locator_->locate(monotonic_ns() + (opts_.connect_timeout_ms + opts_.timeout_ms) * 1000000);
+        host = found.host;
+        port = found.port;
+    }
     ctx_ = opts_.unix_socket ? redisConnectUnixWithTimeout(opts_.socket_path.c_str(), tv)
-                             : redisConnectWithTimeout(opts_.host.c_str(), opts_.port, tv);
+                             : redisConnectWithTimeout(host.c_str(), port, tv);
     if (!ctx_)
         throw std::bad_alloc();
     if (ctx_->err)
@@ -389,7 +398,7 @@ bool RedisBackend::watch_changes(ChangeListener *listener)
         // inside the first call there, which must not wait for it. Nor does
         // a lazy_connect handle's open wait for the server.
         bool now = fork_generation() == parent && !opts_.lazy_connect;
-        return std::make_unique<RedisTracking>(opts_, listener, now);
+        return std::make_unique<RedisTracking>(opts_, listener, now, locator_.get());
     });
     if (!t->get().supported())
         return false;

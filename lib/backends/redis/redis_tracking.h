@@ -43,13 +43,18 @@ struct redisContext;
 
 namespace unicache {
 
+class RedisLocator;
+
 class RedisTracking {
 public:
     // Starts watching for listener (which outlives this object).
     // connect_now: make the first attempt in the calling thread, so that
     // supported() is known when the constructor returns (a forked child
     // passes false: its first attempt happens in the background).
-    RedisTracking(const RedisOptions &opts, ChangeListener *listener, bool connect_now);
+    // locator: where the server is when it can move (Sentinel), asked
+    // before each connection; nullptr for the one opts names.
+    RedisTracking(const RedisOptions &opts, ChangeListener *listener, bool connect_now,
+                  RedisLocator *locator = nullptr);
     // Stops the thread; waits for at most one connect or handshake in
     // progress (connect_timeout_ms + timeout_ms).
     ~RedisTracking();
@@ -90,6 +95,7 @@ private:
 
     const RedisOptions &opts_;
     ChangeListener *listener_;
+    RedisLocator *locator_;
     int wake_fd_ = -1; // eventfd: stop() wakes poll()
     redisContext *ctx_ = nullptr;
     std::atomic<bool> stop_{false};
