@@ -82,13 +82,14 @@ TEST(Sentinel, RefusedPasswordsAreAuthErrorsWithoutTheSecret)
     std::string msg;
     // The sentinels' password is wrong: the data nodes are never reached.
     std::string bad_sentinel = "redis-sentinel://:" + std::string(kDataPassword) + "@" +
-                               sentinel_hosts() + "/0?master=mymaster&sentinel_password=wrong-guess";
+                               sentinel_hosts() +
+                               "/0?master=mymaster&sentinel_password=wrong-guess";
     EXPECT_EQ(open_with_status(bad_sentinel, &msg), CACHE_EAUTH) << msg;
     EXPECT_NE(msg.find("sentinel"), std::string::npos) << msg;
     expect_no_secret(msg);
     // No sentinel password at all.
-    std::string none = "redis-sentinel://:" + std::string(kDataPassword) + "@" +
-                       sentinel_hosts() + "/0?master=mymaster";
+    std::string none = "redis-sentinel://:" + std::string(kDataPassword) + "@" + sentinel_hosts() +
+                       "/0?master=mymaster";
     EXPECT_EQ(open_with_status(none, &msg), CACHE_EAUTH) << msg;
     expect_no_secret(msg);
     // The data nodes' password is wrong; the sentinels' is right.
@@ -120,16 +121,16 @@ TEST(Sentinel, BadInput)
     expect_no_secret(msg);
     // A master the sentinels do not monitor.
     std::string unknown = "redis-sentinel://:" + std::string(kDataPassword) + "@" +
-                          sentinel_hosts() + "/0?master=nosuch&sentinel_password=" +
-                          kSentinelPassword;
+                          sentinel_hosts() +
+                          "/0?master=nosuch&sentinel_password=" + kSentinelPassword;
     EXPECT_EQ(open_with_status(unknown, &msg), CACHE_EINVAL) << msg;
     EXPECT_NE(msg.find("monitors no master named 'nosuch'"), std::string::npos) << msg;
     expect_no_secret(msg);
     // No sentinel listening: unavailable, within the timeout.
-    std::string nobody = "redis-sentinel://127.0.0.1:" +
-                         std::to_string(ServerProcess::free_port()) + ",127.0.0.1:" +
-                         std::to_string(ServerProcess::free_port()) +
-                         "/0?master=mymaster&timeout_ms=500&connect_timeout_ms=200";
+    std::string nobody =
+        "redis-sentinel://127.0.0.1:" + std::to_string(ServerProcess::free_port()) +
+        ",127.0.0.1:" + std::to_string(ServerProcess::free_port()) +
+        "/0?master=mymaster&timeout_ms=500&connect_timeout_ms=200";
     auto t0 = Clock::now();
     EXPECT_EQ(open_with_status(nobody, &msg), CACHE_EUNAVAILABLE) << msg;
     EXPECT_LT(ms_since(t0), 3000);
@@ -142,10 +143,10 @@ TEST(Sentinel, FollowsTheMasterThroughFailovers)
     SentinelSet &s = SentinelSet::shared();
     const int64_t timeout_ms = 1000;
     cache_t *c = nullptr;
-    ASSERT_EQ(cache_open(s.uri("prefix=fo:&timeout_ms=1000&max_retries=4&retry_delay_ms=50", 0)
-                             .c_str(),
-                         &c),
-              CACHE_OK)
+    ASSERT_EQ(
+        cache_open(s.uri("prefix=fo:&timeout_ms=1000&max_retries=4&retry_delay_ms=50", 0).c_str(),
+                   &c),
+        CACHE_OK)
         << cache_last_error();
     ASSERT_EQ(set_string(c, "a", "1"), CACHE_OK) << cache_last_error();
 

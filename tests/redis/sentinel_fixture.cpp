@@ -49,8 +49,8 @@ std::string ask(int port, const char *password, const std::vector<std::string> &
         args.push_back(a.data());
         lens.push_back(a.size());
     }
-    auto *r = static_cast<redisReply *>(
-        redisCommandArgv(c, int(args.size()), args.data(), lens.data()));
+    auto *r =
+        static_cast<redisReply *>(redisCommandArgv(c, int(args.size()), args.data(), lens.data()));
     if (r) {
         flatten(r, &out);
         freeReplyObject(r);
@@ -69,8 +69,7 @@ SentinelSet &SentinelSet::shared()
 
 SentinelSet::SentinelSet()
 {
-    std::vector<std::string> auth = {"--requirepass", kDataPassword, "--masterauth",
-                                     kDataPassword};
+    std::vector<std::string> auth = {"--requirepass", kDataPassword, "--masterauth", kDataPassword};
     nodes.push_back(std::make_unique<ServerProcess>(ServerProcess::redis(auth)));
     nodes[0]->start();
     std::vector<std::string> replica = auth;

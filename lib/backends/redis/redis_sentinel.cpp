@@ -20,8 +20,7 @@ constexpr int kSentinelPort = 26379;
 
 RedisSentinelLocator::RedisSentinelLocator(std::vector<HostPort> sentinels, std::string master,
                                            RedisOptions sentinel_opts)
-    : sentinels_(std::move(sentinels)), master_(std::move(master)),
-      opts_(std::move(sentinel_opts))
+    : sentinels_(std::move(sentinels)), master_(std::move(master)), opts_(std::move(sentinel_opts))
 {
 }
 
@@ -112,7 +111,8 @@ std::unique_ptr<Backend> make_redis_sentinel_backend(Config &config)
     so.user = config.params.take_string("sentinel_user", "");
     so.password = config.params.take_string("sentinel_password", "");
     if (!so.user.empty() && so.password.empty())
-        fail(CACHE_EINVAL, "'" + config.display + "' gives sentinel_user without sentinel_password");
+        fail(CACHE_EINVAL,
+             "'" + config.display + "' gives sentinel_user without sentinel_password");
     so.auth = !so.password.empty();
     parse_redis_connection_options(config, o);
     o.expect_master = true;
