@@ -25,11 +25,13 @@ const Entry kBackends[] = {
     {"redis+unix", make_redis_backend, ""},
     {"rediss", make_redis_backend, ""},
     {"redis-sentinel", make_redis_sentinel_backend, ""},
+    {"redis-cluster", make_redis_cluster_backend, ""},
 #else
     {"redis", nullptr, "UNICACHE_WITH_REDIS"},
     {"redis+unix", nullptr, "UNICACHE_WITH_REDIS"},
     {"rediss", nullptr, "UNICACHE_WITH_REDIS"},
     {"redis-sentinel", nullptr, "UNICACHE_WITH_REDIS"},
+    {"redis-cluster", nullptr, "UNICACHE_WITH_REDIS"},
 #endif
 #if UNICACHE_BACKEND_MEMCACHED
     {"memcached", make_memcached_backend, ""},

@@ -22,3 +22,8 @@ unicache_add_test(redis_sentinel_test
   SOURCES redis/redis_sentinel_test.cpp redis/sentinel_fixture.cpp CONTRACT LABELS redis sentinel)
 target_include_directories(redis_sentinel_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
 target_link_libraries(redis_sentinel_test PRIVATE ${HIREDIS_LIBRARIES})
+# redis-cluster://: 3 masters and 3 replicas started once per binary.
+unicache_add_test(redis_cluster_test
+  SOURCES redis/redis_cluster_test.cpp redis/cluster_fixture.cpp CONTRACT LABELS redis cluster)
+target_include_directories(redis_cluster_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
+target_link_libraries(redis_cluster_test PRIVATE ${HIREDIS_LIBRARIES})

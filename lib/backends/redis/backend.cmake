@@ -6,6 +6,7 @@ pkg_check_modules(HIREDIS REQUIRED hiredis)
 
 target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/redis_backend.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_cluster_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_connection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_glob.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_leases.cpp
@@ -13,6 +14,7 @@ target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/redis_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_scan.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_sentinel.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/redis_slot.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_tags.cpp
   ${CMAKE_CURRENT_LIST_DIR}/redis_tracking.cpp
 )

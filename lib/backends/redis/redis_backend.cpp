@@ -11,6 +11,7 @@
 #include "core/counter_text.h"
 #include "core/error.h"
 #include "core/tag_name.h"
+#include "redis_slot.h"
 
 namespace unicache {
 
@@ -92,6 +93,18 @@ bool incr_reply(const RedisConnection &c, const redisReply *r, int64_t delta, in
 
 } // namespace
 
+size_t RedisBackend::run_length(const Bytes *keys, size_t from, size_t end, size_t most) const
+{
+    size_t m = std::min(most, end - from);
+    if (!opts_.per_slot_commands || m <= 1)
+        return m;
+    int slot = redis_key_slot(keys[from]);
+    size_t n = 1;
+    while (n < m && redis_key_slot(keys[from + n]) == slot)
+        n++;
+    return n;
+}
+
 void RedisBackend::check_value(Bytes value) const
 {
     if (value.size() > kMaxValue)
@@ -109,6 +122,7 @@ RedisBackend::RedisBackend(RedisOptions opts, std::unique_ptr<RedisLocator> loca
       }),
       tag_set_("set_tagged", kTagSetSource),
       tag_invalidate_("invalidate_tags", kTagInvalidateSource),
+      tag_register_("register_tag_slot", kTagRegisterSource),
       incr_existing_("incr_existing", kIncrExistingSource)
 {
     if (!opts_.lazy_connect)
@@ -437,21 +451,32 @@ void RedisBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, in
         for (size_t i = 0; i < n; i++)
             values[i] = OwnedBuffer(); // a retry starts clean
         // Every MGET is queued first: one round trip for up to
-        // kKeysPerCommand * kCommandsPerTrip keys.
+        // kKeysPerCommand * kCommandsPerTrip keys. In a cluster, one MGET
+        // per run of keys in one slot, and a plain GET for a key alone.
         for (size_t done = 0; done < n;) {
             size_t trip_end = std::min(n, done + kKeysPerCommand * kCommandsPerTrip);
             // MGET answers nil for a key of another type, where GET fails
             // (CACHE_ECORRUPT): an EXISTS in the same trip tells them apart.
-            for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
-                size_t m = std::min(kKeysPerCommand, trip_end - i);
+            for (size_t i = done, m; i < trip_end; i += m) {
+                m = run_length(keys, i, trip_end, kKeysPerCommand);
+                if (m == 1 && opts_.per_slot_commands) {
+                    c.command({"GET", keys[i]});
+                    continue;
+                }
                 c.command("MGET", keys + i, m);
                 c.command("EXISTS", keys + i, m);
             }
             bool other_type = false;
-            for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
-                size_t m = std::min(kKeysPerCommand, trip_end - i);
+            for (size_t i = done, m; i < trip_end; i += m) {
+                m = run_length(keys, i, trip_end, kKeysPerCommand);
                 std::fill(statuses + i, statuses + i + m, CACHE_MISS);
                 c.sink_next(values + i, statuses + i, m); // hits land in values[]
+                if (m == 1 && opts_.per_slot_commands) {
+                    RedisReply r = c.checked("GET");
+                    if (statuses[i] != CACHE_OK && r->type != REDIS_REPLY_NIL)
+                        c.fail_type(r.get(), "GET");
+                    continue;
+                }
                 RedisReply r = c.checked("MGET");
                 if (r->type != REDIS_REPLY_ARRAY || r->elements != m)
                     c.fail_type(r.get(), "MGET");
@@ -490,8 +515,9 @@ void RedisBackend::set_many(const Bytes *keys, const Bytes *values, size_t n, in
                     bytes += keys[i].size() + values[i].size();
                     i++;
                 } else {
+                    size_t most = run_length(keys, i, n, kKeysPerCommand);
                     size_t m = 0;
-                    while (i + m < n && m < kKeysPerCommand && (m == 0 || bytes < kBytesPerTrip)) {
+                    while (m < most && (m == 0 || bytes < kBytesPerTrip)) {
                         bytes += keys[i + m].size() + values[i + m].size();
                         m++;
                     }
@@ -519,8 +545,9 @@ size_t RedisBackend::del_many(const Bytes *keys, size_t n)
         for (size_t done = 0; done < n;) {
             size_t trip_end = std::min(n, done + kKeysPerCommand * kCommandsPerTrip);
             size_t commands = 0;
-            for (size_t i = done; i < trip_end; i += kKeysPerCommand) {
-                c.command("DEL", keys + i, std::min(kKeysPerCommand, trip_end - i));
+            for (size_t i = done, m; i < trip_end; i += m) {
+                m = run_length(keys, i, trip_end, kKeysPerCommand);
+                c.command("DEL", keys + i, m);
                 commands++;
             }
             removed += size_t(drain(c, commands, "DEL"));
@@ -545,6 +572,14 @@ size_t RedisBackend::del_many(const Bytes *keys, size_t n)
 }
 
 // ------------------------------------------------------------ management
+
+RedisReply RedisBackend::call(std::initializer_list<Bytes> args, const char *what)
+{
+    return run(true, [&](RedisConnection &c) {
+        c.command(args);
+        return c.checked(what);
+    });
+}
 
 void RedisBackend::ping()
 {

@@ -111,6 +111,21 @@ public:
 
     const RedisOptions &options() const { return opts_; }
 
+    // For the cluster backend, which holds one RedisBackend per node.
+    // One command (replay-safe) and its reply; throws for an error reply.
+    RedisReply call(std::initializer_list<Bytes> args, const char *what);
+    // A tag's index key in one slot ("{slot tag}" after the mark, see
+    // redis_cluster_backend.h), and the key of the set that lists the slots
+    // holding indexes of that tag (the single-server layout's index key).
+    std::string slot_tag_key(Bytes full_tag, int slot) const;
+    std::string tag_registry_key(Bytes full_tag) const { return tag_key(full_tag); }
+    // Adds slot to a tag's registry, whose lifetime is pushed out to ttl_ms
+    // (0: none) like an index's.
+    void register_tag_slot(Bytes registry_key, int slot, int64_t ttl_ms);
+    // The invalidation script on index keys of one slot; returns the
+    // entries removed.
+    size_t invalidate_index_keys(const std::vector<std::string> &index_keys);
+
     // Inserted between the prefix and a tag name to form the tag's hash key.
     // Keys containing it are never listed or deleted by pattern.
     static const std::string kTagMark;
@@ -130,6 +145,10 @@ private:
     // replay_safe. op is a lambda, never std::function.
     template <typename Op>
     auto run(bool replay_safe, Op &&op) -> decltype(op(std::declval<RedisConnection &>()));
+    // How many of keys[from, end), at most `most`, one command may carry:
+    // all of them, or in a cluster (per_slot_commands) the run that shares
+    // keys[from]'s slot.
+    size_t run_length(const Bytes *keys, size_t from, size_t end, size_t most) const;
     // CACHE_ETOOBIG for values Redis would refuse (over 512 MB).
     void check_value(Bytes value) const;
     // create: a missing key starts at 0 (else it stays absent and the call
@@ -154,6 +173,7 @@ private:
     size_t scan_delete(RedisConnection &c, const GlobPattern &glob, bool skip_tags);
 
     static const char kTagSetSource[];
+    static const char kTagRegisterSource[];
     static const char kTagInvalidateSource[];
     static const char kIncrExistingSource[];
     static const char kLeaseGetSource[];
@@ -177,6 +197,7 @@ private:
     PerProcess<RedisPool> pool_; // a forked child gets connections of its own
     Script tag_set_;
     Script tag_invalidate_;
+    Script tag_register_;
     Script incr_existing_;
     Script lease_get_{"lease_get", kLeaseGetSource};
     Script lease_set_{"lease_set", kLeaseSetSource};

@@ -1,12 +1,14 @@
 // keys, delete_pattern and clear: SCAN ... MATCH in batches, every key
 // checked again with GlobPattern::match (see redis_glob.h), deletes
 // pipelined with the next SCAN step.
+#include <algorithm>
 #include <unordered_set>
 
 #include <hiredis.h>
 
 #include "redis_backend.h"
 #include "redis_glob.h"
+#include "redis_slot.h"
 
 namespace unicache {
 
@@ -75,13 +77,13 @@ size_t RedisBackend::scan_delete(RedisConnection &c, const GlobPattern &glob, bo
 {
     RedisMatch m = redis_match(glob);
     size_t removed = 0;
-    bool del_queued = false;
-    RedisReply held; // owns the keys of the queued DEL until it is written
+    size_t dels_queued = 0;
+    RedisReply held; // owns the keys of the queued DELs until they are written
     std::vector<Bytes> batch;
     std::string cursor = "0";
     do {
         queue_scan(c, cursor, m, opts_.scan_count);
-        if (del_queued)
+        for (; dels_queued; dels_queued--)
             removed += size_t(c.integer("DEL"));
         RedisReply r = read_scan(c, &cursor);
         const redisReply *found = r->element[1];
@@ -93,12 +95,18 @@ size_t RedisBackend::scan_delete(RedisConnection &c, const GlobPattern &glob, bo
                 continue;
             batch.emplace_back(k->str, k->len);
         }
-        del_queued = !batch.empty();
-        if (del_queued)
-            c.command("DEL", batch.data(), batch.size());
+        if (opts_.per_slot_commands) // a cluster node: one DEL per slot
+            std::sort(batch.begin(), batch.end(), [](Bytes a, Bytes b) {
+                return redis_key_slot(a) < redis_key_slot(b);
+            });
+        for (size_t i = 0, n; i < batch.size(); i += n) {
+            n = run_length(batch.data(), i, batch.size(), batch.size());
+            c.command("DEL", batch.data() + i, n);
+            dels_queued++;
+        }
         held = std::move(r);
     } while (cursor != "0");
-    if (del_queued)
+    for (; dels_queued; dels_queued--)
         removed += size_t(c.integer("DEL"));
     return removed;
 }

@@ -6,6 +6,7 @@
 #include "core/counter_text.h"
 #include "core/tag_name.h"
 #include "redis_backend.h"
+#include "redis_slot.h"
 
 namespace unicache {
 
@@ -60,6 +61,25 @@ end
 return removed
 )lua";
 
+// KEYS[1] a tag's registry (cluster): the slots that hold its indexes.
+// ARGV[1] slot, ARGV[2] TTL in ms ("0": none); the same lifetime rule as an
+// index's.
+const char RedisBackend::kTagRegisterSource[] = R"lua(
+local t = redis.call('TYPE', KEYS[1]).ok
+if t ~= 'none' and t ~= 'set' then
+  return redis.error_reply('WRONGTYPE tag registry key holds a ' .. t)
+end
+local ttl = tonumber(ARGV[2])
+local left = redis.call('PTTL', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+if ttl == 0 then
+  if left >= 0 then redis.call('PERSIST', KEYS[1]) end
+elseif left == -2 or (left >= 0 and left < ttl) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+)lua";
+
 bool RedisBackend::is_tag_index(const char *data, size_t len)
 {
     return len >= kTagMark.size() && memmem(data, len, kTagMark.data(), kTagMark.size());
@@ -74,6 +94,38 @@ std::string RedisBackend::tag_key(Bytes full_tag) const
     k.reserve(opts_.prefix.size() + kTagMark.size() + name.size());
     k.append(opts_.prefix).append(kTagMark).append(name.data(), name.size());
     return k;
+}
+
+std::string RedisBackend::slot_tag_key(Bytes full_tag, int slot) const
+{
+    Bytes name = full_tag.substr(std::min(tag_scope_size_, full_tag.size()));
+    const std::string &hash_tag = redis_slot_tag(slot);
+    std::string k;
+    k.reserve(opts_.prefix.size() + kTagMark.size() + hash_tag.size() + 2 + name.size());
+    k.append(opts_.prefix).append(kTagMark).append(1, '{').append(hash_tag).append(1, '}');
+    k.append(name.data(), name.size());
+    if (redis_key_slot(k) != slot)
+        // The prefix holds a '{' that makes its own hash tag.
+        fail(CACHE_ENOTSUP, opts_.where +
+                                ": tags on redis-cluster:// need a prefix without '{' (the "
+                                "tag index of an entry must share its hash slot)");
+    return k;
+}
+
+void RedisBackend::register_tag_slot(Bytes registry_key, int slot, int64_t ttl_ms)
+{
+    char slot_text[24], ttl_text[24];
+    Bytes args[2] = {Bytes(slot_text, format_counter(slot, slot_text)),
+                     Bytes(ttl_text, format_counter(ttl_ms, ttl_text))};
+    run(true, [&](RedisConnection &c) { eval(c, tag_register_, &registry_key, 1, args, 2); });
+}
+
+size_t RedisBackend::invalidate_index_keys(const std::vector<std::string> &index_keys)
+{
+    std::vector<Bytes> keys(index_keys.begin(), index_keys.end());
+    return run(false, [&](RedisConnection &c) {
+        return size_t(eval(c, tag_invalidate_, keys.data(), keys.size(), nullptr, 0));
+    });
 }
 
 const std::string &RedisBackend::script_sha(RedisConnection &c, Script &s)
@@ -137,10 +189,13 @@ void RedisBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byte
     std::vector<Bytes> keys;
     keys.reserve(ntags + 1);
     keys.push_back(key);
-    for (size_t i = 0; i < ntags; i++) {
-        tag_keys.push_back(tag_key(tags[i]));
-        keys.push_back(tag_keys.back());
-    }
+    // In a cluster, the indexes live in the entry's slot (the cluster
+    // backend has registered the slot with each tag first).
+    int slot = opts_.per_slot_commands ? redis_key_slot(key) : -1;
+    for (size_t i = 0; i < ntags; i++)
+        tag_keys.push_back(slot >= 0 ? slot_tag_key(tags[i], slot) : tag_key(tags[i]));
+    for (const std::string &k : tag_keys)
+        keys.push_back(k);
     char ttl_text[24];
     Bytes args[2] = {value, Bytes(ttl_text, format_counter(ttl_ms, ttl_text))};
     run(true,
