@@ -195,6 +195,44 @@ TEST(Cluster, ReadsFromReplicas)
     }
 }
 
+TEST(Cluster, LeasesLiveInTheKeysSlot)
+{
+    ClusterSet &cl = ClusterSet::shared();
+    cache_t *a = open_cluster("prefix=lease:");
+    cache_t *b = open_cluster("prefix=lease:");
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    for (const std::string key : {"plain", "{tagged}x", "open{brace"}) {
+        cache_buf v{nullptr, 0};
+        cache_lease la = CACHE_LEASE_INIT, lb = CACHE_LEASE_INIT;
+        ASSERT_EQ(cache_lease_get(a, key.data(), key.size(), 0, &v, &la), CACHE_MISS)
+            << key << ": " << cache_last_error();
+        ASSERT_EQ(cache_lease_held(&la), 1) << key;
+        // Another handle finds the lease taken.
+        EXPECT_EQ(cache_lease_get(b, key.data(), key.size(), CACHE_LEASE_NOWAIT, &v, &lb),
+                  CACHE_WAIT)
+            << key << ": " << cache_last_error();
+        ASSERT_EQ(cache_lease_set(a, key.data(), key.size(), &la, "v", 1, CACHE_TTL_NONE), CACHE_OK)
+            << key << ": " << cache_last_error();
+        EXPECT_EQ(get_string(b, key), "v") << key;
+        EXPECT_EQ(
+            ClusterSet::ask(cl.master_of_slot(cl.slot_of("lease:" + key)), {"GET", "lease:" + key}),
+            "v");
+        // A delete ends the lease and the key in one command (one slot).
+        cache_lease lc = CACHE_LEASE_INIT;
+        ASSERT_EQ(cache_delete(a, key.data(), key.size()), CACHE_OK) << cache_last_error();
+        ASSERT_EQ(cache_lease_get(a, key.data(), key.size(), 0, &v, &lc), CACHE_MISS);
+        cache_slice one{key.data(), key.size()};
+        size_t removed = 0;
+        ASSERT_EQ(cache_delete_many(a, &one, 1, &removed), CACHE_OK) << cache_last_error();
+        EXPECT_EQ(cache_lease_set(a, key.data(), key.size(), &lc, "late", 4, CACHE_TTL_NONE),
+                  CACHE_ELEASE)
+            << key;
+    }
+    cache_close(b);
+    cache_close(a);
+}
+
 TEST(Cluster, BadInput)
 {
     std::string msg;

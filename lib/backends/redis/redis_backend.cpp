@@ -554,6 +554,22 @@ size_t RedisBackend::del_many(const Bytes *keys, size_t n)
             done = trip_end;
         }
         // Their leases and stale copies, as del() does (counted apart).
+        if (opts_.per_slot_commands) {
+            // A cluster node: each key's two in one command (one slot).
+            for (size_t done = 0; done < n;) {
+                size_t trip_end = std::min(n, done + kCommandsPerTrip);
+                std::vector<std::string> aux; // alive until written
+                aux.reserve(2 * (trip_end - done));
+                for (size_t i = done; i < trip_end; i++) {
+                    aux.push_back(lease_key(keys[i]));
+                    aux.push_back(meta_key(keys[i]));
+                    c.command({"DEL", aux[aux.size() - 2], aux.back()});
+                }
+                drain(c, trip_end - done, "DEL");
+                done = trip_end;
+            }
+            return removed;
+        }
         for (size_t done = 0; done < n;) {
             size_t trip_end = std::min(n, done + kKeysPerCommand);
             std::vector<std::string> aux;

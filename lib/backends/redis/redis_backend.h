@@ -180,8 +180,11 @@ private:
     static const char kLeaseSetSource[];
     static const char kLeaseReleaseSource[];
     // key's lease token and stale-copy keys.
-    static std::string lease_key(Bytes key);
-    static std::string meta_key(Bytes key);
+    std::string lease_key(Bytes key) const { return aux_key(key, "lease"); }
+    std::string meta_key(Bytes key) const { return aux_key(key, "meta"); }
+    // key + kTagMark + what; in a cluster with a hash tag that keeps it in
+    // key's slot, so that one script or DEL may touch both.
+    std::string aux_key(Bytes key, const char *what) const;
 
     // The child's first call renews the pool, and the tracking with it.
     void renew_tracking_in_child();

@@ -689,6 +689,24 @@ bool RedisClusterBackend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta
                  [&](RedisBackend &n) { return n.get_entry(key, out, meta); });
 }
 
+void RedisClusterBackend::lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply)
+{
+    route(redis_key_slot(key), true, false, deadline(),
+          [&](RedisBackend &n) { n.lease_get(key, request, reply); });
+}
+
+bool RedisClusterBackend::lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill)
+{
+    return route(redis_key_slot(key), true, false, deadline(),
+                 [&](RedisBackend &n) { return n.lease_set(key, token, value, fill); });
+}
+
+void RedisClusterBackend::lease_release(Bytes key, uint64_t token)
+{
+    route(redis_key_slot(key), true, true, deadline(),
+          [&](RedisBackend &n) { n.lease_release(key, token); });
+}
+
 // ------------------------------------------------------------ batches
 
 void RedisClusterBackend::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)

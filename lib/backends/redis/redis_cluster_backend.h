@@ -91,6 +91,12 @@ public:
                     size_t ntags) override;
     size_t invalidate_tags(const Bytes *tags, size_t n) override;
 
+    // Leases: routed to the key's master, where the node's scripts keep the
+    // token and stale-copy keys in the key's slot (RedisBackend::aux_key).
+    void lease_get(Bytes key, const LeaseRequest &request, LeaseReply *reply) override;
+    bool lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill) override;
+    void lease_release(Bytes key, uint64_t token) override;
+
     bool watch_changes(ChangeListener *listener) override;
 
     void ping() override;

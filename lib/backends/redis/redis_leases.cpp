@@ -11,6 +11,7 @@
 #include "core/counter_text.h"
 #include "core/error.h"
 #include "redis_backend.h"
+#include "redis_slot.h"
 
 namespace unicache {
 
@@ -76,16 +77,23 @@ if l and string.sub(l, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then redis.call('DEL',
 return 0
 )lua";
 
-std::string RedisBackend::lease_key(Bytes key)
+std::string RedisBackend::aux_key(Bytes key, const char *what) const
 {
     std::string k(key);
-    return k.append(kTagMark).append("lease");
-}
-
-std::string RedisBackend::meta_key(Bytes key)
-{
-    std::string k(key);
-    return k.append(kTagMark).append("meta");
+    k.append(kTagMark);
+    if (!opts_.per_slot_commands)
+        return k.append(what);
+    // In a cluster: key + mark + "{H}" + what, where H hashes to key's slot
+    // (the first '{' of a key without a hash tag of its own is ours; a key
+    // with one keeps it). A key with an unmatched '{' would pull ours into
+    // its own: then the hash tag goes first.
+    int slot = redis_key_slot(key);
+    const std::string &h = redis_slot_tag(slot);
+    k.append(1, '{').append(h).append(1, '}').append(what);
+    if (redis_key_slot(k) == slot)
+        return k;
+    std::string first = "{" + h + "}";
+    return first.append(key.data(), key.size()).append(kTagMark).append(what);
 }
 
 namespace {
