@@ -233,6 +233,52 @@ TEST(Cluster, LeasesLiveInTheKeysSlot)
     cache_close(a);
 }
 
+// The cluster as the L2 of a tier: every master's tracking feeds the L1, so
+// no l1_ttl is needed and a foreign write on any master reaches the copy;
+// an invalidation connection killed on one master bypasses the L1 until it
+// is back (and then empties it), so no copy outlives a write meanwhile.
+TEST(Cluster, UnderAnL1ForeignWritesOnEveryMasterReachTheCopies)
+{
+    ClusterSet &cl = ClusterSet::shared();
+    cache_t *t = nullptr, *p = nullptr;
+    ASSERT_EQ(
+        open_with_status(R"({"tiers": ["memory://", ")" + cl.uri() + R"("], "prefix": "l1:"})",
+                         nullptr, &t),
+        CACHE_OK)
+        << cache_last_error();
+    ASSERT_EQ(cache_open(cl.uri("prefix=l1:").c_str(), &p), CACHE_OK);
+    std::vector<std::string> keys;
+    std::set<int> owners;
+    for (int i = 0; i < 30; i++) {
+        keys.push_back("k" + std::to_string(i));
+        owners.insert(cl.master_of_slot(cl.slot_of("l1:" + keys.back())));
+    }
+    ASSERT_EQ(owners.size(), 3u);
+    auto round = [&](const std::string &old_value, const std::string &new_value) {
+        for (const std::string &k : keys)
+            ASSERT_EQ(set_string(p, k, old_value), CACHE_OK);
+        for (const std::string &k : keys)
+            EXPECT_EQ(get_string(t, k), old_value); // now copied into L1
+        for (const std::string &k : keys)
+            ASSERT_EQ(set_string(p, k, new_value), CACHE_OK);
+        auto start = Clock::now();
+        for (const std::string &k : keys) {
+            std::string seen;
+            while ((seen = get_string(t, k)) != new_value &&
+                   Clock::now() - start < std::chrono::seconds(2))
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            EXPECT_EQ(seen, new_value) << k << ": the L1 copy outlived a foreign write";
+        }
+    };
+    round("a", "b");
+    // One master's invalidation connection goes away.
+    int victim = *owners.begin();
+    ClusterSet::ask(victim, {"CLIENT", "KILL", "TYPE", "pubsub"});
+    round("c", "d");
+    cache_close(t);
+    cache_close(p);
+}
+
 TEST(Cluster, BadInput)
 {
     std::string msg;

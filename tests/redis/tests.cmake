@@ -27,3 +27,8 @@ unicache_add_test(redis_cluster_test
   SOURCES redis/redis_cluster_test.cpp redis/cluster_fixture.cpp CONTRACT LABELS redis cluster)
 target_include_directories(redis_cluster_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
 target_link_libraries(redis_cluster_test PRIVATE ${HIREDIS_LIBRARIES})
+# redis-cluster:// under a failover and a resharding (a cluster of its own).
+unicache_add_test(redis_cluster_failover_test
+  SOURCES redis/redis_cluster_failover_test.cpp redis/cluster_fixture.cpp LABELS redis cluster)
+target_include_directories(redis_cluster_failover_test SYSTEM PRIVATE ${HIREDIS_INCLUDE_DIRS})
+target_link_libraries(redis_cluster_failover_test PRIVATE ${HIREDIS_LIBRARIES})
