@@ -780,7 +780,8 @@ TEST(Memcached, BadUrisAreRejectedWithAReason)
         {"memcached://h?remove_failed_servers=2", "remove_failed_servers"},
         {"memcached://h?generation_cache_ms=x", "generation_cache_ms"},
         {"memcached://h?max_items=5", "generation_cache_ms"}, // lists the valid ones
-        {"memcached://me:s3cret@h", "SASL"},
+        {"memcached://me@h", "user name and a password"},
+        {"memcached://me:s3cret@h?fast_get=true", "fast_get"},
     };
     for (const Case &k : cases) {
         cache_t *c = nullptr;

@@ -21,3 +21,8 @@ unicache_add_test(memcached_deadline_test
   SOURCES memcached/memcached_deadline_test.cpp LABELS memcached)
 target_include_directories(memcached_deadline_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
 target_link_libraries(memcached_deadline_test PRIVATE memcached)
+# Servers that require a login: memcached -Y (text) and -S (binary, SASL).
+unicache_add_test(memcached_auth_test
+  SOURCES memcached/memcached_auth_test.cpp LABELS memcached)
+target_include_directories(memcached_auth_test PRIVATE ${LIBMEMCACHED_INCLUDE_DIRS})
+target_link_libraries(memcached_auth_test PRIVATE memcached)

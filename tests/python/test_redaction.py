@@ -64,7 +64,7 @@ def _failures(redis_port, memcached_port):
         yield json.dumps({"uri": "%s?%s&=x" % (redis, p)})
         yield "%s?%s" % (mc, p)
         yield "%s,127.0.0.1:%d?%s" % (mc, memcached_port, p)
-    yield "memcached://user:%s@127.0.0.1:%d" % (SECRET, memcached_port)
+    yield "memcached://user:%s@127.0.0.1:%d?bogus=1" % (SECRET, memcached_port)  # a login is valid
     yield json.dumps({"backend": "memcached", "port": memcached_port, "password": SECRET})
     yield "redis://%s@127.0.0.1:%d/0" % (SECRET, redis_port)
 

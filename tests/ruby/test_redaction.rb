@@ -55,7 +55,7 @@ class TestRedaction < Minitest::Test
        JSON.generate("uri" => "#{redis}?#{p}&=x"), "#{mc}?#{p}",
        "#{mc},127.0.0.1:#{memcached_port}?#{p}"]
     end
-    bad << "memcached://user:#{SECRET}@127.0.0.1:#{memcached_port}"
+    bad << "memcached://user:#{SECRET}@127.0.0.1:#{memcached_port}?bogus=1" # a login is valid
     bad << JSON.generate("backend" => "memcached", "port" => memcached_port, "password" => SECRET)
     bad << "redis://#{SECRET}@127.0.0.1:#{redis_port}/0"
     bad.each do |uri|

@@ -41,9 +41,17 @@ void ConnectionPool::release()
         memcached_result_free(&c->result);
         memcached_result_free(&c->scratch);
         std::free(c->value);
+        memcached_destroy_sasl_auth_data(c->mc); // a no-op without SASL
         memcached_free(c->mc);
     }
     conns_.clear();
+}
+
+ConnectionPool::Lease ConnectionPool::prepared(Lease lease)
+{
+    if (prepare_)
+        prepare_(*lease);
+    return lease;
 }
 
 ConnectionPool::Lease ConnectionPool::acquire()
@@ -57,11 +65,11 @@ ConnectionPool::Lease ConnectionPool::acquire()
     for (size_t i = 0; i < n; i++) {
         Connection *c = conns_[(start + i) % n].get();
         if (c->mu.try_lock())
-            return Lease(arm(c));
+            return prepared(Lease(arm(c)));
     }
     Connection *c = conns_[start].get();
     c->mu.lock();
-    return Lease(arm(c));
+    return prepared(Lease(arm(c)));
 }
 
 } // namespace unicache

@@ -43,6 +43,9 @@ struct Connection {
     std::atomic<int64_t> deadline_ns{0};
     std::mutex watch_mu;
     int64_t timeout_ms = 0; // what each call may take, for messages
+    // Until when (monotonic ms) a server that libmemcached skips was skipped
+    // for refusing a login, so that its skipping is still CACHE_EAUTH.
+    int64_t auth_refused_until_ms = 0;
 };
 
 class ConnectionPool {
@@ -62,10 +65,13 @@ public:
     class Lease {
     public:
         explicit Lease(Connection *c) : c_(c) {}
+        Lease(Lease &&o) noexcept : c_(o.c_) { o.c_ = nullptr; }
         Lease(const Lease &) = delete;
         Lease &operator=(const Lease &) = delete;
         ~Lease()
         {
+            if (!c_)
+                return;
             DeadlineWatch::disarm(*c_);
             c_->mu.unlock();
         }
@@ -76,14 +82,19 @@ public:
         Connection *c_;
     };
 
-    // A free connection, its call's deadline set timeout_ms from now.
+    // A free connection, its call's deadline set timeout_ms from now, and
+    // prepared (set_prepare) for the call.
     Lease acquire();
+    // Runs on every connection acquire() hands out, within the call's
+    // deadline; what it throws is the call's error.
+    void set_prepare(std::function<void(Connection &)> prepare) { prepare_ = std::move(prepare); }
     size_t size() const { return conns_.size(); }
     // For reading what every connection counted (atomics only).
     const Connection &at(size_t i) const { return *conns_[i]; }
 
 private:
     void release();
+    Lease prepared(Lease lease);
     Connection *arm(Connection *c)
     {
         watch_->arm(*c);
@@ -91,6 +102,7 @@ private:
     }
     std::vector<std::unique_ptr<Connection>> conns_;
     std::unique_ptr<DeadlineWatch> watch_;
+    std::function<void(Connection &)> prepare_;
 };
 
 } // namespace unicache

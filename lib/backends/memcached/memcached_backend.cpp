@@ -105,6 +105,24 @@ std::string host_port(const memcached_st *mc, uint32_t server)
     if (status == CACHE_EUNAVAILABLE || status == CACHE_ETIMEOUT || late)
         for (TextGetSocket &s : c.sockets)
             s.server_failed();
+    auto *o = static_cast<const MemcachedOptions *>(memcached_get_user_data(c.mc));
+    // A server that refused a SASL login is then skipped by libmemcached (or
+    // closes the connection): within retry_timeout_s of the refusal, that is
+    // still the login's failure, and said so.
+    bool after_refusal = status == CACHE_EUNAVAILABLE && monotonic_ms() < c.auth_refused_until_ms;
+    if (after_refusal)
+        status = CACHE_EAUTH;
+    if (status == CACHE_EAUTH) {
+        if (o && !after_refusal)
+            c.auth_refused_until_ms = monotonic_ms() + (o->retry_timeout_s + 1) * 1000;
+        bool login = o && !o->user.empty();
+        fail(CACHE_EAUTH,
+             "memcached " + what + " failed: authentication refused (" +
+                 memcached_detail(c.mc, rc) + "): " +
+                 (login ? "the server did not accept user '" + o->user + "' with the password given"
+                        : "the server requires a login (memcached -Y or -S); give "
+                          "it in the URI, memcached://user:password@host:port"));
+    }
     if (status != CACHE_ETIMEOUT && !late)
         fail_memcached(c.mc, rc, what);
     std::string detail = memcached_detail(c.mc, rc);
@@ -162,8 +180,11 @@ MemcachedBackend::MemcachedBackend(const MemcachedOptions &opts) : opts_(opts)
         servers_ += h.host + ":" + std::to_string(h.port ? h.port : kDefaultPort);
     }
     pool_ = std::make_unique<PerProcess<ConnectionPool>>([this] {
-        return std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size,
-                                                opts_.hosts.size(), opts_.timeout_ms);
+        auto pool = std::make_unique<ConnectionPool>([this] { return connect(); }, opts_.pool_size,
+                                                     opts_.hosts.size(), opts_.timeout_ms);
+        if (!opts_.user.empty() && !opts_.binary)
+            pool->set_prepare([this](Connection &c) { log_in(c); });
+        return pool;
     });
     generations_ = GenerationTable::find(servers_, opts_.prefix, opts_.hosts.size());
 }
@@ -199,6 +220,16 @@ memcached_st *MemcachedBackend::connect() const
     behave(MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, uint64_t(opts_.retry_timeout_s));
     behave(MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 2);
     behave(MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, opts_.remove_failed_servers);
+    // For the messages of fail_call(): whether a login was given, and whose.
+    memcached_set_user_data(m.get(), const_cast<MemcachedOptions *>(&opts_));
+    if (opts_.binary && !opts_.user.empty()) {
+        // libmemcached logs every binary connection in with SASL PLAIN.
+        memcached_return_t rc =
+            memcached_set_sasl_auth_data(m.get(), opts_.user.c_str(), opts_.password.c_str());
+        if (rc != MEMCACHED_SUCCESS)
+            fail(CACHE_EINTERNAL,
+                 "libmemcached refused the SASL login data: " + memcached_detail(m.get(), rc));
+    }
     for (const HostPort &h : opts_.hosts) {
         in_port_t port = in_port_t(h.port ? h.port : kDefaultPort);
         memcached_return_t rc = memcached_server_add(m.get(), h.host.c_str(), port);
@@ -217,6 +248,37 @@ memcached_st *MemcachedBackend::connect() const
     kit._key = nullptr;
     memcached_set_hashkit(m.get(), &kit);
     return m.release();
+}
+
+// ------------------------------------------------------------------- login
+
+// memcached -Y takes a login as a "set" whose data is "<user> <password>",
+// once per connection, and answers every other command before it with
+// "CLIENT_ERROR unauthenticated". libmemcached does not know this, and it
+// reconnects on its own, so before each call every server whose connection
+// has not answered a command yet (its version is unknown: libmemcached asks
+// for it on connect, and forgets it on disconnect) is asked its version;
+// only one that answers "unauthenticated" gets the login. A server that
+// needs none is thus never sent the password as data it would store.
+void MemcachedBackend::log_in(Connection &c)
+{
+    for (uint32_t s = 0; s < opts_.hosts.size(); s++) {
+        const memcached_instance_st *server = memcached_server_instance_by_position(c.mc, s);
+        if (memcached_server_major_version(server) != UINT8_MAX)
+            continue; // this connection has answered a command
+        memcached_version(c.mc);
+        if (memcached_server_major_version(server) != UINT8_MAX || !memcached_auth_refused(c.mc))
+            continue; // logged in, no login needed, or down: the call reports it
+        std::string login = opts_.user + " " + opts_.password;
+        // Any name that lands on this server; exptime 1 in case a server
+        // restarted without -Y in between stored it after all.
+        std::string name = item_keys::generation_key(anchor_for(c, s), "~login");
+        memcached_return_t rc =
+            memcached_set(c.mc, name.data(), name.size(), login.data(), login.size(), 1, 0);
+        if (rc != MEMCACHED_SUCCESS)
+            fail_call(c, rc, "login");
+        memcached_version(c.mc);
+    }
 }
 
 // ------------------------------------------------------------------ naming
@@ -318,9 +380,23 @@ uint64_t MemcachedBackend::read_generation(Connection &c, uint32_t server)
     fail(CACHE_EIO, "the memcached prefix generation '" + name + "' kept disappearing");
 }
 
+// libmemcached 1.1's binary incr asserts (aborting the process) when a
+// SASL server answers it with an authentication error, and a binary read
+// there is a plain miss; a touch of the same name reports that error as an
+// error. Harmless: the counters never expire, and exptime 0 keeps it so.
+void MemcachedBackend::before_binary_increment(Connection &c, const std::string &name)
+{
+    if (!opts_.binary)
+        return;
+    memcached_return_t rc = memcached_touch(c.mc, name.data(), name.size(), 0);
+    if (memcached_is_error(rc))
+        fail_call(c, rc, "touch before an increment");
+}
+
 uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
 {
     std::string name = item_keys::generation_key(anchor_for(c, server), opts_.prefix);
+    before_binary_increment(c, name);
     for (int round = 0; round < kMaxCasRounds; round++) {
         uint64_t value = 0;
         memcached_return_t rc = memcached_increment(c.mc, name.data(), name.size(), 1, &value);
@@ -894,6 +970,7 @@ size_t MemcachedBackend::invalidate_tags(const Bytes *tags, size_t n)
     ConnectionPool::Lease c = pool().acquire();
     for (size_t i = 0; i < n; i++) {
         std::string name = item_keys::tag_key(tags[i]);
+        before_binary_increment(*c, name);
         uint64_t value;
         memcached_return_t rc = memcached_increment(c->mc, name.data(), name.size(), 1, &value);
         // NOTFOUND: no entry can be valid under a tag without a version.
@@ -954,6 +1031,8 @@ void MemcachedBackend::ping()
     std::vector<std::string> names;
     for (uint32_t s = 0; s < opts_.hosts.size(); s++)
         names.push_back(item_keys::generation_key(anchor_for(*c, s), opts_.prefix));
+    for (const std::string &n : names) // a SASL server's refusal is an error there
+        before_binary_increment(*c, n);
     std::vector<const char *> ptrs;
     std::vector<size_t> lens;
     for (const std::string &n : names) {
@@ -1035,9 +1114,9 @@ BackendStats MemcachedBackend::stats(Bytes)
 
 std::unique_ptr<Backend> make_memcached_backend(Config &config)
 {
-    if (config.has_password || !config.user.empty())
-        fail(CACHE_EINVAL, "memcached:// takes no user name or password (SASL authentication "
-                           "is not supported): '" +
+    if (config.has_password != !config.user.empty())
+        fail(CACHE_EINVAL, "memcached:// takes a user name and a password together "
+                           "(memcached://user:password@host): '" +
                                config.display + "'");
     if (config.hosts.empty())
         fail(CACHE_EINVAL, "memcached:// needs at least one server, e.g. "
@@ -1063,10 +1142,15 @@ std::unique_ptr<Backend> make_memcached_backend(Config &config)
     o.retry_timeout_s = p.take_int("retry_timeout_s", 2, 0, 3600);
     o.remove_failed_servers = p.take_bool("remove_failed_servers", false);
     o.generation_cache_ms = p.take_int("generation_cache_ms", 1000, 0, 3600 * 1000);
-    o.fast_get = p.take_bool("fast_get", !o.binary);
+    o.user = config.user;
+    o.password = config.password;
+    o.fast_get = p.take_bool("fast_get", !o.binary && o.user.empty());
     if (o.fast_get && o.binary)
         fail(CACHE_EINVAL, "memcached fast_get=true sends text-protocol gets and cannot be "
                            "combined with binary=true (fast_get is off by default there)");
+    if (o.fast_get && !o.user.empty())
+        fail(CACHE_EINVAL, "memcached fast_get=true does not log in, so it cannot be combined "
+                           "with a user name and password (fast_get is off by default there)");
     o.spin_us = p.take_int("spin_us", 50, 0, 1000);
     o.prefix = config.prefix;
     config.params.finish(config.scheme); // every parameter checked before connecting

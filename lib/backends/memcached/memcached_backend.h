@@ -38,6 +38,7 @@ struct MemcachedOptions {
     bool fast_get = true;               // single-key reads over our own sockets (text_get_socket.h)
     int64_t spin_us = 50;               // longest spin for a reply there; 0: never spin
     std::string prefix;                 // this cache's key prefix
+    std::string user, password;         // login (text: memcached -Y; binary: SASL PLAIN)
 };
 
 class MemcachedBackend final : public Backend {
@@ -99,6 +100,9 @@ private:
 
     // A new libmemcached handle with every setting applied.
     memcached_st *connect() const;
+    // Text protocol with a login: logs in every connection of c that has
+    // not yet (memcached -Y ascii authentication).
+    void log_in(Connection &c);
     // Names full_key's entry in c.key (c.hashed: by digest) and finds the
     // prefix generation it must carry (c.generation).
     void name_entry(Connection &c, Bytes full_key);
@@ -107,6 +111,7 @@ private:
     uint64_t generation(Connection &c, uint32_t server, int64_t now);
     uint64_t read_generation(Connection &c, uint32_t server);
     uint64_t bump_generation(Connection &c, uint32_t server);
+    void before_binary_increment(Connection &c, const std::string &name);
 
     // Reads the item named c.key (on server c.server); false when memcached
     // has none. read() is the plain get; read_cas() also fetches the CAS

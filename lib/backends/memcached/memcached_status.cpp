@@ -1,6 +1,7 @@
 #include "memcached_status.h"
 
 #include <cerrno>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -23,6 +24,12 @@ bool memcached_is_error(memcached_return_t rc)
     }
 }
 
+bool memcached_auth_refused(const memcached_st *mc)
+{
+    const char *m = memcached_last_error_message(mc);
+    return m && (std::strstr(m, "unauthenticated") || std::strstr(m, "authentication failure"));
+}
+
 int memcached_status(const memcached_st *mc, memcached_return_t rc)
 {
     // An mget that reached only some servers reports the real cause as the
@@ -31,6 +38,13 @@ int memcached_status(const memcached_st *mc, memcached_return_t rc)
         memcached_is_error(memcached_last_error(mc)))
         rc = memcached_last_error(mc);
     switch (rc) {
+    case MEMCACHED_CLIENT_ERROR:
+        // memcached -Y answers every command on a connection that has not
+        // logged in with "CLIENT_ERROR unauthenticated", and a refused
+        // login with "CLIENT_ERROR authentication failure".
+        if (mc && memcached_auth_refused(mc))
+            return CACHE_EAUTH;
+        return CACHE_EIO;
     case MEMCACHED_TIMEOUT:
         return CACHE_ETIMEOUT;
     case MEMCACHED_E2BIG:

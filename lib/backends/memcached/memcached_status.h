@@ -7,6 +7,10 @@
 
 namespace unicache {
 
+// Whether mc's last error is memcached -Y refusing the connection
+// ("unauthenticated": no login yet; "authentication failure": a wrong one).
+bool memcached_auth_refused(const memcached_st *mc);
+
 // The unicache status for a failed libmemcached call.
 int memcached_status(const memcached_st *mc, memcached_return_t rc);
 
