@@ -545,7 +545,9 @@ TEST(MemcachedFastGet, SpoiledRepliesFallBackToLibmemcached)
     };
     for (const std::string &spoil : spoils) {
         FaultProxy proxy(s.port(), 0, spoil);
-        cache_t *c = open_fg("memcached://" + addr(proxy.port()) + "?timeout_ms=300");
+        // 600 ms: timeout_ms bounds the whole call (generation read, the fast
+        // attempt and libmemcached's repeat) on a loaded 2-vCPU machine.
+        cache_t *c = open_fg("memcached://" + addr(proxy.port()) + "?timeout_ms=600");
         ASSERT_EQ(set_str(c, "k", "value"), CACHE_OK) << cache_last_error();
         // A reply cut short leaves the fast path waiting for the rest: after
         // timeout_ms that get is a timeout (not repeated: it would wait
@@ -558,7 +560,7 @@ TEST(MemcachedFastGet, SpoiledRepliesFallBackToLibmemcached)
                 EXPECT_EQ(a, "0:value") << spoil << " " << i;
             }
             EXPECT_EQ(answer(c, "absent"), "1:") << spoil << " " << i;
-            EXPECT_LT(ms_since(t0), 300 + 200) << spoil << " " << i;
+            EXPECT_LT(ms_since(t0), 600 + 300) << spoil << " " << i;
         }
         int64_t fell = fast_count(c, "fell_back"), timed = fast_count(c, "timed_out");
         if (waits) {
