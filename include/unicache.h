@@ -431,7 +431,9 @@ CACHE_EXTERN(int) cache_lease_get(cache_t *cache, const void *key, size_t key_le
 /*
  * Store value under key with ttl_ms (as cache_set), only while lease still
  * holds the key's lease; ends the lease whatever happens (cache_lease_held
- * is 0 afterwards). Waiters see the value at once.
+ * is 0 afterwards), except for a CACHE_EINVAL about the lease itself (not
+ * held, or granted for another key or handle), which leaves it as it was.
+ * Waiters see the value at once.
  * Returns CACHE_OK (stored), CACHE_ELEASE (the lease was lost: the key was
  * deleted or set since it was granted, or the lease expired and another
  * caller took it; nothing stored), CACHE_EINVAL (NULL arguments, a lease
@@ -448,7 +450,7 @@ CACHE_EXTERN(int) cache_lease_set(cache_t *cache, const void *key, size_t key_le
  * already lost: either way nobody waits on it), CACHE_EINVAL (NULL
  * arguments, a lease not held, a lease for another key or handle), or a
  * backend error (the lease then ends by itself after lease_ttl). The lease
- * is ended in every case.
+ * is ended in every case but a CACHE_EINVAL about the lease itself.
  */
 CACHE_EXTERN(int) cache_lease_release(cache_t *cache, const void *key, size_t key_len,
                                       cache_lease *lease);
@@ -487,9 +489,11 @@ typedef int (*cache_compute_fn)(void *ctx, const void *key, size_t key_len, cach
  * refreshes it), the negative status compute returned (the lease is
  * released at once and nothing is stored), CACHE_EINVAL (NULL cache, key,
  * compute or value; a TTL out of range, given or set by compute; compute
- * returning a positive status, or CACHE_OK with a value not from
+ * returning anything but CACHE_OK or a CACHE_E* error (a positive status,
+ * an unknown negative one), or CACHE_OK with a value not of
  * cache_buf_alloc's shape, i.e. data NULL with size > 0), CACHE_ETOOBIG,
- * CACHE_ENOMEM, or a backend error.
+ * CACHE_ENOMEM, or a backend error. A failed early refresh (early_refresh)
+ * still returns the fresh value with CACHE_OK.
  */
 CACHE_EXTERN(int) cache_fetch(cache_t *cache, const void *key, size_t key_len,
                               cache_compute_fn compute, void *ctx, cache_int64 ttl_ms,
