@@ -13,6 +13,7 @@
 #include "backends/factories.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/per_process.h"
 #include "core/tag_name.h"
 #include "redis_connection.h"
 
@@ -90,6 +91,7 @@ public:
         void notifications_live(bool live) override
         {
             std::lock_guard<std::mutex> lock(fan_->mu_);
+            fan_->renew_in_child();
             live_ = live;
             fan_->recompute();
         }
@@ -138,8 +140,21 @@ public:
     }
 
 private:
+    void renew_in_child() // with mu_ held
+    {
+        if (generation_ != fork_generation()) {
+            // A forked child: its nodes' tracking starts afresh, and the
+            // tier above waits for a live(true) of the child's own.
+            generation_ = fork_generation();
+            for (auto &leg : legs_)
+                leg.second->live_ = false;
+            live_ = false;
+        }
+    }
+
     void recompute() // with mu_ held
     {
+        renew_in_child();
         bool all = !required_.empty();
         for (RedisBackend *n : required_) {
             auto it = legs_.find(n);
@@ -160,6 +175,7 @@ private:
     std::unordered_set<RedisBackend *> required_;
     bool live_ = false;
     bool reported_ = false;
+    uint64_t generation_ = fork_generation();
 };
 
 // ------------------------------------------------------------ the map
