@@ -1,14 +1,12 @@
 // compress=zstd|lz4 against compress=none, on every backend, for a
 // compressible 10 KB JSON value and an incompressible 10 KB one: the bytes
-// the server holds for the value (read under the compressing layer), and
+// the server holds for the value (read from the backend itself), and
 // set and get throughput through the C API, one thread. Paired interleaved
 // rounds (none, zstd, lz4, none, ...); each codec's ratio to none is the
 // median of its per-round ratios. Baseline: the same backend with
 // compress=none (the library as it was before compression).
 //
 //   build/bench/compression_bench [rounds] [ops-per-round]
-//   build/bench/compression_bench --only bare|layered [rounds]
-//     (the memory:// hit loop on one side alone, for perf stat)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,9 +16,7 @@
 #include <vector>
 
 #include "bench_support.h"
-#include "compose/compressing_backend.h"
 #include "compose/open_cache.h"
-#include "core/cache.h"
 #include "core/config.h"
 #include "support/server_process.h"
 
@@ -84,7 +80,8 @@ Rates measure(cache_t *c, const std::string &value, int ops)
     return r;
 }
 
-// The bytes the backend holds for key (under the compressing layer).
+// The bytes the backend holds for key (read from the backend, under the
+// core's frames).
 size_t stored_size(const std::string &uri, const std::string &key)
 {
     unicache::Config cfg = unicache::Config::parse(uri);
@@ -102,88 +99,10 @@ std::string with(const std::string &uri, const std::string &q)
     return uri + (uri.find('?') == std::string::npos ? "?" : "&") + q;
 }
 
-// What the layer costs a memory:// hit when nothing is compressed (every
-// handle has it): Cache over the memory backend with and without the
-// CompressingBackend, 10k keys, 100-byte values, get (copy out) and
-// get_into (the caller's buffer). Returns the median ratio of per-round
-// rates, layered / bare, for each.
-void layer_overhead(int rounds, const char *only = nullptr)
-{
-    auto make = [](bool layered) {
-        unicache::Config cfg = unicache::Config::parse("memory://?max_items=100000");
-        std::unique_ptr<unicache::Backend> b = unicache::open_backend(cfg);
-        if (layered)
-            b = std::make_unique<unicache::CompressingBackend>(std::move(b),
-                                                               unicache::CodecSettings());
-        return std::make_unique<unicache::Cache>(std::move(b), unicache::CacheSettings());
-    };
-    std::unique_ptr<unicache::Cache> caches[2] = {make(false), make(true)};
-    std::vector<std::string> keys;
-    for (int i = 0; i < 10000; i++)
-        keys.push_back("key:" + std::to_string(i * 7919));
-    const std::string value(100, 'v');
-    for (auto &c : caches)
-        for (auto &k : keys)
-            c->set(k, value, 0);
-    const int n = 400000;
-    auto rate = [&](unicache::Cache &c, bool into) {
-        char dst[128];
-        size_t size = 0;
-        auto t0 = Clock::now();
-        for (int i = 0; i < n; i++) {
-            const std::string &k = keys[size_t(i * 31) % keys.size()];
-            if (into) {
-                c.get_into(k, dst, sizeof dst, &size);
-            } else {
-                unicache::OwnedBuffer b;
-                c.get(k, &b);
-            }
-        }
-        return n / seconds_since(t0);
-    };
-    if (only) {
-        // One side alone, for perf stat / perf record.
-        unicache::Cache &c = *caches[std::string(only) == "layered" ? 1 : 0];
-        for (bool into : {false, true}) {
-            double total = 0;
-            for (int r = 0; r < rounds; r++)
-                total += rate(c, into);
-            std::printf("%s %s: %.2f Mops/s\n", only, into ? "get_into" : "get",
-                        total / rounds / 1e6);
-        }
-        return;
-    }
-    for (bool into : {false, true}) {
-        std::vector<double> ratio, bare, layered;
-        for (int r = 0; r < rounds * 3; r++) {
-            double a, b;
-            if (r % 2) {
-                b = rate(*caches[1], into);
-                a = rate(*caches[0], into);
-            } else {
-                a = rate(*caches[0], into);
-                b = rate(*caches[1], into);
-            }
-            bare.push_back(a);
-            layered.push_back(b);
-            ratio.push_back(b / a);
-        }
-        std::printf("memory:// hit, %-8s bare %.2f Mops/s, through the layer (compress=none) "
-                    "%.2f Mops/s: %.3fx\n",
-                    into ? "get_into" : "get", median(bare) / 1e6, median(layered) / 1e6,
-                    median(ratio));
-    }
-    std::printf("\n");
-}
-
 } // namespace
 
 int main(int argc, char **argv)
 {
-    if (argc > 2 && std::string(argv[1]) == "--only") {
-        layer_overhead(argc > 3 ? std::atoi(argv[3]) : 20, argv[2]);
-        return 0;
-    }
     int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
     int ops = argc > 2 ? std::atoi(argv[2]) : 2000;
     ServerProcess redis = ServerProcess::redis();
@@ -219,7 +138,6 @@ int main(int argc, char **argv)
                 rounds, ops, ops, load[0], load[1], load[2]);
     std::printf("baseline: the same backend with compress=none; ratio = median of per-round "
                 "ratios to it\n\n");
-    layer_overhead(rounds);
     std::printf("%-10s %-13s %-5s %9s %11s %11s %9s %9s\n", "backend", "value", "codec", "stored B",
                 "set ops/s", "get ops/s", "set/none", "get/none");
     for (const Backend &b : backends) {

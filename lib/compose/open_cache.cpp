@@ -4,7 +4,6 @@
 #include <cstdint>
 
 #include "backends/registry.h"
-#include "compose/compressing_backend.h"
 #include "core/error.h"
 #include "core/expiry.h"
 
@@ -55,15 +54,15 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
     settings.prefix = config.params.take_string("prefix", "");
     settings.default_ttl_ms = config.params.take_int("default_ttl", 0, 0, kMaxTtlMs);
     settings.stampede = StampedeSettings::take(config.params);
-    CodecSettings codec;
+    CodecSettings &codec = settings.codec;
     std::string compress = config.params.take_choice("compress", "none", {"none", "zstd", "lz4"});
     codec.codec = compress == "zstd" ? Codec::zstd : compress == "lz4" ? Codec::lz4 : Codec::none;
     codec.threshold =
         config.params.take_int("compress_threshold", kDefaultCompressThreshold, 0, INT64_MAX);
     // Finite: a crafted frame may claim any length, and reading it must not
     // allocate that much. 4 GiB is more than any backend stores as one value.
-    codec.max_decompressed = config.params.take_int("max_decompressed", kDefaultMaxDecompressed,
-                                                    1, int64_t(1) << 32);
+    codec.max_decompressed =
+        config.params.take_int("max_decompressed", kDefaultMaxDecompressed, 1, int64_t(1) << 32);
     if (opts) {
         if (opts->prefix)
             settings.prefix.assign(opts->prefix, opts->prefix_len);
@@ -83,10 +82,8 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
         fail(CACHE_ETOOBIG, "prefix is longer than " + std::to_string(CACHE_KEY_MAX) + " bytes");
     // Backends see the prefix too (some count or clear per prefix).
     config.prefix = settings.prefix;
-    // Always wrapped, compress=none too: this handle still reads what a
-    // compressing one wrote.
-    std::unique_ptr<Backend> backend =
-        std::make_unique<CompressingBackend>(open_backend(config), codec);
+    // compress=none or not, the core reads what a compressing handle wrote.
+    std::unique_ptr<Backend> backend = open_backend(config);
     settings.display_uri = config.display; // a tiered open describes its tiers here
     return std::make_unique<Cache>(std::move(backend), std::move(settings));
 }

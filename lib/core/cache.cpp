@@ -32,7 +32,7 @@ void reject_key(Bytes key, const char *what)
 Cache::Cache(std::unique_ptr<Backend> backend, CacheSettings settings)
     : backend_(std::move(backend)), prefix_(std::move(settings.prefix)),
       default_ttl_ms_(settings.default_ttl_ms), display_uri_(std::move(settings.display_uri)),
-      stampede_(settings.stampede)
+      stampede_(settings.stampede), codec_(settings.codec)
 {
     tag_scope_ = tag_scope(prefix_);
 }
@@ -108,16 +108,16 @@ void Cache::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
     int64_t ttl = resolve_ttl(ttl_ms);
     if (stampede_.keep_meta())
-        set_with_meta(full_key(key), value, ttl); // cache_lease.cpp
+        set_with_meta(full_key(key), stored_form(value), ttl); // cache_lease.cpp
     else
-        backend_->set(full_key(key), value, ttl);
+        backend_->set(full_key(key), stored_form(value), ttl);
     counters_.add(Counter::sets);
 }
 
 bool Cache::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
     int64_t ttl = resolve_ttl(ttl_ms);
-    bool stored = backend_->add(full_key(key), value, ttl);
+    bool stored = backend_->add(full_key(key), stored_form(value), ttl);
     if (stored)
         counters_.add(Counter::sets);
     return stored;
@@ -126,13 +126,48 @@ bool Cache::add(Bytes key, Bytes value, int64_t ttl_ms)
 bool Cache::get(Bytes key, OwnedBuffer *out)
 {
     bool hit = backend_->get(full_key(key), out);
+    if (hit)
+        unframe(out);
     counters_.add(hit ? Counter::hits : Counter::misses);
     return hit;
 }
 
+Bytes Cache::stored_form(Bytes value) const
+{
+    thread_local std::string scratch;
+    return encode_value(codec_, value, &scratch);
+}
+
+bool Cache::get_into_frame(Bytes full, void *dst, size_t capacity, size_t *size)
+{
+    if (*size <= capacity) {
+        // A frame in dst: decode from a copy, into dst when the value fits.
+        thread_local std::string frame;
+        frame.assign(static_cast<const char *>(dst), *size);
+        uint64_t n = frame_value_size(frame, codec_.max_decompressed);
+        if (n <= capacity)
+            decode_into(frame, n, static_cast<char *>(dst));
+        *size = size_t(n);
+        return true;
+    }
+    // Too long for dst as stored: whether it is a frame (and how long its
+    // value is) takes the whole of it.
+    OwnedBuffer v;
+    if (!backend_->get(full, &v))
+        return false;
+    unframe(&v);
+    *size = v.size();
+    if (v.size() <= capacity && v.size() != 0)
+        std::memcpy(dst, v.data(), v.size());
+    return true;
+}
+
 bool Cache::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
 {
-    bool hit = backend_->get_into(full_key(key), dst, capacity, size);
+    Bytes full = full_key(key);
+    bool hit = backend_->get_into(full, dst, capacity, size);
+    if (hit && (*size > capacity || is_frame(Bytes(static_cast<const char *>(dst), *size))))
+        hit = get_into_frame(full, dst, capacity, size);
     if (!hit)
         counters_.add(Counter::misses);
     else if (*size <= capacity)
@@ -206,7 +241,10 @@ void Cache::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *stat
     backend_->get_many(full.data(), n, values, statuses);
     int64_t hits = 0;
     for (size_t i = 0; i < n; i++)
-        hits += statuses[i] == CACHE_OK;
+        if (statuses[i] == CACHE_OK) {
+            unframe(&values[i]);
+            hits++;
+        }
     counters_.add(Counter::hits, hits);
     counters_.add(Counter::misses, int64_t(n) - hits);
 }
@@ -216,7 +254,22 @@ void Cache::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t t
     int64_t ttl = resolve_ttl(ttl_ms);
     KeyBatch full;
     full_keys(keys, n, &full);
-    backend_->set_many(full.data(), values, n, ttl);
+    // Values pass through as they are unless one needs a frame; only then
+    // is there a copy per framed value.
+    std::vector<std::string> frames;
+    std::vector<Bytes> views;
+    for (size_t i = 0; i < n; i++) {
+        Bytes e = stored_form(values[i]);
+        if (e.data() == values[i].data())
+            continue;
+        if (views.empty()) {
+            frames.resize(n);
+            views.assign(values, values + n);
+        }
+        frames[i].assign(e.data(), e.size());
+        views[i] = frames[i];
+    }
+    backend_->set_many(full.data(), views.empty() ? values : views.data(), n, ttl);
     counters_.add(Counter::sets, int64_t(n));
 }
 
@@ -253,7 +306,7 @@ void Cache::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags
     std::string k(full_key(key));
     KeyBatch named;
     full_tags(tags, ntags, &named);
-    backend_->set_tagged(k, value, ttl, named.data(), ntags);
+    backend_->set_tagged(k, stored_form(value), ttl, named.data(), ntags);
     counters_.add(Counter::sets);
 }
 
@@ -286,6 +339,10 @@ std::string Cache::stats_json()
     part.count("deletes", counters_.sum(Counter::deletes));
     part.count("errors", counters_.sum(Counter::errors));
     part.count("default_ttl_ms", default_ttl_ms_);
+    if (codec_.codec != Codec::none) {
+        part.text("compress", codec_name(codec_.codec));
+        part.count("compress_threshold", codec_.threshold);
+    }
     write_backend_part(*backend_, prefix_, part);
     char *text = cJSON_PrintUnformatted(root.get());
     if (!text)

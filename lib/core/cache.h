@@ -12,6 +12,7 @@
 #include "counters.h"
 #include "stampede.h"
 #include "unicache.h"
+#include "value_codec.h"
 
 namespace unicache {
 
@@ -30,6 +31,7 @@ struct CacheSettings {
     int64_t default_ttl_ms = 0;
     std::string display_uri; // for statistics; never holds a password
     StampedeSettings stampede;
+    CodecSettings codec; // compress=, compress_threshold=, max_decompressed=
 };
 
 // A lease as the C API's cache_lease holds it (core/cache_lease.cpp).
@@ -123,6 +125,17 @@ private:
                   const char *what) const;
     GlobPattern full_pattern(Bytes pattern) const;
     uint64_t lease_check(Bytes full) const;
+    // The bytes to store for value (core/value_codec.h): value itself, or
+    // a frame in a thread-local buffer valid until the next call here.
+    Bytes stored_form(Bytes value) const;
+    // A stored value as the caller gave it: a frame is decoded in place.
+    void unframe(OwnedBuffer *stored) const
+    {
+        if (is_frame(stored->view()))
+            decode_in_place(stored, codec_.max_decompressed);
+    }
+    // get_into's rare case: a frame, or a value longer than capacity.
+    bool get_into_frame(Bytes full, void *dst, size_t capacity, size_t *size);
     // set() when fills keep a stale copy: through lease_set with no token.
     void set_with_meta(Bytes full, Bytes value, int64_t ttl);
 
@@ -132,6 +145,7 @@ private:
     int64_t default_ttl_ms_ = 0;
     std::string display_uri_;
     StampedeSettings stampede_;
+    CodecSettings codec_;
     mutable OpCounters counters_;
 };
 

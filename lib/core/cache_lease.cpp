@@ -66,6 +66,7 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
             counters_.add(Counter::hits);
             if (r.granted)
                 *lease = Lease{r.token ? r.token : req.token, lease_check(k), monotonic_ns()};
+            unframe(&r.value);
             *out = std::move(r.value);
             return r.state == LeaseState::hit ? CACHE_OK : CACHE_STALE;
         case LeaseState::granted:
@@ -107,7 +108,7 @@ bool Cache::lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms)
     fill.stale_ttl_ms = stampede_.stale_ttl_ms;
     fill.keep_meta = stampede_.keep_meta();
     fill.compute_ms = std::max<int64_t>(0, (monotonic_ns() - held.started_ns) / 1000000);
-    bool stored = backend_->lease_set(k, held.token, value, fill);
+    bool stored = backend_->lease_set(k, held.token, stored_form(value), fill);
     if (stored)
         counters_.add(Counter::sets);
     return stored;

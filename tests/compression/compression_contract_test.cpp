@@ -1,4 +1,4 @@
-// The contract suite through the compressing layer, with every value over
+// The contract suite with compression on, every value over
 // the threshold compressed: compression changes nothing a caller can see.
 #include "contract/contract_suite.h"
 #include "redis/redis_server.h"

@@ -3,7 +3,7 @@
 // any handle (one opened without compress= too), and stored bytes that are
 // not what they claim are a clear error, never a crash or an allocation of
 // what a crafted header claims. The stored bytes are looked at, and
-// crafted, through the backend itself, under the compressing layer.
+// crafted, through the backend itself, under the core.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -12,8 +12,8 @@
 
 #include "backends/registry.h"
 #include "compose/open_cache.h"
-#include "compose/value_codec.h"
 #include "core/config.h"
+#include "core/value_codec.h"
 #include "redis/redis_server.h"
 #include "sqlite/sqlite_temp_dir.h"
 #include "support/cache_io.h"

@@ -1,5 +1,5 @@
-# compress= on every backend (lib/compose/compressing_backend.h): white-box,
-# it looks at and crafts the stored bytes under the compressing layer.
+# compress= on every backend (lib/core/value_codec.h, applied by Cache): white-box,
+# it looks at and crafts the stored bytes through the backend itself.
 if(UNICACHE_WITH_SQLITE AND UNICACHE_WITH_REDIS AND UNICACHE_WITH_MEMCACHED)
   unicache_add_test(compression_test
     SOURCES compression/compression_test.cpp redis/redis_server.cpp INTERNAL

@@ -1,5 +1,8 @@
 // ValueCodec: how a value is compressed on its way to any backend, and how
-// a stored value is recognised as compressed on its way back.
+// a stored value is recognised as compressed on its way back. Cache (the
+// core, above every backend) applies it on every value path, so every
+// handle reads frames, compress=none or not, at the cost of an inline
+// 4-byte check on a hit.
 //
 // The codec travels with the entry, in front of its bytes, so that any
 // handle reads what any other wrote, whatever its own compress= says, and
@@ -24,7 +27,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/bytes.h"
+#include "bytes.h"
 
 namespace unicache {
 
@@ -53,7 +56,16 @@ inline bool is_frame(Bytes stored)
 // What to store for value: value itself, or a frame in *scratch (then the
 // returned view points into it). Compresses when settings ask for it, the
 // value is at least the threshold, and the frame is shorter than the value.
-Bytes encode_value(const CodecSettings &settings, Bytes value, std::string *scratch);
+Bytes encode_value_slow(const CodecSettings &settings, Bytes value, std::string *scratch);
+inline Bytes encode_value(const CodecSettings &settings, Bytes value, std::string *scratch)
+{
+    // The length first: a value over max_decompressed is never read here
+    // (its length may not be its buffer's; the backend refuses it unread).
+    if (settings.codec == Codec::none &&
+        (value.size() > uint64_t(settings.max_decompressed) || !is_frame(value)))
+        return value; // the common case, inline
+    return encode_value_slow(settings, value, scratch);
+}
 
 // The value's length a frame claims (is_frame(stored) must hold), after
 // checking its header and before anything is allocated for it: throws

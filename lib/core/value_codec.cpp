@@ -1,4 +1,4 @@
-#include "compose/value_codec.h"
+#include "core/value_codec.h"
 
 #include <lz4.h>
 #include <zstd.h>
@@ -122,7 +122,7 @@ const char *codec_name(Codec codec)
     }
 }
 
-Bytes encode_value(const CodecSettings &settings, Bytes value, std::string *scratch)
+Bytes encode_value_slow(const CodecSettings &settings, Bytes value, std::string *scratch)
 {
     // A value longer than any handle reads back by default is the backend's
     // to accept or refuse (each has its own limit, checked before it reads
@@ -209,7 +209,6 @@ void decode_in_place(OwnedBuffer *value, int64_t max_decompressed)
 {
     if (!is_frame(value->view()))
         return;
-    // (Out of line in its own file: the callers' hit path stays small.)
     // The claimed size is checked against max_decompressed before the
     // allocation: a crafted header cannot make us allocate what it claims.
     uint64_t size = frame_value_size(value->view(), max_decompressed);
