@@ -5,6 +5,19 @@
 
 #include "unicache.h"
 
+static int compute_abc(void *ctx, const void *key, size_t key_len, cache_buf *value,
+                       cache_int64 *ttl_ms)
+{
+    int rc = cache_buf_alloc(value, 3);
+    (void)key;
+    (void)key_len;
+    (void)ttl_ms;
+    *(int *)ctx += 1;
+    if (rc == CACHE_OK)
+        memcpy(value->data, "abc", 3);
+    return rc;
+}
+
 #define CHECK(cond)                                                        \
     do {                                                                   \
         if (!(cond)) {                                                     \
@@ -22,6 +35,8 @@ int main(void)
     cache_int64 n = 0;
     char into[4];
     size_t size = 0;
+    int computes = 0;
+    cache_lease lease = CACHE_LEASE_INIT;
     b.data = NULL;
     b.size = 0;
 
@@ -42,6 +57,23 @@ int main(void)
           n == 3);
     CHECK(cache_incr_ext(c, "m", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &n) == CACHE_MISS);
     CHECK(cache_get(c, "zz", 2, &b) == CACHE_MISS);
+    /* Stampede protection: a fetch computes once, then hits. */
+    CHECK(cache_fetch(c, "f", 1, compute_abc, &computes, 60000, &b) == CACHE_OK);
+    CHECK(b.size == 3 && memcmp(b.data, "abc", 3) == 0 && computes == 1);
+    cache_buf_free(&b);
+    CHECK(cache_fetch(c, "f", 1, compute_abc, &computes, 60000, &b) == CACHE_OK && computes == 1);
+    cache_buf_free(&b);
+    CHECK(cache_fetch(c, "f", 1, NULL, NULL, 60000, &b) == CACHE_EINVAL);
+    /* The same without a callback: a miss grants this caller the lease. */
+    CHECK(cache_lease_get(c, "l", 1, 0, &b, &lease) == CACHE_MISS && cache_lease_held(&lease));
+    CHECK(cache_lease_set(c, "l", 1, &lease, "x", 1, CACHE_TTL_DEFAULT) == CACHE_OK);
+    CHECK(!cache_lease_held(&lease));
+    CHECK(cache_lease_get(c, "l", 1, 0, &b, &lease) == CACHE_OK && b.size == 1);
+    cache_buf_free(&b);
+    CHECK(cache_lease_get(c, "m", 1, 0, &b, &lease) == CACHE_MISS && cache_lease_held(&lease));
+    CHECK(cache_lease_release(c, "m", 1, &lease) == CACHE_OK && !cache_lease_held(&lease));
+    cache_lease_init(&lease);
+    CHECK(cache_buf_alloc(&b, (size_t)-1) == CACHE_ETOOBIG && b.data == NULL);
     CHECK(strcmp(cache_backend_name(c), "memory") == 0);
     CHECK(strcmp(cache_backend_name(NULL), "") == 0);
     CHECK(strlen(cache_last_error()) > 0);
