@@ -797,6 +797,70 @@ static PyObject *uc_py_text(const void *p, size_t n)
 }
 %}
 
+%{
+/*
+ * Log lines (cache_set_log_handler) to a Python callable(level, message).
+ * The library calls the handler at the end of an API call or from its own
+ * background threads, with or without the GIL: the trampoline takes it
+ * (PyGILState_Ensure works both ways) and never calls into an interpreter
+ * that is finalizing (the Python layer also turns logging off at exit).
+ */
+static PyObject *uc_py_log_target; /* strong reference, or NULL */
+
+static void uc_py_log_trampoline(void *ctx, int level, const char *message)
+{
+    (void)ctx;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!Py_IsInitialized() || Py_IsFinalizing())
+#else
+    if (!Py_IsInitialized() || _Py_IsFinalizing())
+#endif
+        return;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *target = uc_py_log_target;
+    if (target) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb); /* a pending exception survives the call */
+        Py_INCREF(target);
+        PyObject *text = PyUnicode_DecodeUTF8(message, (Py_ssize_t)strlen(message), "replace");
+        PyObject *r = text ? PyObject_CallFunction(target, "iO", level, text) : NULL;
+        if (!r)
+            PyErr_WriteUnraisable(target);
+        Py_XDECREF(r);
+        Py_XDECREF(text);
+        Py_DECREF(target);
+        PyErr_Restore(type, value, tb);
+    }
+    PyGILState_Release(gil);
+}
+
+/* _set_log_handler(callable or None, min_level): the C levels (1 error ..
+ * 4 debug); None or min_level 0 turns logging off. */
+static PyObject *uc_py_set_log_handler(PyObject *target, int min_level)
+{
+    if (target != Py_None && !PyCallable_Check(target))
+        return uc_py_error(CACHE_EINVAL, "the log handler must be callable or None");
+    if (min_level < 0 || min_level > CACHE_LOG_DEBUG)
+        return uc_py_error(CACHE_EINVAL, "min_level must be 0 (off) to 4 (debug)");
+    PyObject *old = uc_py_log_target;
+    if (target == Py_None || min_level == 0) {
+        cache_set_log_handler(NULL, NULL, 0);
+        uc_py_log_target = NULL;
+    } else {
+        Py_INCREF(target);
+        uc_py_log_target = target;
+        cache_set_log_handler(uc_py_log_trampoline, NULL, min_level);
+    }
+    /* Kept alive while a delivery in another thread may still hold it: a
+     * trampoline takes its own reference under the GIL, which we hold. */
+    Py_XDECREF(old);
+    Py_RETURN_NONE;
+}
+%}
+
+%rename(_set_log_handler) uc_py_set_log_handler;
+PyObject *uc_py_set_log_handler(PyObject *target, int min_level);
+
 %wrapper %{
 /* get(key, default=None) with METH_FASTCALL: no argument tuple, no
  * keyword parsing; ~25% of a memory-backend hit. Installed over the
@@ -1231,6 +1295,130 @@ static VALUE uc_rb_json_dump(VALUE value)
 }
 %}
 
+%{
+/*
+ * Log lines for Ruby. The library may deliver from threads Ruby does not
+ * know (the Redis invalidation watcher), where no Ruby code may run, so
+ * the handler only queues the line; a Ruby thread (lib/unicache/log.rb)
+ * takes lines with log_take, waiting without the GVL.
+ */
+#include <pthread.h>
+#include <time.h>
+#include <deque>
+#include <string>
+#include <utility>
+
+static pthread_mutex_t uc_rb_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t uc_rb_log_cv = PTHREAD_COND_INITIALIZER;
+static std::deque<std::pair<int, std::string> > *uc_rb_log_queue;
+static size_t uc_rb_log_dropped;
+static int uc_rb_log_interrupted;
+static const size_t uc_rb_log_max = 10000;
+
+/* A child starts with no other threads: nobody holds the lock there. */
+static void uc_rb_log_after_fork(void)
+{
+    pthread_mutex_init(&uc_rb_log_mu, NULL);
+    pthread_cond_init(&uc_rb_log_cv, NULL);
+}
+
+static void uc_rb_log_handler(void *ctx, int level, const char *message)
+{
+    (void)ctx;
+    pthread_mutex_lock(&uc_rb_log_mu);
+    try {
+        if (uc_rb_log_queue->size() < uc_rb_log_max)
+            uc_rb_log_queue->push_back(std::make_pair(level, std::string(message)));
+        else
+            uc_rb_log_dropped++;
+    } catch (...) {
+        uc_rb_log_dropped++;
+    }
+    pthread_cond_signal(&uc_rb_log_cv);
+    pthread_mutex_unlock(&uc_rb_log_mu);
+}
+
+struct uc_rb_log_wait {
+    double timeout_s;
+    int have;
+    int level;
+    std::string text;
+};
+
+static void *uc_rb_log_wait_fn(void *p)
+{
+    struct uc_rb_log_wait *w = (struct uc_rb_log_wait *)p;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double whole = floor(w->timeout_s);
+    until.tv_sec += (time_t)whole;
+    until.tv_nsec += (long)((w->timeout_s - whole) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&uc_rb_log_mu);
+    while (uc_rb_log_queue->empty() && !uc_rb_log_dropped && !uc_rb_log_interrupted)
+        if (pthread_cond_timedwait(&uc_rb_log_cv, &uc_rb_log_mu, &until) != 0)
+            break;
+    uc_rb_log_interrupted = 0;
+    if (!uc_rb_log_queue->empty()) {
+        w->have = 1;
+        w->level = uc_rb_log_queue->front().first;
+        w->text.swap(uc_rb_log_queue->front().second);
+        uc_rb_log_queue->pop_front();
+    } else if (uc_rb_log_dropped) {
+        w->have = 1;
+        w->level = CACHE_LOG_WARN;
+        w->text = std::to_string(uc_rb_log_dropped) +
+                  " log lines were dropped (the Ruby logger thread fell behind)";
+        uc_rb_log_dropped = 0;
+    }
+    pthread_mutex_unlock(&uc_rb_log_mu);
+    return NULL;
+}
+
+static void uc_rb_log_unblock(void *p)
+{
+    (void)p;
+    pthread_mutex_lock(&uc_rb_log_mu);
+    uc_rb_log_interrupted = 1;
+    pthread_cond_broadcast(&uc_rb_log_cv);
+    pthread_mutex_unlock(&uc_rb_log_mu);
+}
+
+/* log_enable(min_level): 0 turns logging off, 1 (error) to 4 (debug). */
+static VALUE uc_rb_log_enable(int min_level)
+{
+    if (min_level < 0 || min_level > CACHE_LOG_DEBUG)
+        uc_rb_invalid("min_level must be 0 (off) to 4 (debug)");
+    cache_set_log_handler(min_level ? uc_rb_log_handler : NULL, NULL, min_level);
+    return Qnil;
+}
+
+/* log_take(timeout_s): the next [level, message], or nil after timeout_s
+ * seconds (or an interrupt) without one. Waits without the GVL. */
+static VALUE uc_rb_log_take(double timeout_s)
+{
+    if (!(timeout_s >= 0) || timeout_s > 86400)
+        uc_rb_invalid("timeout must be 0 to 86400 seconds");
+    struct uc_rb_log_wait w;
+    w.timeout_s = timeout_s;
+    w.have = 0;
+    w.level = 0;
+    rb_thread_call_without_gvl(uc_rb_log_wait_fn, &w, uc_rb_log_unblock, NULL);
+    if (!w.have)
+        return Qnil;
+    return rb_ary_new_from_args(2, INT2NUM(w.level),
+                                rb_utf8_str_new(w.text.data(), (long)w.text.size()));
+}
+%}
+
+%rename(log_enable) uc_rb_log_enable;
+%rename(log_take) uc_rb_log_take;
+VALUE uc_rb_log_enable(int min_level);
+VALUE uc_rb_log_take(double timeout_s);
+
 %rename(json_load) uc_rb_json_load;
 %rename(json_dump) uc_rb_json_dump;
 VALUE uc_rb_json_load(VALUE data);
@@ -1238,6 +1426,8 @@ VALUE uc_rb_json_dump(VALUE value);
 
 %init %{
     uc_rb_init_errors();
+    uc_rb_log_queue = new std::deque<std::pair<int, std::string> >();
+    pthread_atfork(NULL, NULL, uc_rb_log_after_fork);
     rb_define_const(rb_define_module("Unicache"), "FOREVER", DBL2NUM(HUGE_VAL));
 %}
 

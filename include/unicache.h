@@ -605,6 +605,50 @@ CACHE_EXTERN(int) cache_backend_info(cache_t *cache, cache_buf *text);
  */
 CACHE_EXTERN(const char *) cache_backend_name(cache_t *cache);
 
+/* ------------------------------------------------------------------- logs */
+
+/*
+ * Levels of a log line; a smaller number is more severe.
+ */
+#define CACHE_LOG_ERROR 1 /* an operation failed in a way an operator must fix */
+#define CACHE_LOG_WARN 2  /* connection lost or restored, breaker opened or
+                             closed, server dropped, slow operation */
+#define CACHE_LOG_INFO 3  /* retries, coherence flushes, stores recovered */
+#define CACHE_LOG_DEBUG 4 /* detail for debugging unicache itself */
+
+/*
+ * A log handler. ctx is the pointer given to cache_set_log_handler; level
+ * is one of CACHE_LOG_*; message is one line of text without a trailing
+ * newline, owned by the library and valid only during the call. A message
+ * never contains a password or a value.
+ */
+typedef void (*cache_log_fn)(void *ctx, int level, const char *message);
+
+/*
+ * Send the library's log lines to fn (process-wide: every handle, every
+ * thread). A line is delivered when its level is at most min_level, so
+ * min_level CACHE_LOG_WARN delivers errors and warnings. fn NULL (or
+ * min_level below CACHE_LOG_ERROR) turns logging off, the default; then
+ * no line is even formatted.
+ *
+ * Delivery: fn is called in the thread whose work produced the line, once
+ * that thread holds no lock of the library (at the end of the API call
+ * that produced it, or at a safe point of a library background thread,
+ * such as the Redis invalidation watcher), so fn may call any unicache
+ * function, this one included. Lines produced by such calls from inside fn
+ * are delivered after fn returns, never recursively. fn may be called from
+ * several threads at once. ctx is not owned by the library; a delivery
+ * another thread had already started may still be running when this
+ * function returns, so keep ctx valid until those threads are done.
+ * Lines are not reordered within one thread; a thread that queues more
+ * than 1000 lines between two deliveries drops the rest and delivers a
+ * line that says how many it dropped.
+ *
+ * Returns CACHE_OK, or CACHE_EINVAL when min_level is above
+ * CACHE_LOG_DEBUG (the handler is then left unchanged).
+ */
+CACHE_EXTERN(int) cache_set_log_handler(cache_log_fn fn, void *ctx, int min_level);
+
 #ifdef __cplusplus
 }
 #endif

@@ -155,6 +155,15 @@ CACHE_EXTERN(void) cache_close(cache_t *c)
     } catch (...) {
         // Destructors do not throw; nothing may cross into C regardless.
     }
+    unicache::deliver_log();
+}
+
+CACHE_EXTERN(int) cache_set_log_handler(cache_log_fn fn, void *ctx, int min_level)
+{
+    if (min_level > CACHE_LOG_DEBUG)
+        return invalid("min_level is above CACHE_LOG_DEBUG (4)");
+    unicache::set_log_handler(fn, ctx, min_level);
+    return CACHE_OK;
 }
 
 CACHE_EXTERN(void) cache_buf_free(cache_buf *buf)

@@ -9,6 +9,7 @@
 #include "capi/in_flight.h"
 #include "core/cache.h"
 #include "core/error.h"
+#include "core/log.h"
 
 struct cache {
     std::unique_ptr<unicache::Cache> impl;
@@ -21,7 +22,7 @@ void set_last_error(int status, const char *message);
 void clear_last_error();
 
 template <typename Body>
-int guard(cache_t *handle, Body &&body) noexcept
+int guard_call(cache_t *handle, Body &&body) noexcept
 {
     InFlightCall in_flight(handle ? &handle->in_flight : nullptr);
     int status;
@@ -43,6 +44,17 @@ int guard(cache_t *handle, Body &&body) noexcept
     }
     if (handle && handle->impl)
         handle->impl->count_error();
+    return status;
+}
+
+// Runs body, then hands the log lines it produced to the log handler: here
+// no lock of the library is held and the call no longer counts as in
+// flight, so a handler may call anything (cache_close of this handle too).
+template <typename Body>
+int guard(cache_t *handle, Body &&body) noexcept
+{
+    int status = guard_call(handle, body);
+    deliver_log();
     return status;
 }
 

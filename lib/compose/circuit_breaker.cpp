@@ -1,6 +1,7 @@
 #include "compose/circuit_breaker.h"
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "unicache.h"
 
 namespace unicache {
@@ -34,21 +35,32 @@ CircuitBreaker::Pass CircuitBreaker::pass()
 void CircuitBreaker::success(Pass how)
 {
     consecutive_.store(0, std::memory_order_relaxed);
-    if (how == Pass::probe)
+    if (how == Pass::probe) {
         state_.store(int(State::closed), std::memory_order_release);
+        log_event(CACHE_LOG_WARN, [&] {
+            return label_ + ": circuit breaker closed: the probe call succeeded, calls go through "
+                            "again";
+        });
+    }
 }
 
-void CircuitBreaker::trip()
+void CircuitBreaker::trip(bool probe)
 {
     opened_at_ms_.store(monotonic_ms(), std::memory_order_relaxed);
     opened_count_.fetch_add(1, std::memory_order_relaxed);
     state_.store(int(State::open), std::memory_order_release);
+    log_event(CACHE_LOG_WARN, [&] {
+        return label_ + ": circuit breaker open" +
+               (probe ? std::string(" again: the probe call failed")
+                      : ": " + std::to_string(failures_) + " consecutive failures") +
+               "; calls fail at once for " + std::to_string(reset_ms_) + " ms";
+    });
 }
 
 void CircuitBreaker::failure(Pass how)
 {
     if (how == Pass::probe) {
-        trip();
+        trip(true);
         return;
     }
     if (consecutive_.fetch_add(1, std::memory_order_relaxed) + 1 < failures_)
@@ -57,7 +69,7 @@ void CircuitBreaker::failure(Pass how)
     // counting outages, not the failed calls that were already in flight.
     std::lock_guard<std::mutex> lock(mu_);
     if (state_.load(std::memory_order_acquire) == int(State::closed))
-        trip();
+        trip(false);
 }
 
 int64_t CircuitBreaker::retry_in_ms() const

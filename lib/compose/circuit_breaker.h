@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 #include "core/stats_part.h"
 #include "unicache.h"
@@ -19,7 +20,11 @@ class CircuitBreaker {
 public:
     enum class State { closed, open, half_open };
 
-    CircuitBreaker(int failures, int64_t reset_ms) : failures_(failures), reset_ms_(reset_ms) {}
+    // label names the protected backend in log lines ("tier 2 (redis://h:6379/0)").
+    CircuitBreaker(int failures, int64_t reset_ms, std::string label = "backend")
+        : failures_(failures), reset_ms_(reset_ms), label_(std::move(label))
+    {
+    }
 
     // What a caller may do now.
     enum class Pass {
@@ -46,10 +51,11 @@ public:
     }
 
 private:
-    void trip();
+    void trip(bool probe);
 
     const int failures_;
     const int64_t reset_ms_;
+    const std::string label_;
     std::atomic<int> state_{int(State::closed)};
     std::atomic<int> consecutive_{0};
     std::atomic<int64_t> opened_at_ms_{0};

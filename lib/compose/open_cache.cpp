@@ -63,6 +63,7 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
     // allocate that much. 4 GiB is more than any backend stores as one value.
     codec.max_decompressed =
         config.params.take_int("max_decompressed", kDefaultMaxDecompressed, 1, int64_t(1) << 32);
+    settings.slow_ms = config.params.take_int("slow_ms", 0, 0, 86400000);
     if (opts) {
         if (opts->prefix)
             settings.prefix.assign(opts->prefix, opts->prefix_len);

@@ -5,6 +5,7 @@
 
 #include "compose/copy_envelope.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/error.h"
 #include "core/per_process.h"
 
@@ -176,8 +177,14 @@ void TieredBackend::recover_lowest(OutageLog::Pending &p)
     }
     if (!deletes.empty())
         low.del_many(deletes.data(), deletes.size());
-    if (p.overflowed)
+    if (p.overflowed) {
+        log_event(CACHE_LOG_WARN, [&] {
+            return "coherence flush: " + lowest().label +
+                   " is back, but more writes were missed than the outage log holds "
+                   "(outage_log_max); the tiers above dropped all their copies";
+        });
         drop_all_copies();
+    }
     if (fallback_)
         fallback_->clear(prefix_); // it held only what the outage wrote
 }
@@ -779,6 +786,10 @@ void TieredBackend::changed_all()
         fence_.bump_all();
         return;
     }
+    log_event(CACHE_LOG_INFO, [&] {
+        return "coherence flush: " + lowest().label +
+               " reported that anything may have changed; the tiers above dropped their copies";
+    });
     drop_all_copies();
 }
 
@@ -789,6 +800,11 @@ void TieredBackend::notifications_live(bool live)
         fence_.bump_all(); // kills every fill in flight
         return;
     }
+    log_event(CACHE_LOG_INFO, [&] {
+        return "coherence flush: " + lowest().label +
+               " reports changes again; the tiers above dropped their copies (changes made "
+               "meanwhile were not reported)";
+    });
     drop_all_copies(); // invalidations may have been missed meanwhile
     live_generation_.store(fork_generation(), std::memory_order_release);
     live_.store(true, std::memory_order_release);

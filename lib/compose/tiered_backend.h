@@ -89,7 +89,7 @@ private:
     struct Slot {
         Slot(Tier t, const TierSettings &s)
             : backend(std::move(t.backend)), label(std::move(t.label)),
-              breaker(s.breaker_failures, s.breaker_reset_ms), log(s.outage_log_max)
+              breaker(s.breaker_failures, s.breaker_reset_ms, label), log(s.outage_log_max)
         {
         }
         std::unique_ptr<Backend> backend;

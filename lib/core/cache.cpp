@@ -3,11 +3,13 @@
 #include <cjson/cJSON.h>
 #include <climits>
 #include <cstring>
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/expiry.h"
+#include "core/log.h"
 #include "core/tag_name.h"
 
 namespace unicache {
@@ -32,9 +34,22 @@ void reject_key(Bytes key, const char *what)
 Cache::Cache(std::unique_ptr<Backend> backend, CacheSettings settings)
     : backend_(std::move(backend)), prefix_(std::move(settings.prefix)),
       default_ttl_ms_(settings.default_ttl_ms), display_uri_(std::move(settings.display_uri)),
-      stampede_(settings.stampede), codec_(settings.codec)
+      stampede_(settings.stampede), codec_(settings.codec),
+      slow_ns_(settings.slow_ms * 1000000)
 {
     tag_scope_ = tag_scope(prefix_);
+}
+
+void Cache::finished(Op op, int64_t ns) const
+{
+    if (ns < slow_ns_)
+        return;
+    log_event(CACHE_LOG_WARN, [&] {
+        char ms[32];
+        std::snprintf(ms, sizeof ms, "%.1f", double(ns) / 1e6);
+        return std::string("slow ") + op_name(op) + ": " + ms + " ms (slow_ms=" +
+               std::to_string(slow_ns_ / 1000000) + ") on " + display_uri_;
+    });
 }
 
 int64_t Cache::resolve_ttl(int64_t ttl_ms) const
@@ -106,6 +121,7 @@ GlobPattern Cache::full_pattern(Bytes pattern) const
 
 void Cache::set(Bytes key, Bytes value, int64_t ttl_ms)
 {
+    OpTimer timer(*this, Op::set);
     int64_t ttl = resolve_ttl(ttl_ms);
     if (stampede_.keep_meta())
         set_with_meta(full_key(key), stored_form(value), ttl); // cache_lease.cpp
@@ -116,6 +132,7 @@ void Cache::set(Bytes key, Bytes value, int64_t ttl_ms)
 
 bool Cache::add(Bytes key, Bytes value, int64_t ttl_ms)
 {
+    OpTimer timer(*this, Op::add);
     int64_t ttl = resolve_ttl(ttl_ms);
     bool stored = backend_->add(full_key(key), stored_form(value), ttl);
     if (stored)
@@ -125,6 +142,7 @@ bool Cache::add(Bytes key, Bytes value, int64_t ttl_ms)
 
 bool Cache::get(Bytes key, OwnedBuffer *out)
 {
+    OpTimer timer(*this, Op::get);
     bool hit = backend_->get(full_key(key), out);
     if (hit)
         unframe(out);
@@ -164,6 +182,7 @@ bool Cache::get_into_frame(Bytes full, void *dst, size_t capacity, size_t *size)
 
 bool Cache::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
 {
+    OpTimer timer(*this, Op::get);
     Bytes full = full_key(key);
     bool hit = backend_->get_into(full, dst, capacity, size);
     if (hit && (*size > capacity || is_frame(Bytes(static_cast<const char *>(dst), *size))))
@@ -177,16 +196,22 @@ bool Cache::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
 
 bool Cache::del(Bytes key)
 {
+    OpTimer timer(*this, Op::del);
     bool removed = backend_->del(full_key(key));
     if (removed)
         counters_.add(Counter::deletes);
     return removed;
 }
 
-bool Cache::exists(Bytes key) { return backend_->exists(full_key(key)); }
+bool Cache::exists(Bytes key)
+{
+    OpTimer timer(*this, Op::exists);
+    return backend_->exists(full_key(key));
+}
 
 int64_t Cache::incr(Bytes key, int64_t delta)
 {
+    OpTimer timer(*this, Op::incr);
     int64_t v = backend_->incr(full_key(key), delta, default_ttl_ms_);
     counters_.add(Counter::sets);
     return v;
@@ -195,6 +220,7 @@ int64_t Cache::incr(Bytes key, int64_t delta)
 bool Cache::incr_ext(Bytes key, int64_t delta, int64_t ttl_ms_if_new, bool must_exist,
                      int64_t *result)
 {
+    OpTimer timer(*this, Op::incr);
     int64_t ttl = resolve_ttl(ttl_ms_if_new);
     Bytes k = full_key(key);
     if (must_exist) {
@@ -209,12 +235,14 @@ bool Cache::incr_ext(Bytes key, int64_t delta, int64_t ttl_ms_if_new, bool must_
 
 bool Cache::touch(Bytes key, int64_t ttl_ms)
 {
+    OpTimer timer(*this, Op::touch);
     int64_t ttl = resolve_ttl(ttl_ms);
     return backend_->touch(full_key(key), ttl);
 }
 
 bool Cache::expire_at(Bytes key, int64_t unix_ms)
 {
+    OpTimer timer(*this, Op::touch);
     // Saturating: INT64_MIN is long past (the key goes), INT64_MAX is as
     // far ahead as a TTL may reach (the key stays, with the longest TTL).
     int64_t remaining = ms_until(unix_ms, wall_ms());
@@ -231,11 +259,13 @@ bool Cache::expire_at(Bytes key, int64_t unix_ms)
 
 bool Cache::ttl(Bytes key, int64_t *remaining_ms)
 {
+    OpTimer timer(*this, Op::ttl);
     return backend_->ttl(full_key(key), remaining_ms);
 }
 
 void Cache::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *statuses)
 {
+    OpTimer timer(*this, Op::get_many);
     KeyBatch full;
     full_keys(keys, n, &full);
     backend_->get_many(full.data(), n, values, statuses);
@@ -251,6 +281,7 @@ void Cache::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *stat
 
 void Cache::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
 {
+    OpTimer timer(*this, Op::set_many);
     int64_t ttl = resolve_ttl(ttl_ms);
     KeyBatch full;
     full_keys(keys, n, &full);
@@ -275,6 +306,7 @@ void Cache::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t t
 
 size_t Cache::del_many(const Bytes *keys, size_t n)
 {
+    OpTimer timer(*this, Op::del_many);
     KeyBatch full;
     full_keys(keys, n, &full);
     size_t removed = backend_->del_many(full.data(), n);
@@ -284,6 +316,7 @@ size_t Cache::del_many(const Bytes *keys, size_t n)
 
 void Cache::keys(Bytes pattern, size_t limit, std::vector<std::string> *out)
 {
+    OpTimer timer(*this, Op::keys);
     GlobPattern full = full_pattern(pattern);
     backend_->keys(full, limit, out);
     if (!prefix_.empty())
@@ -293,15 +326,21 @@ void Cache::keys(Bytes pattern, size_t limit, std::vector<std::string> *out)
 
 size_t Cache::delete_pattern(Bytes pattern)
 {
+    OpTimer timer(*this, Op::delete_pattern);
     size_t removed = backend_->delete_pattern(full_pattern(pattern));
     counters_.add(Counter::deletes, int64_t(removed));
     return removed;
 }
 
-void Cache::clear() { backend_->clear(prefix_); }
+void Cache::clear()
+{
+    OpTimer timer(*this, Op::clear);
+    backend_->clear(prefix_);
+}
 
 void Cache::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags, size_t ntags)
 {
+    OpTimer timer(*this, Op::set_tagged);
     int64_t ttl = resolve_ttl(ttl_ms);
     std::string k(full_key(key));
     KeyBatch named;
@@ -312,6 +351,7 @@ void Cache::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags
 
 size_t Cache::invalidate_tags(const Bytes *tags, size_t n)
 {
+    OpTimer timer(*this, Op::invalidate_tags);
     KeyBatch full;
     full_tags(tags, n, &full);
     size_t removed = backend_->invalidate_tags(full.data(), n);
@@ -319,7 +359,11 @@ size_t Cache::invalidate_tags(const Bytes *tags, size_t n)
     return removed;
 }
 
-void Cache::ping() { backend_->ping(); }
+void Cache::ping()
+{
+    OpTimer timer(*this, Op::ping);
+    backend_->ping();
+}
 
 std::string Cache::info() { return backend_->info(); }
 

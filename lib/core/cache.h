@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "backend.h"
+#include "clock.h"
 #include "counters.h"
 #include "stampede.h"
+#include "op.h"
 #include "unicache.h"
 #include "value_codec.h"
 
@@ -32,6 +34,7 @@ struct CacheSettings {
     std::string display_uri; // for statistics; never holds a password
     StampedeSettings stampede;
     CodecSettings codec; // compress=, compress_threshold=, max_decompressed=
+    int64_t slow_ms = 0; // log operations slower than this (0: never)
 };
 
 // A lease as the C API's cache_lease holds it (core/cache_lease.cpp).
@@ -96,6 +99,29 @@ public:
     Backend &backend() { return *backend_; }
 
 private:
+    // Times one operation for the slow-operation log.
+    class OpTimer {
+    public:
+        OpTimer(const Cache &cache, Op op) : cache_(cache), op_(op)
+        {
+            if (cache.slow_ns_)
+                start_ns_ = monotonic_ns();
+        }
+        ~OpTimer()
+        {
+            if (start_ns_)
+                cache_.finished(op_, monotonic_ns() - start_ns_);
+        }
+        OpTimer(const OpTimer &) = delete;
+        OpTimer &operator=(const OpTimer &) = delete;
+
+    private:
+        const Cache &cache_;
+        Op op_;
+        int64_t start_ns_ = 0;
+    };
+    void finished(Op op, int64_t ns) const;
+
     int64_t resolve_ttl(int64_t ttl_ms) const;
     // Returns key with the prefix prepended, in a thread-local scratch buffer
     // (valid until the next call on this thread) when there is a prefix.
@@ -146,6 +172,7 @@ private:
     std::string display_uri_;
     StampedeSettings stampede_;
     CodecSettings codec_;
+    int64_t slow_ns_ = 0; // 0: slow operations are not logged
     mutable OpCounters counters_;
 };
 

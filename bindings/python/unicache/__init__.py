@@ -30,6 +30,7 @@ from ._unicache import (
     version as _c_version,
 )
 from ._cache import FOREVER, Cache, default_cache, set_default_cache
+from ._log import set_log_level
 from .decorators import (
     cache_evict,
     cache_invalidate,
@@ -66,4 +67,5 @@ __all__ = [
     "default_cache",
     "memoize",
     "set_default_cache",
+    "set_log_level",
 ]

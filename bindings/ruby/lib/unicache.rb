@@ -15,6 +15,7 @@
 require "unicache/native"
 require "unicache/serializers"
 require "unicache/cache"
+require "unicache/log"
 
 module Unicache
   # The C library's version ("MAJOR.MINOR.PATCH").

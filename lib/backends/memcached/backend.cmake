@@ -15,6 +15,7 @@ target_sources(unicache_objects PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/memcached_backend.cpp
   ${CMAKE_CURRENT_LIST_DIR}/memcached_leases.cpp
   ${CMAKE_CURRENT_LIST_DIR}/memcached_status.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/server_health.cpp
   ${CMAKE_CURRENT_LIST_DIR}/sha256.cpp
   ${CMAKE_CURRENT_LIST_DIR}/text_get_socket.cpp)
 target_compile_definitions(unicache_objects PRIVATE UNICACHE_BACKEND_MEMCACHED=1)

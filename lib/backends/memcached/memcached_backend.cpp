@@ -11,8 +11,10 @@
 #include "core/counter_text.h"
 #include "core/error.h"
 #include "core/expiry.h"
+#include "core/log.h"
 #include "item_keys.h"
 #include "memcached_status.h"
+#include "server_health.h"
 
 namespace unicache {
 
@@ -123,6 +125,12 @@ std::string host_port(const memcached_st *mc, uint32_t server)
                         : "the server requires a login (memcached -Y or -S); give "
                           "it in the URI, memcached://user:password@host:port"));
     }
+    if ((status == CACHE_EUNAVAILABLE || status == CACHE_ETIMEOUT || late) &&
+        log_enabled(CACHE_LOG_WARN))
+        server_health::failed(
+            c.mc, rc, what + " failed: " + memcached_detail(c.mc, rc),
+            memcached_behavior_get(c.mc, MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS) != 0,
+            int64_t(memcached_behavior_get(c.mc, MEMCACHED_BEHAVIOR_RETRY_TIMEOUT)));
     if (status != CACHE_ETIMEOUT && !late)
         fail_memcached(c.mc, rc, what);
     std::string detail = memcached_detail(c.mc, rc);
@@ -437,8 +445,10 @@ bool MemcachedBackend::fetch(Connection &c, uint32_t *flags, Bytes *item)
         int64_t deadline = c.deadline_ns.load(std::memory_order_relaxed);
         switch (fast->get(server, c.key, deadline, opts_.spin_us * 1000, flags, item)) {
         case TextGetSocket::kHit:
+            server_health::answered(c.mc, c.server);
             return true;
         case TextGetSocket::kMiss:
+            server_health::answered(c.mc, c.server);
             return false;
         case TextGetSocket::kTimedOut:
             // The call's time is up: asking libmemcached would wait again.
@@ -465,10 +475,12 @@ bool MemcachedBackend::fetch(Connection &c, uint32_t *flags, Bytes *item)
             fail_call(c, rc, "get");
         if (fast)
             fast->server_answered();
+        server_health::answered(c.mc, c.server);
         return false;
     }
     if (fast)
         fast->server_answered();
+    server_health::answered(c.mc, c.server);
     *item = Bytes(c.value ? c.value : "", len);
     return true;
 }
@@ -690,6 +702,7 @@ memcached_return_t MemcachedBackend::write(Connection &c, Write mode, uint32_t f
         fail_too_big(c, value.size(), item.size());
     if (memcached_is_error(rc))
         fail_call(c, rc, what);
+    server_health::answered(c.mc, c.server);
     return rc;
 }
 

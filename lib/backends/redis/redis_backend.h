@@ -28,6 +28,7 @@
 #include "core/backend.h"
 #include "core/clock.h"
 #include "core/per_process.h"
+#include "net/link_health.h"
 #include "redis_options.h"
 #include "redis_pool.h"
 #include "redis_tracking.h"
@@ -193,6 +194,7 @@ private:
 
     RedisOptions opts_;
     std::unique_ptr<RedisLocator> locator_;
+    LinkHealth health_{opts_.where}; // after opts_
     // Set by watch_changes(); declared before pool_, whose renewal in a
     // forked child starts the child's own tracking.
     std::unique_ptr<PerProcess<RedisTracking>> tracking_;
@@ -221,7 +223,15 @@ auto RedisBackend::run(bool replay_safe, Op &&op) -> decltype(op(std::declval<Re
         try {
             RedisPool::Lease conn = pool_.get().acquire(!replay_safe, deadline);
             conn->set_asking(scope && scope->asking);
-            return op(*conn);
+            if constexpr (std::is_void_v<decltype(op(*conn))>) {
+                op(*conn);
+                health_.answered();
+                return;
+            } else {
+                auto result = op(*conn);
+                health_.answered();
+                return result;
+            }
         } catch (const RedisReplyError &e) {
             // Sentinel: the server we reached is a replica now (a failover
             // we have not heard of); the write was refused, so it is safe to
@@ -231,9 +241,11 @@ auto RedisBackend::run(bool replay_safe, Op &&op) -> decltype(op(std::declval<Re
                 attempt >= opts_.max_retries || monotonic_ns() + delay_ns >= deadline)
                 throw;
             pool_.get().relocate();
+            health_.retrying(delay_ns / 1000000, attempt + 1, opts_.max_retries);
             std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
         } catch (const RedisIoError &e) {
             pool_.get().note_failure();
+            health_.failed(e.what());
             bool retry = e.status() == CACHE_EUNAVAILABLE && (replay_safe || !e.maybe_executed());
             int64_t delay_ns = (opts_.retry_delay_ms << std::min(attempt, 20)) * 1000000;
             if (!retry || attempt >= opts_.max_retries || monotonic_ns() + delay_ns >= deadline) {
@@ -242,6 +254,7 @@ auto RedisBackend::run(bool replay_safe, Op &&op) -> decltype(op(std::declval<Re
                 throw Error(e.status(), std::string(e.what()) + " (" + std::to_string(attempt + 1) +
                                             " attempts)");
             }
+            health_.retrying(delay_ns / 1000000, attempt + 1, opts_.max_retries);
             std::this_thread::sleep_for(std::chrono::nanoseconds(delay_ns));
         }
     }

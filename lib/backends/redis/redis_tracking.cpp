@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/per_process.h"
 #include "redis_backend.h"
 
@@ -126,18 +127,27 @@ void RedisTracking::loop()
             connect_and_subscribe();
         } catch (const Error &e) {
             close_connection();
-            std::lock_guard<std::mutex> lock(mu_);
-            counts_.last_error = e.what();
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                counts_.last_error = e.what();
+            }
+            log_event(CACHE_LOG_INFO, [&] {
+                return std::string(e.what()) + "; invalidation connection retrying in " +
+                       std::to_string(backoff) + " ms";
+            });
+            deliver_log();
             backoff = std::min(backoff * 2, kMaxBackoffMs);
             continue;
         }
         backoff = kFirstBackoffMs;
         go_live();
+        deliver_log();
         try {
             pump();
         } catch (const Error &e) {
             go_down(e.what());
         }
+        deliver_log();
     }
 }
 
@@ -149,6 +159,11 @@ void RedisTracking::go_live()
         counts_.live = true;
         counts_.subscribes++;
     }
+    log_event(losses_seen_ ? CACHE_LOG_WARN : CACHE_LOG_DEBUG, [&] {
+        return opts_.where + ": invalidation connection " +
+               (losses_seen_ ? "restored; copies in the tiers above are flushed and used again"
+                             : "live");
+    });
     // Whatever was written while not live was never told (backend.h, 3).
     listener_->changed_all();
     listener_->notifications_live(true);
@@ -166,6 +181,10 @@ void RedisTracking::go_down(const std::string &why)
         counts_.last_error = why;
     }
     if (live_) {
+        losses_seen_ = true;
+        log_event(CACHE_LOG_WARN, [&] {
+            return why + "; copies in the tiers above are bypassed until it is back";
+        });
         // No flush here (backend.h, 3): the copies are bypassed, and
         // changed_all() comes before live again.
         live_ = false;
@@ -318,6 +337,7 @@ void RedisTracking::pump()
                 break;
             handle(raw);
         }
+        deliver_log(); // the listener's lines (flushes); no lock is held here
         int64_t now = monotonic_ms();
         int64_t due = (ping_sent_ms_ ? ping_sent_ms_ : heard_ms) + heartbeat;
         if (now >= due) {

@@ -101,6 +101,7 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<bool> supported_{true};
     bool live_ = false;        // the thread's own view
+    bool losses_seen_ = false; // live was lost once: the next live is a recovery
     int64_t ping_sent_ms_ = 0; // 0: no PING outstanding
 
     mutable std::mutex mu_; // guards counts_

@@ -1,0 +1,4 @@
+# The core's parts beside those CMakeLists.txt lists.
+target_sources(unicache_objects PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/log.cpp
+)
