@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "capi/checks.h"
 #include "capi/guard.h"
 #include "compose/open_cache.h"
 #include "unicache.h"
@@ -14,30 +15,12 @@
 using unicache::Bytes;
 using unicache::guard;
 using unicache::OwnedBuffer;
+using unicache::capi::as_bytes;
+using unicache::capi::bytes_ok;
+using unicache::capi::invalid;
+using unicache::capi::reset;
 
 namespace {
-
-int invalid(const char *message)
-{
-    unicache::set_last_error(CACHE_EINVAL, message);
-    return CACHE_EINVAL;
-}
-
-// NULL data is allowed only with length 0 (then it reads as "").
-bool bytes_ok(const void *p, size_t n) { return p != nullptr || n == 0; }
-
-Bytes as_bytes(const void *p, size_t n)
-{
-    return Bytes(p ? static_cast<const char *>(p) : "", n);
-}
-
-void reset(cache_buf *b)
-{
-    if (b) {
-        b->data = nullptr;
-        b->size = 0;
-    }
-}
 
 // The items of one batch call, on the stack up to kOnStack of them. On the
 // heap, a 100-key batch asks for over 1 KB at once, which makes glibc merge
@@ -89,17 +72,6 @@ struct Slices : Batch<Bytes> {
 };
 
 } // namespace
-
-#define CHECK_HANDLE(c)                                                                           \
-    do {                                                                                          \
-        if (!(c))                                                                                 \
-            return invalid("cache handle is NULL");                                               \
-    } while (0)
-#define CHECK_KEY(k, n)                                                                           \
-    do {                                                                                          \
-        if (!(k))                                                                                 \
-            return invalid("key pointer is NULL");                                                \
-    } while (0)
 
 extern "C" {
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "capi/checks.h"
 #include "capi/guard.h"
 #include "unicache.h"
 
@@ -12,19 +13,10 @@ using unicache::Bytes;
 using unicache::guard;
 using unicache::Lease;
 using unicache::OwnedBuffer;
+using unicache::capi::as_bytes;
+using unicache::capi::invalid;
 
 namespace {
-
-int invalid(const char *message)
-{
-    unicache::set_last_error(CACHE_EINVAL, message);
-    return CACHE_EINVAL;
-}
-
-Bytes as_bytes(const void *p, size_t n)
-{
-    return Bytes(p ? static_cast<const char *>(p) : "", n);
-}
 
 Lease from_c(const cache_lease &l)
 {
@@ -82,10 +74,8 @@ cache_lease_get(cache_t *c, const void *key, size_t key_len, unsigned flags, cac
         value->data = nullptr;
         value->size = 0;
     }
-    if (!c)
-        return invalid("cache handle is NULL");
-    if (!key)
-        return invalid("key pointer is NULL");
+    CHECK_HANDLE(c);
+    CHECK_KEY(key, key_len);
     if (!value)
         return invalid("value buffer pointer is NULL");
     if (!lease)
@@ -109,10 +99,8 @@ CACHE_EXTERN(int)
 cache_lease_set(cache_t *c, const void *key, size_t key_len, cache_lease *lease, const void *value,
                 size_t value_len, cache_int64 ttl_ms)
 {
-    if (!c)
-        return invalid("cache handle is NULL");
-    if (!key)
-        return invalid("key pointer is NULL");
+    CHECK_HANDLE(c);
+    CHECK_KEY(key, key_len);
     if (!lease)
         return invalid("lease pointer is NULL");
     if (!value && value_len)
@@ -134,10 +122,8 @@ cache_lease_set(cache_t *c, const void *key, size_t key_len, cache_lease *lease,
 CACHE_EXTERN(int)
 cache_lease_release(cache_t *c, const void *key, size_t key_len, cache_lease *lease)
 {
-    if (!c)
-        return invalid("cache handle is NULL");
-    if (!key)
-        return invalid("key pointer is NULL");
+    CHECK_HANDLE(c);
+    CHECK_KEY(key, key_len);
     if (!lease)
         return invalid("lease pointer is NULL");
     return guard(c, [&] {
@@ -184,10 +170,8 @@ cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn comput
         value->data = nullptr;
         value->size = 0;
     }
-    if (!c)
-        return invalid("cache handle is NULL");
-    if (!key)
-        return invalid("key pointer is NULL");
+    CHECK_HANDLE(c);
+    CHECK_KEY(key, key_len);
     if (!compute)
         return invalid("compute callback is NULL");
     if (!value)
