@@ -8,6 +8,9 @@ import asyncio
 OK, MISS, STALE, WAIT = 0, 1, 2, 3
 
 
+_ABSENT = object()
+
+
 def get_or_compute(c, key, produce, ttl=None, tags=None):
     """key's value, or produce()'s, computed by one caller at a time.
 
@@ -30,10 +33,16 @@ def get_or_compute(c, key, produce, ttl=None, tags=None):
         c.set(key, value, ttl, tags=tags())
         return value
     try:
-        c._lease_set(key, *lease, c._dumps(value), ttl)
+        stored = c._lease_set(key, *lease, c._dumps(value), ttl)
     except BaseException:  # e.g. a value the serializer refuses
         c._lease_release(key, *lease)
         raise
+    if not stored:
+        # A delete or another writer's set came first: what it left wins,
+        # as with Django's get_or_set (its second get).
+        current = c.get(key, _ABSENT)
+        if current is not _ABSENT:
+            return current
     return value
 
 
@@ -70,8 +79,12 @@ async def get_or_compute_async(c, key, produce, ttl=None, tags=None, call=None):
         await call(c, c.set, key, value, ttl, tags=tags())
         return value
     try:
-        await call(c, c._lease_set, key, *lease, c._dumps(value), ttl)
+        stored = await call(c, c._lease_set, key, *lease, c._dumps(value), ttl)
     except BaseException:
         await call(c, c._lease_release, key, *lease)
         raise
+    if not stored:
+        current = await call(c, c.get, key, _ABSENT)
+        if current is not _ABSENT:
+            return current
     return value

@@ -697,18 +697,38 @@ def test_get_or_set_version(cache):
 
 
 def test_get_or_set_racing(cache):
-    # Another writer adds between get and add: get_or_set returns its value.
-    original_add = UnicacheCache.add
+    # Another writer stores the key while the default is computed:
+    # get_or_set returns its value and does not overwrite it.
+    def ours():
+        cache.set("key", "theirs")
+        return "ours"
 
-    def racing_add(self, key, value, timeout=None, version=None):
-        original_add(self, key, "theirs", None, version)
-        return False
+    assert cache.get_or_set("key", ours) == "theirs"
+    assert cache.get("key") == "theirs"
 
-    UnicacheCache.add = racing_add
-    try:
-        assert cache.get_or_set("key", "ours") == "theirs"
-    finally:
-        UnicacheCache.add = original_add
+
+def test_get_or_set_computes_once_across_threads(cache):
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return "v"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_set("herd", slow)))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == ["v"] * 8
+    assert len(calls) == 1
+
+
+def test_get_or_set_with_a_zero_timeout_stores_nothing(cache):
+    assert cache.get_or_set("now", lambda: "v", timeout=0) == "v"
+    assert cache.get("now") is None
 
 
 # --------------------------------------------- sharing, configuration, async

@@ -181,6 +181,22 @@ class UnicacheCache(BaseCache):
         self._cull(c)
         return c.add(key, value, ttl)
 
+    def get_or_set(self, key, default, timeout=DEFAULT_TIMEOUT, version=None):
+        """Django's get_or_set, stampede-safe: one caller across every
+        process sharing the store computes a callable default, the others
+        wait for its value (unicache's leases; a writer that comes first
+        wins, as Django's second get makes it)."""
+        name = self._key(key, version)
+        ttl = self._ttl(timeout)
+        c = self._cache
+        if ttl is _NOW:  # Django: nothing is added, the default returned
+            val = c.get(name, _NOW)
+            if val is not _NOW:
+                return val
+            return default() if callable(default) else default
+        self._cull(c)
+        return c.get_or_set(name, default, ttl)
+
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
         key = self._key(key, version)
         ttl = self._ttl(timeout)
