@@ -1650,6 +1650,7 @@ const char *cache_version(void);
 %rename(_expire_at) uc_handle::expire_at;
 %rename(_stats_json) uc_handle::stats_json;
 %rename(_backend_info) uc_handle::backend_info;
+%rename(_stats_prometheus) uc_handle::stats_prometheus;
 %rename(_invalidate_tags) uc_handle::invalidate_tags;
 %rename(_backend_name) uc_handle::backend_name;
 %rename(_blocking) uc_handle::blocking;
@@ -1850,6 +1851,11 @@ struct uc_handle {};
     uc_status stats_json(cache_buf *text_out)
     {
         return uc_run($self, [&](cache_t *c) { return cache_stats_json(c, text_out); });
+    }
+
+    uc_status stats_prometheus(cache_buf *text_out)
+    {
+        return uc_run($self, [&](cache_t *c) { return cache_stats_prometheus(c, text_out); });
     }
 
     uc_status backend_info(cache_buf *text_out)

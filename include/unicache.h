@@ -590,6 +590,25 @@ CACHE_EXTERN(int) cache_ping(cache_t *cache);
 CACHE_EXTERN(int) cache_stats_json(cache_t *cache, cache_buf *json);
 
 /*
+ * The statistics of cache_stats_json in the Prometheus text exposition
+ * format (version 0.0.4), for a /metrics endpoint: every family with its
+ * HELP and TYPE lines; counters named *_total (unicache_hits_total,
+ * unicache_misses_total, unicache_sets_total, unicache_deletes_total,
+ * unicache_errors_total, unicache_evictions_total,
+ * unicache_expirations_total, unicache_operations_total{op}), gauges
+ * (unicache_entries, unicache_memory_bytes, unicache_breaker_open) and the
+ * latency histograms as unicache_operation_duration_seconds{op} with
+ * _bucket{le=...}, _sum and _count (from the timed calls, about one in 64
+ * per thread; unicache_operations_total counts every call). Every sample
+ * has a backend label (its backend's name) and a tier label: "cache" for
+ * the handle as a whole, "1", "2", ... for the tiers of a tiered cache
+ * (fastest first), "fallback" for its fallback. No password, no key, no
+ * value. Free *text with cache_buf_free; on failure *text is {NULL, 0}.
+ * Returns CACHE_OK, CACHE_EINVAL (cache or text NULL), CACHE_ENOMEM.
+ */
+CACHE_EXTERN(int) cache_stats_prometheus(cache_t *cache, cache_buf *text);
+
+/*
  * Backend's own description: Redis INFO text, memcached stats, SQLite
  * pragmas, memory configuration. Free *text with cache_buf_free.
  * Returns CACHE_OK, CACHE_EINVAL, or a backend error.

@@ -496,6 +496,20 @@ CACHE_EXTERN(int) cache_stats_json(cache_t *c, cache_buf *json)
     });
 }
 
+CACHE_EXTERN(int) cache_stats_prometheus(cache_t *c, cache_buf *text)
+{
+    reset(text);
+    CHECK_HANDLE(c);
+    if (!text)
+        return invalid("text buffer pointer is NULL");
+    return guard(c, [&] {
+        OwnedBuffer b;
+        b.assign(c->impl->stats_prometheus());
+        b.release_to(text);
+        return CACHE_OK;
+    });
+}
+
 CACHE_EXTERN(int) cache_backend_info(cache_t *c, cache_buf *text)
 {
     reset(text);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "capi/checks.h"
@@ -179,6 +180,10 @@ cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn comput
     if (ttl_ms < CACHE_TTL_DEFAULT)
         return invalid("cache_fetch: TTL is negative; use CACHE_TTL_DEFAULT (-1) or "
                        "CACHE_TTL_NONE (0)");
+    // "fetch" in the latency histograms: the whole call, compute included.
+    std::optional<unicache::Cache::OpTimer> timer;
+    if (c->impl)
+        timer.emplace(*c->impl, unicache::Op::fetch);
     // A hit costs what cache_get costs when nothing needs the entry's
     // metadata (no early refresh): no lease is asked for.
     if (c->impl && c->impl->stampede().early_refresh <= 0) {

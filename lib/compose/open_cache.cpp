@@ -64,6 +64,9 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
     codec.max_decompressed =
         config.params.take_int("max_decompressed", kDefaultMaxDecompressed, 1, int64_t(1) << 32);
     settings.slow_ms = config.params.take_int("slow_ms", 0, 0, 86400000);
+    settings.latency = config.params.take_bool("latency", true);
+    settings.latency_sample = config.params.take_int(
+        "latency_sample", LatencyHistograms::kDefaultSamplePeriod, 1, 1 << 20);
     if (opts) {
         if (opts->prefix)
             settings.prefix.assign(opts->prefix, opts->prefix_len);
@@ -83,6 +86,8 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
         fail(CACHE_ETOOBIG, "prefix is longer than " + std::to_string(CACHE_KEY_MAX) + " bytes");
     // Backends see the prefix too (some count or clear per prefix).
     config.prefix = settings.prefix;
+    config.latency = settings.latency;
+    config.latency_sample = settings.latency_sample;
     // compress=none or not, the core reads what a compressing handle wrote.
     std::unique_ptr<Backend> backend = open_backend(config);
     settings.display_uri = config.display; // a tiered open describes its tiers here

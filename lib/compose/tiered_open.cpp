@@ -9,6 +9,7 @@
 
 #include "compose/open_cache.h"
 #include "compose/tiered_backend.h"
+#include "compose/timed_backend.h"
 #include "core/error.h"
 
 namespace unicache {
@@ -189,7 +190,12 @@ std::unique_ptr<Backend> open_tiered(Config &config)
     std::string display = "tiered(";
     for (size_t i = 0; i < plan.parts.size(); i++) {
         std::string label = tier_label(i, plan.parts[i]);
+        plan.parts[i].latency = config.latency;
+        plan.parts[i].latency_sample = config.latency_sample;
         std::unique_ptr<Backend> b = open_checked(plan.parts[i], label);
+        if (config.latency)
+            b = std::make_unique<TimedBackend>(std::move(b), // each tier's own latencies
+                                               unsigned(config.latency_sample));
         display += (i ? " > " : "") + plan.parts[i].display;
         tiers.push_back(TieredBackend::Tier{std::move(b), label});
     }

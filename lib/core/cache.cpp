@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/expiry.h"
 #include "core/log.h"
+#include "core/prometheus.h"
 #include "core/tag_name.h"
 
 namespace unicache {
@@ -35,15 +36,27 @@ Cache::Cache(std::unique_ptr<Backend> backend, CacheSettings settings)
     : backend_(std::move(backend)), prefix_(std::move(settings.prefix)),
       default_ttl_ms_(settings.default_ttl_ms), display_uri_(std::move(settings.display_uri)),
       stampede_(settings.stampede), codec_(settings.codec),
-      slow_ns_(settings.slow_ms * 1000000)
+      slow_ns_(settings.slow_ms * 1000000),
+      latency_(settings.latency
+                   ? std::make_unique<LatencyHistograms>(unsigned(settings.latency_sample))
+                   : nullptr)
 {
     tag_scope_ = tag_scope(prefix_);
 }
 
-void Cache::finished(Op op, int64_t ns) const
+void Cache::finished(Op op, int64_t ns) const noexcept
 {
     if (ns < slow_ns_)
         return;
+    try {
+        log_line_slow(op, ns);
+    } catch (...) {
+        // Runs in a destructor: out of memory loses the line, nothing else.
+    }
+}
+
+void Cache::log_line_slow(Op op, int64_t ns) const
+{
     log_event(CACHE_LOG_WARN, [&] {
         char ms[32];
         std::snprintf(ms, sizeof ms, "%.1f", double(ns) / 1e6);
@@ -367,14 +380,14 @@ void Cache::ping()
 
 std::string Cache::info() { return backend_->info(); }
 
-std::string Cache::stats_json()
+std::unique_ptr<cJSON, void (*)(cJSON *)> Cache::stats_document(bool detail)
 {
     int64_t hits = counters_.sum(Counter::hits);
     int64_t misses = counters_.sum(Counter::misses);
-    std::unique_ptr<cJSON, JsonDeleter> root(cJSON_CreateObject());
+    std::unique_ptr<cJSON, void (*)(cJSON *)> root(cJSON_CreateObject(), cJSON_Delete);
     if (!root)
         throw std::bad_alloc();
-    StatsPart part(root.get());
+    StatsPart part(root.get(), detail);
     part.text("uri", display_uri_);
     part.count("hits", hits);
     part.count("misses", misses);
@@ -388,6 +401,14 @@ std::string Cache::stats_json()
         part.count("compress_threshold", codec_.threshold);
     }
     write_backend_part(*backend_, prefix_, part);
+    if (latency_)
+        latency_->add_stats(part);
+    return root;
+}
+
+std::string Cache::stats_json()
+{
+    auto root = stats_document(false);
     char *text = cJSON_PrintUnformatted(root.get());
     if (!text)
         throw std::bad_alloc();
@@ -395,5 +416,7 @@ std::string Cache::stats_json()
     cJSON_free(text);
     return out;
 }
+
+std::string Cache::stats_prometheus() { return prometheus_text(stats_document(true).get()); }
 
 } // namespace unicache

@@ -11,10 +11,13 @@
 #include "backend.h"
 #include "clock.h"
 #include "counters.h"
+#include "latency.h"
 #include "stampede.h"
 #include "op.h"
 #include "unicache.h"
 #include "value_codec.h"
+
+struct cJSON;
 
 namespace unicache {
 
@@ -35,6 +38,8 @@ struct CacheSettings {
     StampedeSettings stampede;
     CodecSettings codec; // compress=, compress_threshold=, max_decompressed=
     int64_t slow_ms = 0; // log operations slower than this (0: never)
+    bool latency = true; // keep latency histograms (latency=off: not)
+    int64_t latency_sample = LatencyHistograms::kDefaultSamplePeriod; // time 1 call in N
 };
 
 // A lease as the C API's cache_lease holds it (core/cache_lease.cpp).
@@ -92,6 +97,8 @@ public:
     void ping();
     std::string info();
     std::string stats_json();
+    // The same statistics in the Prometheus text format (core/prometheus.h).
+    std::string stats_prometheus();
 
     void count_error() { counters_.add(Counter::errors); }
 
@@ -99,16 +106,22 @@ public:
     Backend &backend() { return *backend_; }
 
 private:
-    // Times one operation for the slow-operation log.
+public:
+    // Times one operation: its latency histogram, and the slow-operation
+    // log when slow_ms is set.
     class OpTimer {
     public:
         OpTimer(const Cache &cache, Op op) : cache_(cache), op_(op)
         {
+            if (cache.latency_)
+                call_ = cache.latency_->begin();
             if (cache.slow_ns_)
                 start_ns_ = monotonic_ns();
         }
         ~OpTimer()
         {
+            if (cache_.latency_)
+                cache_.latency_->end(op_, call_);
             if (start_ns_)
                 cache_.finished(op_, monotonic_ns() - start_ns_);
         }
@@ -118,10 +131,18 @@ private:
     private:
         const Cache &cache_;
         Op op_;
+        LatencyHistograms::Call call_{0, 0};
         int64_t start_ns_ = 0;
     };
-    void finished(Op op, int64_t ns) const;
+    // NULL with latency=off.
+    const LatencyHistograms *latency() const { return latency_.get(); }
 
+private:
+    void finished(Op op, int64_t ns) const noexcept;
+    void log_line_slow(Op op, int64_t ns) const;
+
+    // The statistics document; detail: with what only machines read.
+    std::unique_ptr<cJSON, void (*)(cJSON *)> stats_document(bool detail);
     int64_t resolve_ttl(int64_t ttl_ms) const;
     // Returns key with the prefix prepended, in a thread-local scratch buffer
     // (valid until the next call on this thread) when there is a prefix.
@@ -173,6 +194,7 @@ private:
     StampedeSettings stampede_;
     CodecSettings codec_;
     int64_t slow_ns_ = 0; // 0: slow operations are not logged
+    std::unique_ptr<LatencyHistograms> latency_;
     mutable OpCounters counters_;
 };
 

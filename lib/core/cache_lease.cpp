@@ -38,6 +38,7 @@ void Cache::check_lease(Bytes key, const Lease &lease) const
 
 int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
 {
+    OpTimer timer(*this, Op::lease_get);
     if (lease->token != 0)
         fail(CACHE_EINVAL, "the lease already holds a lease: cache_lease_set or "
                            "cache_lease_release it first");
@@ -90,6 +91,7 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
 
 bool Cache::lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms)
 {
+    OpTimer timer(*this, Op::lease_set);
     check_lease(key, *lease);
     Lease held = *lease;
     *lease = Lease{};

@@ -84,6 +84,8 @@ struct Config {
     Params params;                 // query parameters or extra JSON fields
     std::string display;           // the URI with the password replaced by ***
     std::string prefix;            // the cache's key prefix (set by the core)
+    bool latency = true;           // tiers keep latency histograms (set by the core)
+    int64_t latency_sample = 64;   // and time one call in this many (set by the core)
 
     // Parses "scheme://..." or a JSON object. Throws Error(CACHE_EINVAL).
     static Config parse(const std::string &text);

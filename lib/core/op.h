@@ -24,6 +24,9 @@ enum class Op : unsigned char {
     set_tagged,
     invalidate_tags,
     ping,
+    lease_get,
+    lease_set,
+    fetch, // cache_fetch as a whole, its compute included
     count_
 };
 

@@ -35,7 +35,13 @@ void StatsPart::text(const char *name, const std::string &v)
 StatsPart StatsPart::object(const char *name)
 {
     cJSON *o = cJSON_GetObjectItemCaseSensitive(obj_, name);
-    return StatsPart(o ? o : checked(cJSON_AddObjectToObject(obj_, name)));
+    return StatsPart(o ? o : checked(cJSON_AddObjectToObject(obj_, name)), detail_);
+}
+
+void StatsPart::numbers(const char *name, const double *v, size_t n)
+{
+    cJSON *a = checked(cJSON_CreateDoubleArray(v, int(n)));
+    cJSON_AddItemToObject(obj_, name, a);
 }
 
 StatsPart StatsPart::append(const char *name)
@@ -45,7 +51,7 @@ StatsPart StatsPart::append(const char *name)
         a = checked(cJSON_AddArrayToObject(obj_, name));
     cJSON *o = checked(cJSON_CreateObject());
     cJSON_AddItemToArray(a, o);
-    return StatsPart(o);
+    return StatsPart(o, detail_);
 }
 
 } // namespace unicache

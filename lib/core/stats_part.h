@@ -13,7 +13,10 @@ namespace unicache {
 
 class StatsPart {
 public:
-    explicit StatsPart(cJSON *object) : obj_(object) {}
+    // detail: also write what only machines read (the latency buckets that
+    // cache_stats_prometheus needs), not part of cache_stats_json.
+    explicit StatsPart(cJSON *object, bool detail = false) : obj_(object), detail_(detail) {}
+    bool detail() const { return detail_; }
 
     // A negative count means "cannot tell" and is written as null.
     void count(const char *name, int64_t v);
@@ -24,8 +27,12 @@ public:
     // A new object appended to the array under name (created on first use).
     StatsPart append(const char *name);
 
+    // An array of numbers under name.
+    void numbers(const char *name, const double *v, size_t n);
+
 private:
     cJSON *obj_;
+    bool detail_;
 };
 
 } // namespace unicache

@@ -24,7 +24,7 @@ if not BACKENDS or set(BACKENDS) - KNOWN:
 # Tests that do not depend on the backend run once, with the memory run.
 collect_ignore = ([] if "memory" in BACKENDS
                   else ["test_stubs.py", "test_quickstart.py", "test_leaks.py", "test_open.py",
-                        "test_redaction.py", "test_http_spec.py", "test_log.py"])
+                        "test_redaction.py", "test_http_spec.py", "test_log.py", "test_metrics.py"])
 # The fault proxy's own test needs a memcached behind it.
 if "memcached" not in BACKENDS:
     collect_ignore.append("test_fault_proxy.py")

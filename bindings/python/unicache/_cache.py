@@ -223,6 +223,10 @@ class Cache(_unicache.Handle):
         """Statistics as a dict (hits, misses, hit_ratio, sets, size, ...)."""
         return json.loads(self._stats_json())
 
+    def stats_prometheus(self):
+        """The statistics in the Prometheus text format (unicache.metrics serves them)."""
+        return self._stats_prometheus()
+
     def info(self):
         """The backend's own description (Redis INFO, memcached stats, ...)."""
         return self._backend_info()

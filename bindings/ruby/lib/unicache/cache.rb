@@ -241,6 +241,9 @@ module Unicache
     # The backend's own description (Redis INFO, memcached stats, ...).
     def info = @handle.backend_info
 
+    # The statistics in the Prometheus text exposition format.
+    def stats_prometheus = @handle.stats_prometheus
+
     # true when the backend answers; raises otherwise.
     def ping = @handle.ping
 
