@@ -144,7 +144,7 @@ inline void escape(void *p)
 struct Workload {
     size_t keys;
     bool zipf;
-    std::vector<char> key_bytes;             // key i at i * kKeyLen
+    std::vector<char> key_bytes;              // key i at i * kKeyLen
     std::vector<std::vector<uint32_t>> order; // per thread
     const char *key(uint32_t i) const { return key_bytes.data() + size_t(i) * kKeyLen; }
 };
@@ -247,8 +247,7 @@ template <typename Body> Rate run_threads(int n, size_t ops, Body body)
 
 enum class Side { ours, into, theirs };
 
-Rate run_side(Side side, cache_t *c, ChainedHash &base, const Workload &w, int threads,
-              size_t ops)
+Rate run_side(Side side, cache_t *c, ChainedHash &base, const Workload &w, int threads, size_t ops)
 {
     return run_threads(threads, ops, [&](int t) {
         const std::vector<uint32_t> &order = w.order[size_t(t)];
@@ -345,10 +344,11 @@ void run_cell(size_t keys, bool zipf)
         scale.push_back(o2.wall / o.wall);
         scale_cpu.push_back(2 * o2.cpu / o.cpu);
     }
-    std::printf("| %zu | %s | %.2f | %.2f | **%.2fx** | %.2f | %.2fx | %.2f | **%.2fx** | %.2fx |\n",
-                keys, zipf ? "zipf 0.99" : "uniform", median(theirs) / 1e6, median(ours) / 1e6,
-                median(ratio), median(into) / 1e6, median(into_ratio), median(ours2) / 1e6,
-                median(scale), median(scale_cpu));
+    std::printf(
+        "| %zu | %s | %.2f | %.2f | **%.2fx** | %.2f | %.2fx | %.2f | **%.2fx** | %.2fx |\n", keys,
+        zipf ? "zipf 0.99" : "uniform", median(theirs) / 1e6, median(ours) / 1e6, median(ratio),
+        median(into) / 1e6, median(into_ratio), median(ours2) / 1e6, median(scale),
+        median(scale_cpu));
     std::fflush(stdout);
 }
 
@@ -358,8 +358,7 @@ void run_alone(size_t keys, bool zipf, Side side, double seconds)
     Loaded l(w);
     auto t0 = std::chrono::steady_clock::now();
     size_t done = 0;
-    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() <
-           seconds) {
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < seconds) {
         run_side(side, l.cache, l.base, w, 1, kOpsPerThread);
         done += kOpsPerThread;
     }
@@ -388,8 +387,9 @@ int main(int argc, char **argv)
         else if (a == "--params")
             g_params = std::string("&") + argv[i + 1];
         else {
-            std::fprintf(stderr, "usage: %s [--keys N] [--dist uniform|zipf] "
-                                 "[--only ours|into|theirs --seconds S] [--params k=v&...]\n",
+            std::fprintf(stderr,
+                         "usage: %s [--keys N] [--dist uniform|zipf] "
+                         "[--only ours|into|theirs --seconds S] [--params k=v&...]\n",
                          argv[0]);
             return 2;
         }

@@ -110,8 +110,7 @@ void hiredis_one(redisContext *ctx, const std::string &k, const std::string *v)
 
 // n calls of a and n of b, alternating in blocks of 500 so that both see
 // the same machine; returns the two rates (calls per second).
-template <typename A, typename B>
-std::pair<double, double> paired(size_t n, A &&a, B &&b)
+template <typename A, typename B> std::pair<double, double> paired(size_t n, A &&a, B &&b)
 {
     double ta = 0, tb = 0;
     for (size_t done = 0; done < n;) {
@@ -256,7 +255,8 @@ int main(int argc, char **argv)
         double our_batch = 0, their_batch = 0;
         auto batch_ours = [&] { our_batch = unicache_get_many(one, keys, n * 20); };
         auto batch_theirs = [&] {
-            their_batch = redis_benchmark(port, "-c 1 -P 100 -t get -n " + std::to_string(n * 20))["GET"];
+            their_batch =
+                redis_benchmark(port, "-c 1 -P 100 -t get -n " + std::to_string(n * 20))["GET"];
         };
         double our_two = 0, their_two = 0;
         std::pair<double, double> sc;
@@ -264,7 +264,9 @@ int main(int argc, char **argv)
             sc = unicache_get_scaling(shared, keys, n);
             our_two = sc.second;
         };
-        auto two_theirs = [&] { their_two = redis_benchmark(port, "-c 2 -P 1 -t get -n " + nstr)["GET"]; };
+        auto two_theirs = [&] {
+            their_two = redis_benchmark(port, "-c 2 -P 1 -t get -n " + nstr)["GET"];
+        };
         if (ours_first) {
             batch_ours();
             batch_theirs();

@@ -51,7 +51,10 @@ double seconds_since(Clock::time_point t0)
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::string key_for(long i) { return "bench:key:" + std::to_string((i * 7919) % kKeys); }
+std::string key_for(long i)
+{
+    return "bench:key:" + std::to_string((i * 7919) % kKeys);
+}
 
 // Operation indexes never repeat across measurements, so every set writes
 // bytes the row never held: SQLite skips rewriting a page whose content is
@@ -241,8 +244,8 @@ double measure_processes(const Files &f, Side side, Op op, long ops)
             std::string o = op == Op::set ? "set" : "get";
             std::string target = side == Side::bare ? f.bare : f.cache_uri;
             std::string first = std::to_string(base + long(p) * 1000003), n = std::to_string(ops);
-            execl("/proc/self/exe", "sqlite_bench", "--child", s.c_str(), o.c_str(),
-                  target.c_str(), first.c_str(), n.c_str(), static_cast<char *>(nullptr));
+            execl("/proc/self/exe", "sqlite_bench", "--child", s.c_str(), o.c_str(), target.c_str(),
+                  first.c_str(), n.c_str(), static_cast<char *>(nullptr));
             _exit(127);
         }
         close(in[0]);
@@ -376,9 +379,9 @@ int main(int argc, char **argv)
     measure_threads(conns, c, Side::unicache, Op::get, 2, kKeys); // opens and warms the pool
 
     std::vector<Row> rows = {
-        {"get hit, 1 thread", Op::get, 1, 0, 0.8},   {"set, 1 thread", Op::set, 1, 0, 0.7},
-        {"get hit, 2 threads", Op::get, 2, 0, 0},    {"set, 2 threads", Op::set, 2, 0, 0},
-        {"get hit, 2 processes", Op::get, 0, 2, 0},  {"set, 2 processes", Op::set, 0, 2, 0},
+        {"get hit, 1 thread", Op::get, 1, 0, 0.8},      {"set, 1 thread", Op::set, 1, 0, 0.7},
+        {"get hit, 2 threads", Op::get, 2, 0, 0},       {"set, 2 threads", Op::set, 2, 0, 0},
+        {"get hit, 2 processes", Op::get, 0, 2, 0},     {"set, 2 processes", Op::set, 0, 2, 0},
         {"get hit, max_items", Op::get, 1, 0, 0, true}, {"set, max_items", Op::set, 1, 0, 0, true},
     };
     for (int r = 0; r < rounds; r++) {
@@ -386,8 +389,8 @@ int main(int argc, char **argv)
             for (int turn = 0; turn < 2; turn++) {
                 Side side = (turn + r) % 2 ? Side::bare : Side::unicache;
                 double rate = row.procs ? measure_processes(f, side, row.op, ops)
-                                        : measure_threads(conns, row.bounded ? bounded : c, side, row.op,
-                                                          row.threads, ops);
+                                        : measure_threads(conns, row.bounded ? bounded : c, side,
+                                                          row.op, row.threads, ops);
                 double &best = side == Side::bare ? row.best_bare : row.best_uc;
                 best = std::max(best, rate);
             }

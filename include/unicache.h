@@ -79,29 +79,32 @@ CACHE_EXTERN(const char *) cache_version(void);
  * Status codes. The numbers are part of the ABI: they never change and a
  * retired code keeps its slot.
  */
-#define CACHE_OK 0           /* success */
-#define CACHE_MISS 1         /* key absent or expired (not an error) */
-#define CACHE_STALE 2        /* a value past its expiry, served while one caller
-                                refreshes it (not an error) */
-#define CACHE_WAIT 3         /* another caller holds the key's lease: retry
-                                later (cache_lease_get with CACHE_LEASE_NOWAIT;
-                                not an error) */
-#define CACHE_EINVAL (-1)    /* invalid argument, URI, JSON or pattern */
-#define CACHE_ENOMEM (-2)    /* out of memory */
+#define CACHE_OK 0   /* success */
+#define CACHE_MISS 1 /* key absent or expired (not an error) */
+#define CACHE_STALE                                                                                \
+    2 /* a value past its expiry, served while one caller                                          \
+         refreshes it (not an error) */
+#define CACHE_WAIT                                                                                 \
+    3                           /* another caller holds the key's lease: retry                     \
+                                   later (cache_lease_get with CACHE_LEASE_NOWAIT;                 \
+                                   not an error) */
+#define CACHE_EINVAL (-1)       /* invalid argument, URI, JSON or pattern */
+#define CACHE_ENOMEM (-2)       /* out of memory */
 #define CACHE_EUNAVAILABLE (-3) /* backend cannot be reached */
-#define CACHE_ETIMEOUT (-4)  /* backend did not answer in time */
-#define CACHE_ENOTSUP (-5)   /* operation not supported by this backend */
-#define CACHE_ETOOBIG (-6)   /* key or value larger than the limit */
-#define CACHE_ENAN (-7)      /* stored value is not a decimal integer */
-#define CACHE_EIO (-8)       /* I/O error (file system, protocol) */
-#define CACHE_ECORRUPT (-9)  /* storage is corrupt or not a unicache store */
-#define CACHE_EVERSION (-10) /* storage written by a newer unicache */
-#define CACHE_EAUTH (-11)    /* authentication refused */
-#define CACHE_ERANGE (-12)   /* counter would overflow int64 */
-#define CACHE_EINTERNAL (-13) /* a bug in unicache; please report it */
-#define CACHE_ELEASE (-14)   /* the lease was lost (a delete or a newer set in
-                                between, or it expired and another caller took
-                                it over): nothing was stored */
+#define CACHE_ETIMEOUT (-4)     /* backend did not answer in time */
+#define CACHE_ENOTSUP (-5)      /* operation not supported by this backend */
+#define CACHE_ETOOBIG (-6)      /* key or value larger than the limit */
+#define CACHE_ENAN (-7)         /* stored value is not a decimal integer */
+#define CACHE_EIO (-8)          /* I/O error (file system, protocol) */
+#define CACHE_ECORRUPT (-9)     /* storage is corrupt or not a unicache store */
+#define CACHE_EVERSION (-10)    /* storage written by a newer unicache */
+#define CACHE_EAUTH (-11)       /* authentication refused */
+#define CACHE_ERANGE (-12)      /* counter would overflow int64 */
+#define CACHE_EINTERNAL (-13)   /* a bug in unicache; please report it */
+#define CACHE_ELEASE                                                                               \
+    (-14) /* the lease was lost (a delete or a newer set in                                        \
+             between, or it expired and another caller took                                        \
+             it over): nothing was stored */
 
 /*
  * A short static description of any status value, including unknown ones
@@ -121,7 +124,7 @@ CACHE_EXTERN(const char *) cache_last_error(void);
 
 /* Bytes allocated by the library for the caller. */
 typedef struct cache_buf {
-    void *data;  /* NUL-terminated for convenience (not counted in size) */
+    void *data; /* NUL-terminated for convenience (not counted in size) */
     size_t size;
 } cache_buf;
 
@@ -150,7 +153,7 @@ typedef struct cache cache_t; /* opaque */
 #define CACHE_TTL_DEFAULT (-1) /* the cache's default TTL */
 #define CACHE_TTL_NONE 0       /* never expires */
 
-#define CACHE_KEY_MAX 65536    /* longest key, in bytes, before the prefix */
+#define CACHE_KEY_MAX 65536 /* longest key, in bytes, before the prefix */
 
 /*
  * Open a cache.
@@ -173,15 +176,18 @@ CACHE_EXTERN(int) cache_open(const char *uri, cache_t **out);
 
 /* Options that override URI parameters; may grow, so always initialise. */
 typedef struct cache_options {
-    unsigned version;          /* CACHE_OPTIONS_VERSION */
-    const char *prefix;        /* NULL: keep the URI's; else overrides it */
+    unsigned version;   /* CACHE_OPTIONS_VERSION */
+    const char *prefix; /* NULL: keep the URI's; else overrides it */
     size_t prefix_len;
     cache_int64 default_ttl_ms; /* CACHE_TTL_DEFAULT: keep the URI's; else
                                    0 to INT64_MAX / 4 (over: CACHE_EINVAL) */
 } cache_options;
 
 #define CACHE_OPTIONS_VERSION 1
-#define CACHE_OPTIONS_INIT { CACHE_OPTIONS_VERSION, NULL, 0, CACHE_TTL_DEFAULT }
+#define CACHE_OPTIONS_INIT                                                                         \
+    {                                                                                              \
+        CACHE_OPTIONS_VERSION, NULL, 0, CACHE_TTL_DEFAULT                                          \
+    }
 
 /*
  * Fill opts with defaults for the given version (for FFI users that cannot
@@ -191,8 +197,7 @@ typedef struct cache_options {
 CACHE_EXTERN(int) cache_options_init(cache_options *opts, unsigned version);
 
 /* cache_open, then apply opts (may be NULL). Same statuses as cache_open. */
-CACHE_EXTERN(int) cache_open_ext(const char *uri, const cache_options *opts,
-                                 cache_t **out);
+CACHE_EXTERN(int) cache_open_ext(const char *uri, const cache_options *opts, cache_t **out);
 
 /*
  * Close the handle and release everything it holds. NULL is a no-op.
@@ -214,26 +219,25 @@ CACHE_EXTERN(void) cache_close(cache_t *cache);
  * Returns CACHE_OK, CACHE_EINVAL, CACHE_ETOOBIG, CACHE_ENOMEM, or a backend
  * error (CACHE_EUNAVAILABLE, CACHE_ETIMEOUT, CACHE_EIO, ...).
  */
-CACHE_EXTERN(int) cache_set(cache_t *cache, const void *key, size_t key_len,
-                            const void *value, size_t value_len,
-                            cache_int64 ttl_ms);
+CACHE_EXTERN(int)
+cache_set(cache_t *cache, const void *key, size_t key_len, const void *value, size_t value_len,
+          cache_int64 ttl_ms);
 
 /*
  * Store value only if key is absent (or expired). Returns CACHE_OK when
  * stored, CACHE_MISS when the key was already present (nothing changed), or
  * an error as cache_set. Useful as a lock for stampede protection.
  */
-CACHE_EXTERN(int) cache_add(cache_t *cache, const void *key, size_t key_len,
-                            const void *value, size_t value_len,
-                            cache_int64 ttl_ms);
+CACHE_EXTERN(int)
+cache_add(cache_t *cache, const void *key, size_t key_len, const void *value, size_t value_len,
+          cache_int64 ttl_ms);
 
 /*
  * Fetch key. On CACHE_OK, *value holds a copy that the caller frees with
  * cache_buf_free. On CACHE_MISS or an error, *value is {NULL, 0}.
  * Returns CACHE_OK, CACHE_MISS, CACHE_EINVAL, or a backend error.
  */
-CACHE_EXTERN(int) cache_get(cache_t *cache, const void *key, size_t key_len,
-                            cache_buf *value);
+CACHE_EXTERN(int) cache_get(cache_t *cache, const void *key, size_t key_len, cache_buf *value);
 
 /*
  * Fetch key into the caller's buffer: no allocation. dst (capacity bytes,
@@ -249,9 +253,9 @@ CACHE_EXTERN(int) cache_get(cache_t *cache, const void *key, size_t key_len,
  * CACHE_EINVAL (cache, key or size NULL; dst NULL with capacity > 0), or a
  * backend error as cache_get.
  */
-CACHE_EXTERN(int) cache_get_into(cache_t *cache, const void *key,
-                                 size_t key_len, void *dst, size_t capacity,
-                                 size_t *size);
+CACHE_EXTERN(int)
+cache_get_into(cache_t *cache, const void *key, size_t key_len, void *dst, size_t capacity,
+               size_t *size);
 
 /* Remove key. Returns CACHE_OK (removed), CACHE_MISS (absent), or error. */
 CACHE_EXTERN(int) cache_delete(cache_t *cache, const void *key, size_t key_len);
@@ -268,12 +272,12 @@ CACHE_EXTERN(int) cache_exists(cache_t *cache, const void *key, size_t key_len);
  * Returns CACHE_OK, CACHE_ENAN (value is not a decimal integer),
  * CACHE_ERANGE (would overflow), CACHE_EINVAL, or a backend error.
  */
-CACHE_EXTERN(int) cache_incr(cache_t *cache, const void *key, size_t key_len,
-                             cache_int64 delta, cache_int64 *result);
+CACHE_EXTERN(int)
+cache_incr(cache_t *cache, const void *key, size_t key_len, cache_int64 delta, cache_int64 *result);
 
 /* cache_incr with -delta (delta == INT64_MIN is CACHE_ERANGE). */
-CACHE_EXTERN(int) cache_decr(cache_t *cache, const void *key, size_t key_len,
-                             cache_int64 delta, cache_int64 *result);
+CACHE_EXTERN(int)
+cache_decr(cache_t *cache, const void *key, size_t key_len, cache_int64 delta, cache_int64 *result);
 
 /* Flags of cache_incr_ext (bitwise or). */
 #define CACHE_INCR_EXISTING 1u /* a missing key is CACHE_MISS, not created */
@@ -300,18 +304,16 @@ CACHE_EXTERN(int) cache_decr(cache_t *cache, const void *key, size_t key_len,
  * TTL), CACHE_ENOTSUP (a backend without this operation), or a backend
  * error.
  */
-CACHE_EXTERN(int) cache_incr_ext(cache_t *cache, const void *key,
-                                 size_t key_len, cache_int64 delta,
-                                 cache_int64 ttl_ms_if_new, unsigned flags,
-                                 cache_int64 *result);
+CACHE_EXTERN(int)
+cache_incr_ext(cache_t *cache, const void *key, size_t key_len, cache_int64 delta,
+               cache_int64 ttl_ms_if_new, unsigned flags, cache_int64 *result);
 
 /*
  * Give an existing key a new TTL counted from now (CACHE_TTL_DEFAULT: the
  * default TTL; CACHE_TTL_NONE: never expires).
  * Returns CACHE_OK, CACHE_MISS (absent), CACHE_EINVAL, or a backend error.
  */
-CACHE_EXTERN(int) cache_touch(cache_t *cache, const void *key, size_t key_len,
-                              cache_int64 ttl_ms);
+CACHE_EXTERN(int) cache_touch(cache_t *cache, const void *key, size_t key_len, cache_int64 ttl_ms);
 
 /*
  * Make an existing key expire at a wall-clock time (Unix epoch, ms). A time
@@ -319,16 +321,15 @@ CACHE_EXTERN(int) cache_touch(cache_t *cache, const void *key, size_t key_len,
  * ahead than the longest TTL (INT64_MAX included) gives the longest TTL.
  * Returns as cache_touch.
  */
-CACHE_EXTERN(int) cache_expire_at(cache_t *cache, const void *key,
-                                  size_t key_len, cache_int64 unix_ms);
+CACHE_EXTERN(int)
+cache_expire_at(cache_t *cache, const void *key, size_t key_len, cache_int64 unix_ms);
 
 /*
  * Remaining lifetime of key in ms (at least 1), or -1 when it never expires.
  * Returns CACHE_OK, CACHE_MISS (absent; *ttl_ms untouched), CACHE_EINVAL
  * (ttl_ms NULL), or a backend error.
  */
-CACHE_EXTERN(int) cache_ttl(cache_t *cache, const void *key, size_t key_len,
-                            cache_int64 *ttl_ms);
+CACHE_EXTERN(int) cache_ttl(cache_t *cache, const void *key, size_t key_len, cache_int64 *ttl_ms);
 
 /* ------------------------------------------- get or compute (stampedes) */
 
@@ -391,7 +392,10 @@ typedef struct cache_lease {
     cache_int64 started_; /* private: when it was granted (for XFetch) */
 } cache_lease;
 
-#define CACHE_LEASE_INIT { 0, 0, 0 }
+#define CACHE_LEASE_INIT                                                                           \
+    {                                                                                              \
+        0, 0, 0                                                                                    \
+    }
 
 /* Set *lease to CACHE_LEASE_INIT. NULL is a no-op. */
 CACHE_EXTERN(void) cache_lease_init(cache_lease *lease);
@@ -425,8 +429,9 @@ CACHE_EXTERN(int) cache_lease_held(const cache_lease *lease);
  * still held, unknown flag bits), CACHE_ETOOBIG (key too long),
  * CACHE_ENOMEM, or a backend error (then no lease is held).
  */
-CACHE_EXTERN(int) cache_lease_get(cache_t *cache, const void *key, size_t key_len,
-                                  unsigned flags, cache_buf *value, cache_lease *lease);
+CACHE_EXTERN(int)
+cache_lease_get(cache_t *cache, const void *key, size_t key_len, unsigned flags, cache_buf *value,
+                cache_lease *lease);
 
 /*
  * Store value under key with ttl_ms (as cache_set), only while lease still
@@ -440,9 +445,9 @@ CACHE_EXTERN(int) cache_lease_get(cache_t *cache, const void *key, size_t key_le
  * not held, a lease granted for another key or another handle, a bad
  * TTL), CACHE_ETOOBIG, CACHE_ENOMEM, or a backend error.
  */
-CACHE_EXTERN(int) cache_lease_set(cache_t *cache, const void *key, size_t key_len,
-                                  cache_lease *lease, const void *value, size_t value_len,
-                                  cache_int64 ttl_ms);
+CACHE_EXTERN(int)
+cache_lease_set(cache_t *cache, const void *key, size_t key_len, cache_lease *lease,
+                const void *value, size_t value_len, cache_int64 ttl_ms);
 
 /*
  * End lease without storing anything, so that another caller can compute
@@ -452,8 +457,8 @@ CACHE_EXTERN(int) cache_lease_set(cache_t *cache, const void *key, size_t key_le
  * backend error (the lease then ends by itself after lease_ttl). The lease
  * is ended in every case but a CACHE_EINVAL about the lease itself.
  */
-CACHE_EXTERN(int) cache_lease_release(cache_t *cache, const void *key, size_t key_len,
-                                      cache_lease *lease);
+CACHE_EXTERN(int)
+cache_lease_release(cache_t *cache, const void *key, size_t key_len, cache_lease *lease);
 
 /*
  * Allocate size bytes for a value that a cache_compute_fn hands to
@@ -495,9 +500,9 @@ typedef int (*cache_compute_fn)(void *ctx, const void *key, size_t key_len, cach
  * CACHE_ENOMEM, or a backend error. A failed early refresh (early_refresh)
  * still returns the fresh value with CACHE_OK.
  */
-CACHE_EXTERN(int) cache_fetch(cache_t *cache, const void *key, size_t key_len,
-                              cache_compute_fn compute, void *ctx, cache_int64 ttl_ms,
-                              cache_buf *value);
+CACHE_EXTERN(int)
+cache_fetch(cache_t *cache, const void *key, size_t key_len, cache_compute_fn compute, void *ctx,
+            cache_int64 ttl_ms, cache_buf *value);
 
 /* ------------------------------------------------------------------ batch */
 
@@ -507,19 +512,19 @@ CACHE_EXTERN(int) cache_fetch(cache_t *cache, const void *key, size_t key_len,
  * values[i] with cache_buf_free. Returns CACHE_OK when every key was looked
  * up (hit or miss), else an error (then every values[i] is {NULL, 0}).
  */
-CACHE_EXTERN(int) cache_get_many(cache_t *cache, const cache_slice *keys,
-                                 size_t n, cache_buf *values, int *statuses);
+CACHE_EXTERN(int)
+cache_get_many(cache_t *cache, const cache_slice *keys, size_t n, cache_buf *values, int *statuses);
 
 /* Store n key/value pairs with one TTL. Returns as cache_set. A failure may
  * leave some pairs stored (each pair is stored whole or not at all). */
-CACHE_EXTERN(int) cache_set_many(cache_t *cache, const cache_slice *keys,
-                                 const cache_slice *values, size_t n,
-                                 cache_int64 ttl_ms);
+CACHE_EXTERN(int)
+cache_set_many(cache_t *cache, const cache_slice *keys, const cache_slice *values, size_t n,
+               cache_int64 ttl_ms);
 
 /* Remove n keys; *deleted (may be NULL) receives how many existed.
  * Returns CACHE_OK or an error. */
-CACHE_EXTERN(int) cache_delete_many(cache_t *cache, const cache_slice *keys,
-                                    size_t n, size_t *deleted);
+CACHE_EXTERN(int)
+cache_delete_many(cache_t *cache, const cache_slice *keys, size_t n, size_t *deleted);
 
 /* --------------------------------------------------------------- patterns */
 
@@ -536,14 +541,14 @@ CACHE_EXTERN(int) cache_delete_many(cache_t *cache, const cache_slice *keys,
  * cache_buf_array_free. Returns CACHE_OK, CACHE_EINVAL, CACHE_ENOTSUP
  * (backend cannot enumerate keys, e.g. memcached), or a backend error.
  */
-CACHE_EXTERN(int) cache_keys(cache_t *cache, const void *pattern,
-                             size_t pattern_len, size_t limit,
-                             cache_buf_array *keys);
+CACHE_EXTERN(int)
+cache_keys(cache_t *cache, const void *pattern, size_t pattern_len, size_t limit,
+           cache_buf_array *keys);
 
 /* Remove every key matching pattern; *deleted (may be NULL) receives the
  * count. Returns as cache_keys. */
-CACHE_EXTERN(int) cache_delete_pattern(cache_t *cache, const void *pattern,
-                                       size_t pattern_len, size_t *deleted);
+CACHE_EXTERN(int)
+cache_delete_pattern(cache_t *cache, const void *pattern, size_t pattern_len, size_t *deleted);
 
 /* Remove every key of this cache: every full key that starts with its
  * prefix (so a handle with prefix "a" also removes what a handle with prefix
@@ -561,10 +566,9 @@ CACHE_EXTERN(int) cache_clear(cache_t *cache);
  * the tag "users" under prefix "app:cache:" are two tags. Returns as
  * cache_set.
  */
-CACHE_EXTERN(int) cache_set_tagged(cache_t *cache, const void *key,
-                                   size_t key_len, const void *value,
-                                   size_t value_len, cache_int64 ttl_ms,
-                                   const cache_slice *tags, size_t ntags);
+CACHE_EXTERN(int)
+cache_set_tagged(cache_t *cache, const void *key, size_t key_len, const void *value,
+                 size_t value_len, cache_int64 ttl_ms, const cache_slice *tags, size_t ntags);
 
 /*
  * Make every entry carrying any of the n tags a miss from now on.
@@ -572,8 +576,8 @@ CACHE_EXTERN(int) cache_set_tagged(cache_t *cache, const void *key,
  * on backends that invalidate lazily (memcached). Returns CACHE_OK,
  * CACHE_EINVAL, or a backend error.
  */
-CACHE_EXTERN(int) cache_invalidate_tags(cache_t *cache, const cache_slice *tags,
-                                        size_t n, size_t *invalidated);
+CACHE_EXTERN(int)
+cache_invalidate_tags(cache_t *cache, const cache_slice *tags, size_t n, size_t *invalidated);
 
 /* ------------------------------------------------------------ management */
 
@@ -630,7 +634,8 @@ CACHE_EXTERN(const char *) cache_backend_name(cache_t *cache);
  * Levels of a log line; a smaller number is more severe.
  */
 #define CACHE_LOG_ERROR 1 /* an operation failed in a way an operator must fix */
-#define CACHE_LOG_WARN 2  /* connection lost or restored, breaker opened or
+#define CACHE_LOG_WARN                                                                             \
+    2                     /* connection lost or restored, breaker opened or                        \
                              closed, server dropped, slow operation */
 #define CACHE_LOG_INFO 3  /* retries, coherence flushes, stores recovered */
 #define CACHE_LOG_DEBUG 4 /* detail for debugging unicache itself */

@@ -2,15 +2,18 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <cstdlib>
 #include <string>
 #include <thread>
-#include <cstdlib>
 
 #include "unicache.h"
 
 namespace {
 
-std::string last() { return cache_last_error(); }
+std::string last()
+{
+    return cache_last_error();
+}
 
 class CApi : public ::testing::Test {
 protected:
@@ -93,8 +96,8 @@ TEST(Open, MalformedUrisAreInvalidAndNameTheProblem)
         const char *uri;
         const char *must_mention;
     } cases[] = {
-        {"bogus://", "memory"},                        // lists valid schemes
-        {"memory://?max_itemz=5", "max_items"},        // lists valid params
+        {"bogus://", "memory"},                 // lists valid schemes
+        {"memory://?max_itemz=5", "max_items"}, // lists valid params
         {"memory://?max_items=abc", "max_items"},
         {"memory://?max_items=-1", "max_items"},
         {"memory://?max_memory_mb=1x", "max_memory_mb"},
@@ -117,8 +120,7 @@ TEST(Open, MalformedUrisAreInvalidAndNameTheProblem)
         cache_t *c = reinterpret_cast<cache_t *>(1);
         EXPECT_EQ(cache_open(tc.uri, &c), CACHE_EINVAL) << tc.uri;
         EXPECT_EQ(c, nullptr) << tc.uri;
-        EXPECT_NE(last().find(tc.must_mention), std::string::npos)
-            << tc.uri << " -> " << last();
+        EXPECT_NE(last().find(tc.must_mention), std::string::npos) << tc.uri << " -> " << last();
     }
 }
 

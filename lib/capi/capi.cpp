@@ -29,7 +29,7 @@ namespace {
 // when the caller frees the values between batches (callgrind,
 // bench/memcached_bench).
 template <typename T> class Batch {
-  public:
+public:
     explicit Batch(size_t n) : n_(n)
     {
         if (n > kOnStack) {
@@ -51,7 +51,7 @@ template <typename T> class Batch {
     T *data() { return p_; }
     T &operator[](size_t i) { return p_[i]; }
 
-  private:
+private:
     static constexpr size_t kOnStack = 128;
     alignas(T) unsigned char local_[kOnStack * sizeof(T)];
     std::unique_ptr<T[]> heap_;
@@ -291,9 +291,8 @@ CACHE_EXTERN(int) cache_touch(cache_t *c, const void *key, size_t key_len, cache
 {
     CHECK_HANDLE(c);
     CHECK_KEY(key, key_len);
-    return guard(c, [&] {
-        return c->impl->touch(as_bytes(key, key_len), ttl_ms) ? CACHE_OK : CACHE_MISS;
-    });
+    return guard(
+        c, [&] { return c->impl->touch(as_bytes(key, key_len), ttl_ms) ? CACHE_OK : CACHE_MISS; });
 }
 
 CACHE_EXTERN(int)
@@ -377,8 +376,7 @@ CACHE_EXTERN(int) cache_delete_many(cache_t *c, const cache_slice *keys, size_t 
 }
 
 CACHE_EXTERN(int)
-cache_keys(cache_t *c, const void *pattern, size_t pattern_len, size_t limit,
-           cache_buf_array *keys)
+cache_keys(cache_t *c, const void *pattern, size_t pattern_len, size_t limit, cache_buf_array *keys)
 {
     if (keys) {
         keys->items = nullptr;
@@ -439,8 +437,8 @@ CACHE_EXTERN(int) cache_clear(cache_t *c)
 }
 
 CACHE_EXTERN(int)
-cache_set_tagged(cache_t *c, const void *key, size_t key_len, const void *value,
-                 size_t value_len, cache_int64 ttl_ms, const cache_slice *tags, size_t ntags)
+cache_set_tagged(cache_t *c, const void *key, size_t key_len, const void *value, size_t value_len,
+                 cache_int64 ttl_ms, const cache_slice *tags, size_t ntags)
 {
     CHECK_HANDLE(c);
     CHECK_KEY(key, key_len);

@@ -21,8 +21,7 @@ namespace unicache {
 void set_last_error(int status, const char *message);
 void clear_last_error();
 
-template <typename Body>
-int guard_call(cache_t *handle, Body &&body) noexcept
+template <typename Body> int guard_call(cache_t *handle, Body &&body) noexcept
 {
     InFlightCall in_flight(handle ? &handle->in_flight : nullptr);
     int status;
@@ -50,8 +49,7 @@ int guard_call(cache_t *handle, Body &&body) noexcept
 // Runs body, then hands the log lines it produced to the log handler: here
 // no lock of the library is held and the call no longer counts as in
 // flight, so a handler may call anything (cache_close of this handle too).
-template <typename Body>
-int guard(cache_t *handle, Body &&body) noexcept
+template <typename Body> int guard(cache_t *handle, Body &&body) noexcept
 {
     int status = guard_call(handle, body);
     deliver_log();

@@ -20,7 +20,10 @@ namespace {
 
 std::atomic<ThreadRecord *> g_records{nullptr};
 
-long membarrier(int cmd) { return syscall(__NR_membarrier, cmd, 0, 0); }
+long membarrier(int cmd)
+{
+    return syscall(__NR_membarrier, cmd, 0, 0);
+}
 
 // Whether the closer's membarrier() stands in for the readers' fences.
 // Registered once per process (again in a fork's child, which may be a new

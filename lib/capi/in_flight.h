@@ -46,7 +46,7 @@ extern std::atomic<bool> g_fence_on_enter;
 // One per handle; InFlightCall brackets every call on it, wait_idle()
 // returns once no other thread is inside one.
 class InFlight {
-  public:
+public:
     InFlight() = default;
     InFlight(const InFlight &) = delete;
     InFlight &operator=(const InFlight &) = delete;
@@ -56,7 +56,7 @@ class InFlight {
     // cache_close); it may or may not be waited for.
     void wait_idle() const noexcept;
 
-  private:
+private:
     friend class InFlightCall;
     // Nested calls, and calls on a thread without a record.
     std::atomic<long> overflow_{0};
@@ -66,7 +66,7 @@ class InFlight {
 // record, no atomic read-modify-write (about 10 instructions beside the
 // ~380 of a memory:// hit).
 class InFlightCall {
-  public:
+public:
     explicit InFlightCall(InFlight *f) noexcept : f_(f)
     {
         using namespace in_flight_detail;
@@ -101,7 +101,7 @@ class InFlightCall {
     InFlightCall(const InFlightCall &) = delete;
     InFlightCall &operator=(const InFlightCall &) = delete;
 
-  private:
+private:
     InFlight *f_;
     in_flight_detail::ThreadRecord *r_ = nullptr;
 };

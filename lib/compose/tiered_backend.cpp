@@ -5,8 +5,8 @@
 
 #include "compose/copy_envelope.h"
 #include "core/clock.h"
-#include "core/log.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/per_process.h"
 
 namespace unicache {

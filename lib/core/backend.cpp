@@ -42,8 +42,8 @@ size_t Backend::del_many(const Bytes *keys, size_t n)
 
 bool Backend::incr_existing(Bytes, int64_t, int64_t *)
 {
-    fail(CACHE_ENOTSUP, std::string("the ") + name() +
-                            " backend cannot increment only existing counters");
+    fail(CACHE_ENOTSUP,
+         std::string("the ") + name() + " backend cannot increment only existing counters");
 }
 
 bool Backend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)

@@ -2,9 +2,9 @@
 
 #include <cjson/cJSON.h>
 #include <climits>
-#include <cstring>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -26,8 +26,8 @@ struct JsonDeleter {
 void reject_key(Bytes key, const char *what)
 {
     if (key.empty())
-        fail(CACHE_EINVAL, std::string("empty ") + what + ": a " + what +
-                               " must be 1 to 65536 bytes long");
+        fail(CACHE_EINVAL,
+             std::string("empty ") + what + ": a " + what + " must be 1 to 65536 bytes long");
     fail(CACHE_ETOOBIG, std::string(what) + " is " + std::to_string(key.size()) +
                             " bytes; the limit is " + std::to_string(CACHE_KEY_MAX));
 }
@@ -35,8 +35,7 @@ void reject_key(Bytes key, const char *what)
 Cache::Cache(std::unique_ptr<Backend> backend, CacheSettings settings)
     : backend_(std::move(backend)), prefix_(std::move(settings.prefix)),
       default_ttl_ms_(settings.default_ttl_ms), display_uri_(std::move(settings.display_uri)),
-      stampede_(settings.stampede), codec_(settings.codec),
-      slow_ns_(settings.slow_ms * 1000000),
+      stampede_(settings.stampede), codec_(settings.codec), slow_ns_(settings.slow_ms * 1000000),
       latency_(settings.latency
                    ? std::make_unique<LatencyHistograms>(unsigned(settings.latency_sample))
                    : nullptr)
@@ -60,8 +59,8 @@ void Cache::log_line_slow(Op op, int64_t ns) const
     log_event(CACHE_LOG_WARN, [&] {
         char ms[32];
         std::snprintf(ms, sizeof ms, "%.1f", double(ns) / 1e6);
-        return std::string("slow ") + op_name(op) + ": " + ms + " ms (slow_ms=" +
-               std::to_string(slow_ns_ / 1000000) + ") on " + display_uri_;
+        return std::string("slow ") + op_name(op) + ": " + ms +
+               " ms (slow_ms=" + std::to_string(slow_ns_ / 1000000) + ") on " + display_uri_;
     });
 }
 
@@ -378,7 +377,10 @@ void Cache::ping()
     backend_->ping();
 }
 
-std::string Cache::info() { return backend_->info(); }
+std::string Cache::info()
+{
+    return backend_->info();
+}
 
 std::unique_ptr<cJSON, void (*)(cJSON *)> Cache::stats_document(bool detail)
 {
@@ -417,6 +419,9 @@ std::string Cache::stats_json()
     return out;
 }
 
-std::string Cache::stats_prometheus() { return prometheus_text(stats_document(true).get()); }
+std::string Cache::stats_prometheus()
+{
+    return prometheus_text(stats_document(true).get());
+}
 
 } // namespace unicache

@@ -12,8 +12,8 @@
 #include "clock.h"
 #include "counters.h"
 #include "latency.h"
-#include "stampede.h"
 #include "op.h"
+#include "stampede.h"
 #include "unicache.h"
 #include "value_codec.h"
 
@@ -197,6 +197,5 @@ private:
     std::unique_ptr<LatencyHistograms> latency_;
     mutable OpCounters counters_;
 };
-
 
 } // namespace unicache

@@ -1,9 +1,9 @@
 #include "config.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <cctype>
 #include <cstring>
 #include <memory>
 
@@ -67,9 +67,8 @@ void parse_hosts(const std::string &authority, std::vector<HostPort> *hosts)
     size_t start = 0;
     while (start <= authority.size()) {
         size_t comma = authority.find(',', start);
-        std::string one = authority.substr(start, comma == std::string::npos
-                                                      ? std::string::npos
-                                                      : comma - start);
+        std::string one =
+            authority.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (one.empty()) {
             if (comma == std::string::npos)
                 break;
@@ -167,8 +166,8 @@ Config parse_uri(const std::string &text)
     size_t start = 0;
     while (start < query.size()) {
         size_t amp = query.find('&', start);
-        std::string pair = query.substr(start, amp == std::string::npos ? std::string::npos
-                                                                          : amp - start);
+        std::string pair =
+            query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
         if (!pair.empty()) {
             size_t eq = pair.find('=');
             std::string name = percent_decode(pair.substr(0, eq), true, c.display);
@@ -205,8 +204,8 @@ std::string json_scalar(const cJSON *item, const std::string &field)
         snprintf(buf, sizeof buf, "%.17g", d);
         return buf;
     }
-    fail(CACHE_EINVAL, "JSON cache configuration: field '" + field +
-                           "' must be a string, number or boolean");
+    fail(CACHE_EINVAL,
+         "JSON cache configuration: field '" + field + "' must be a string, number or boolean");
 }
 
 Config parse_json(const std::string &text)
@@ -217,8 +216,8 @@ Config parse_json(const std::string &text)
         size_t offset = where ? size_t(where - text.data()) : 0;
         if (offset > text.size())
             offset = 0;
-        fail(CACHE_EINVAL, "malformed JSON cache configuration near byte " +
-                               std::to_string(offset));
+        fail(CACHE_EINVAL,
+             "malformed JSON cache configuration near byte " + std::to_string(offset));
     }
     if (!cJSON_IsObject(root.get()))
         fail(CACHE_EINVAL, "JSON cache configuration must be an object");
@@ -351,8 +350,7 @@ std::string Params::take_config(const std::string &name)
     if (!it)
         return "";
     if (!it->structured && it->value.find("://") == std::string::npos)
-        fail(CACHE_EINVAL, "parameter '" + name +
-                               "' must be a cache URI or a JSON object, got '" +
+        fail(CACHE_EINVAL, "parameter '" + name + "' must be a cache URI or a JSON object, got '" +
                                redact_uri(it->value) + "'");
     if (it->structured && it->value[0] == '[')
         fail(CACHE_EINVAL,

@@ -75,17 +75,17 @@ private:
 struct ParamsChecked {};
 
 struct Config {
-    std::string scheme;            // "memory", "sqlite", "redis", ...
-    std::string location;          // everything between "://" and "?", decoded
-    std::string user, password;    // from userinfo; password never printed
+    std::string scheme;         // "memory", "sqlite", "redis", ...
+    std::string location;       // everything between "://" and "?", decoded
+    std::string user, password; // from userinfo; password never printed
     bool has_password = false;
-    std::vector<HostPort> hosts;   // parsed authority (may be empty)
-    std::string path;              // after the authority, decoded, with '/'
-    Params params;                 // query parameters or extra JSON fields
-    std::string display;           // the URI with the password replaced by ***
-    std::string prefix;            // the cache's key prefix (set by the core)
-    bool latency = true;           // tiers keep latency histograms (set by the core)
-    int64_t latency_sample = 64;   // and time one call in this many (set by the core)
+    std::vector<HostPort> hosts; // parsed authority (may be empty)
+    std::string path;            // after the authority, decoded, with '/'
+    Params params;               // query parameters or extra JSON fields
+    std::string display;         // the URI with the password replaced by ***
+    std::string prefix;          // the cache's key prefix (set by the core)
+    bool latency = true;         // tiers keep latency histograms (set by the core)
+    int64_t latency_sample = 64; // and time one call in this many (set by the core)
 
     // Parses "scheme://..." or a JSON object. Throws Error(CACHE_EINVAL).
     static Config parse(const std::string &text);

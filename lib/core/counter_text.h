@@ -22,8 +22,8 @@ inline int64_t parse_counter(Bytes text)
         i = 1;
     }
     if (i >= text.size())
-        fail(CACHE_ENAN, "stored value is not a decimal integer (" +
-                             std::to_string(text.size()) + " bytes)");
+        fail(CACHE_ENAN,
+             "stored value is not a decimal integer (" + std::to_string(text.size()) + " bytes)");
     uint64_t v = 0;
     size_t significant = 0; // digits from the first non-zero one
     for (; i < text.size(); i++) {

@@ -11,10 +11,7 @@ namespace unicache {
 
 class Error : public std::runtime_error {
 public:
-    Error(int status, const std::string &message)
-        : std::runtime_error(message), status_(status)
-    {
-    }
+    Error(int status, const std::string &message) : std::runtime_error(message), status_(status) {}
     int status() const noexcept { return status_; }
 
 private:

@@ -18,13 +18,12 @@ static int compute_abc(void *ctx, const void *key, size_t key_len, cache_buf *va
     return rc;
 }
 
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, \
-                    cache_last_error());                                   \
-            return 1;                                                      \
-        }                                                                  \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, cache_last_error());    \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 int main(void)
@@ -79,8 +78,8 @@ int main(void)
     CHECK(strlen(cache_last_error()) > 0);
     CHECK(cache_set(c, "", 0, "v", 1, 0) == CACHE_EINVAL);
     CHECK(strlen(cache_last_error()) > 0);
-    CHECK(CACHE_VERSION_NUMBER == CACHE_VERSION_MAJOR * 10000 + CACHE_VERSION_MINOR * 100 +
-                                      CACHE_VERSION_PATCH);
+    CHECK(CACHE_VERSION_NUMBER ==
+          CACHE_VERSION_MAJOR * 10000 + CACHE_VERSION_MINOR * 100 + CACHE_VERSION_PATCH);
     cache_close(c);
     printf("c89 ok\n");
     return 0;

@@ -33,7 +33,10 @@ int set_str(cache_t *c, const std::string &k, const std::string &v, int64_t ttl 
     return cache_set(c, k.data(), k.size(), v.data(), v.size(), ttl);
 }
 
-void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int ms)
+{
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 std::set<std::string> list_keys(cache_t *c, const std::string &pattern, int *rc_out)
 {
@@ -290,8 +293,7 @@ TEST_P(Contract, IncrOnANonNumberFailsAndKeepsTheValue)
 TEST_P(Contract, IncrExtExistingOnlyNeverCreates)
 {
     int64_t v = 7;
-    EXPECT_EQ(cache_incr_ext(c, "n", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
-              CACHE_MISS)
+    EXPECT_EQ(cache_incr_ext(c, "n", 1, 5, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v), CACHE_MISS)
         << cache_last_error();
     EXPECT_EQ(v, 7);
     EXPECT_EQ(cache_exists(c, "n", 1), CACHE_MISS);
@@ -310,16 +312,14 @@ TEST_P(Contract, IncrExtExistingOnlyNeverCreates)
         << cache_last_error();
     EXPECT_EQ(get_str(c, "z"), "8");
     ASSERT_EQ(set_str(c, "s", "abc"), CACHE_OK);
-    EXPECT_EQ(cache_incr_ext(c, "s", 1, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
-              CACHE_ENAN);
+    EXPECT_EQ(cache_incr_ext(c, "s", 1, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v), CACHE_ENAN);
     EXPECT_EQ(get_str(c, "s"), "abc");
     ASSERT_EQ(set_str(c, "max", "9223372036854775807"), CACHE_OK);
     EXPECT_EQ(cache_incr_ext(c, "max", 3, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
               CACHE_ERANGE);
     // Deleted, then incremented: still absent.
     ASSERT_EQ(cache_delete(c, "n", 1), CACHE_OK);
-    EXPECT_EQ(cache_incr_ext(c, "n", 1, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v),
-              CACHE_MISS);
+    EXPECT_EQ(cache_incr_ext(c, "n", 1, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, &v), CACHE_MISS);
     EXPECT_EQ(cache_exists(c, "n", 1), CACHE_MISS);
 }
 
@@ -373,8 +373,8 @@ TEST_P(Contract, IncrExtExistingIsAtomicUnderConcurrency)
     for (int t = 0; t < threads; t++) {
         ts.emplace_back([&] {
             for (int i = 0; i < per; i++) {
-                int rc = cache_incr_ext(c, "ctr", 3, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING,
-                                        nullptr);
+                int rc =
+                    cache_incr_ext(c, "ctr", 3, 1, CACHE_TTL_DEFAULT, CACHE_INCR_EXISTING, nullptr);
                 if (rc == CACHE_OK)
                     ok++;
                 else
@@ -513,7 +513,8 @@ TEST_P(Contract, GlobPatternsMeanTheSameEverywhere)
     }
     ASSERT_EQ(rc, CACHE_OK) << cache_last_error();
     EXPECT_EQ(got, (std::set<std::string>{"user:1", "user:2", "user:x"}));
-    EXPECT_EQ(list_keys(c, "user:[12]*", &rc), (std::set<std::string>{"user:1", "user:2", "user:10"}));
+    EXPECT_EQ(list_keys(c, "user:[12]*", &rc),
+              (std::set<std::string>{"user:1", "user:2", "user:10"}));
     EXPECT_EQ(list_keys(c, "user:[!0-9]", &rc), (std::set<std::string>{"user:x"}));
     EXPECT_EQ(list_keys(c, "u\\*ser", &rc), (std::set<std::string>{"u*ser"}));
     EXPECT_EQ(list_keys(c, "*", &rc).size(), 6u);

@@ -27,7 +27,10 @@ struct ContractTarget {
     bool handles_share_store = true;
 };
 
-inline std::string PrintToString(const ContractTarget &t) { return t.name; }
+inline std::string PrintToString(const ContractTarget &t)
+{
+    return t.name;
+}
 
 class Contract : public ::testing::TestWithParam<ContractTarget> {
 protected:

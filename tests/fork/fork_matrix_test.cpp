@@ -48,7 +48,10 @@ bool g_child_of_busy_parent = false;
 
 } // namespace
 
-extern "C" int __lsan_is_turned_off() { return g_child_of_busy_parent ? 1 : 0; }
+extern "C" int __lsan_is_turned_off()
+{
+    return g_child_of_busy_parent ? 1 : 0;
+}
 
 namespace {
 

@@ -319,9 +319,8 @@ TEST(TinyLfuPolicy, ClimberAdaptsWithinAShortTrace)
             Trace t = c.make(capacity, 50000, 88172645463325252ull + capacity);
             double tiny = miss_ratio("tinylfu", capacity, t);
             double lru = miss_ratio("lru", capacity, t);
-            EXPECT_LE(tiny - lru, c.most_over_lru)
-                << c.name << " trace, capacity " << capacity << ": tinylfu " << tiny << ", lru "
-                << lru;
+            EXPECT_LE(tiny - lru, c.most_over_lru) << c.name << " trace, capacity " << capacity
+                                                   << ": tinylfu " << tiny << ", lru " << lru;
         }
 }
 

@@ -44,17 +44,17 @@ void expect_no_secret(const std::string &msg)
 
 ServerProcess &password_server()
 {
-    static ServerProcess server = ServerProcess::redis(
-        {"--requirepass", kPassword, "--user", "alice", "on", std::string(">") + kAlicePassword,
-         "~*", "&*", "+@all"});
+    static ServerProcess server =
+        ServerProcess::redis({"--requirepass", kPassword, "--user", "alice", "on",
+                              std::string(">") + kAlicePassword, "~*", "&*", "+@all"});
     server.start();
     return server;
 }
 
 std::string at(int port, const std::string &userinfo = "", const std::string &query = "")
 {
-    return "redis://" + userinfo + (userinfo.empty() ? "" : "@") + "127.0.0.1:" +
-           std::to_string(port) + (query.empty() ? "" : "?" + query);
+    return "redis://" + userinfo + (userinfo.empty() ? "" : "@") +
+           "127.0.0.1:" + std::to_string(port) + (query.empty() ? "" : "?" + query);
 }
 
 int open_status(const std::string &uri, cache_t **out, std::string *msg)
@@ -135,8 +135,7 @@ TEST(RedisAuth, WrongOrMissingPasswordIsEauthWithoutThePassword)
         {at(port, "alice:wrong-guess-2"), "for user 'alice'"},
         {at(port, std::string("alice:") + kPassword), "for user 'alice'"}, // someone else's
         {at(port), "requires a password"},
-        {R"({"backend":"redis","port":)" + std::to_string(port) +
-             R"(,"password":"wrong-guess-3"})",
+        {R"({"backend":"redis","port":)" + std::to_string(port) + R"(,"password":"wrong-guess-3"})",
          "refused"},
     };
     for (const auto &c : cases) {
@@ -312,8 +311,8 @@ TEST(RedisRecovery, KilledMidLoopThenRestartedOnTheSamePort)
     // While down: only "unavailable" or "timeout", each within the 500 ms
     // timeout (three calls per measurement, plus scheduling slack).
     for (const auto &s : statuses)
-        EXPECT_TRUE(s.first == CACHE_OK || s.first == CACHE_MISS ||
-                    s.first == CACHE_EUNAVAILABLE || s.first == CACHE_ETIMEOUT)
+        EXPECT_TRUE(s.first == CACHE_OK || s.first == CACHE_MISS || s.first == CACHE_EUNAVAILABLE ||
+                    s.first == CACHE_ETIMEOUT)
             << "status " << s.first << " x" << s.second;
     EXPECT_GT(statuses[CACHE_EUNAVAILABLE] + statuses[CACHE_ETIMEOUT], 0);
     EXPECT_LT(slowest_failure.load(), 3 * 500 + 1000);
@@ -353,7 +352,8 @@ TEST(RedisRecovery, RestartWhileIdleIsInvisible)
             server.kill_hard();
             server.start();
             int64_t v = 0;
-            EXPECT_EQ(cache_incr(c, "n", 1, 5, &v), CACHE_OK) << query << ": " << cache_last_error();
+            EXPECT_EQ(cache_incr(c, "n", 1, 5, &v), CACHE_OK)
+                << query << ": " << cache_last_error();
             EXPECT_EQ(v, 5);
             EXPECT_EQ(cache_add(c, "lock", 4, "x", 1, 0), CACHE_OK) << cache_last_error();
             EXPECT_EQ(cache_delete(c, "lock", 4), CACHE_OK) << cache_last_error();

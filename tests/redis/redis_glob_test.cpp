@@ -23,11 +23,34 @@ using unicache::redis_match;
 
 const std::vector<std::string> &sample_keys()
 {
-    static const std::vector<std::string> keys = {
-        "a",   "b",   "!",   "^",    "-",   "]",   "[",     "\\",         "ab",
-        "a]",  "a-",  "abc", "z",    "A",   "0",   "a*b",   "a?b",        "aXb",
-        "a\\b", "[a]", "x]y", "^^",  "!a",  "-a",  "caret^", std::string("\0", 1),
-        std::string("\xff", 1), std::string("a\0b", 3)};
+    static const std::vector<std::string> keys = {"a",
+                                                  "b",
+                                                  "!",
+                                                  "^",
+                                                  "-",
+                                                  "]",
+                                                  "[",
+                                                  "\\",
+                                                  "ab",
+                                                  "a]",
+                                                  "a-",
+                                                  "abc",
+                                                  "z",
+                                                  "A",
+                                                  "0",
+                                                  "a*b",
+                                                  "a?b",
+                                                  "aXb",
+                                                  "a\\b",
+                                                  "[a]",
+                                                  "x]y",
+                                                  "^^",
+                                                  "!a",
+                                                  "-a",
+                                                  "caret^",
+                                                  std::string("\0", 1),
+                                                  std::string("\xff", 1),
+                                                  std::string("a\0b", 3)};
     return keys;
 }
 
@@ -75,8 +98,8 @@ protected:
             }
             cursor.assign(r->element[0]->str, r->element[0]->len);
             for (size_t i = 0; i < r->element[1]->elements; i++)
-                out.insert(std::string(r->element[1]->element[i]->str,
-                                       r->element[1]->element[i]->len));
+                out.insert(
+                    std::string(r->element[1]->element[i]->str, r->element[1]->element[i]->len));
             freeReplyObject(r);
         } while (cursor != "0");
         return out;
@@ -109,13 +132,12 @@ TEST_F(RedisGlob, RedisAloneDisagreesOnBangNegation)
 
 TEST_F(RedisGlob, TranslationIsExactWhereItSaysSoAndASupersetElsewhere)
 {
-    const char *patterns[] = {"*",        "?",      "[!a]",    "[^a]",     "[ab]",    "[a-c]",
-                              "[c-a]",    "[]]",    "[]a]",    "[!]]",     "[\\]]",   "[\\-]",
-                              "[a-]",     "[-a]",   "[\\^]",   "[^^]",     "[!^a]",   "\\[a\\]",
-                              "[[]a]",    "a\\*b",  "a?b",     "a*b",      "a[*]b",   "a[?]b",
-                              "\\\\",     "a\\\\b", "[\\\\]",  "[a-\\]]",  "x]y",     "*^",
-                              "[!a-z]*",  "[A-Za-z]", "*[]]",  "[\\a-\\c]", "[!-]?",  "^*",
-                              "[a-a]",    "[\\!]",  "!*",      "-*"};
+    const char *patterns[] = {
+        "*",     "?",         "[!a]",   "[^a]",    "[ab]",  "[a-c]", "[c-a]",   "[]]",
+        "[]a]",  "[!]]",      "[\\]]",  "[\\-]",   "[a-]",  "[-a]",  "[\\^]",   "[^^]",
+        "[!^a]", "\\[a\\]",   "[[]a]",  "a\\*b",   "a?b",   "a*b",   "a[*]b",   "a[?]b",
+        "\\\\",  "a\\\\b",    "[\\\\]", "[a-\\]]", "x]y",   "*^",    "[!a-z]*", "[A-Za-z]",
+        "*[]]",  "[\\a-\\c]", "[!-]?",  "^*",      "[a-a]", "[\\!]", "!*",      "-*"};
     int exact = 0;
     for (const char *p : patterns) {
         GlobPattern g(p);

@@ -79,7 +79,10 @@ std::string get_str(cache_t *c, const std::string &k, int *rc_out = nullptr)
     return out;
 }
 
-int exists(cache_t *c, const std::string &k) { return cache_exists(c, k.data(), k.size()); }
+int exists(cache_t *c, const std::string &k)
+{
+    return cache_exists(c, k.data(), k.size());
+}
 
 std::set<std::string> keys_of(cache_t *c, const std::string &pattern, int *rc_out = nullptr)
 {
@@ -114,7 +117,10 @@ std::string info(cache_t *c)
 }
 
 // A handle without prefix on the shared server: sees everything in db 0.
-cache_t *raw_handle() { return open_ok(redis_uri()); }
+cache_t *raw_handle()
+{
+    return open_ok(redis_uri());
+}
 
 // A plain hiredis client on the shared server, for what the cache API
 // refuses to touch: the reserved tag-index keys, and other Redis types.
@@ -165,10 +171,9 @@ cache_t *prefixed(const std::string &prefix, const std::string &extra = "")
 TEST(RedisConfig, RedissIsRefusedNeverDowngraded)
 {
     std::string msg;
-    EXPECT_EQ(open_status("rediss://:topsecret@127.0.0.1:" +
-                              std::to_string(shared_redis().port()),
-                          &msg),
-              CACHE_ENOTSUP);
+    EXPECT_EQ(
+        open_status("rediss://:topsecret@127.0.0.1:" + std::to_string(shared_redis().port()), &msg),
+        CACHE_ENOTSUP);
     EXPECT_NE(msg.find("TLS is not supported by this build"), std::string::npos) << msg;
     EXPECT_EQ(msg.find("topsecret"), std::string::npos) << msg;
     EXPECT_EQ(open_status(R"({"backend":"rediss","host":"127.0.0.1"})", &msg), CACHE_ENOTSUP);
@@ -280,7 +285,7 @@ TEST(RedisData, BinaryKeysAndValuesEverywhere)
 {
     cache_t *c = prefixed(unique_prefix("bin"));
     ASSERT_NE(c, nullptr);
-    const std::string keys[] = {std::string("a\r\nb"), std::string("nul\0mid", 7),
+    const std::string keys[] = {std::string("a\r\nb"),       std::string("nul\0mid", 7),
                                 std::string(" spaced key "), std::string("\0", 1),
                                 std::string("*SET x y\r\n"), std::string("$3\r\nfoo\r\n")};
     for (const auto &k : keys) {
@@ -410,21 +415,42 @@ TEST(RedisData, GlobPatternsMatchTheMemoryBackendExactly)
     cache_t *r = prefixed(unique_prefix("glob[*]?\\"));
     cache_t *m = open_ok("memory://");
     ASSERT_NE(r, nullptr);
-    const std::string keys[] = {"a",   "b",    "!",    "^",   "-",    "]",    "[",  "\\",
-                                "ab",  "a]",   "a-",   "abc", "z",    "A",    "0",  "a*b",
-                                "a?b", "aXb",  "a\\b", "[a]", "x]y",  "caret^", "",
-                                std::string("\0", 1), std::string("\xff", 1)};
+    const std::string keys[] = {"a",
+                                "b",
+                                "!",
+                                "^",
+                                "-",
+                                "]",
+                                "[",
+                                "\\",
+                                "ab",
+                                "a]",
+                                "a-",
+                                "abc",
+                                "z",
+                                "A",
+                                "0",
+                                "a*b",
+                                "a?b",
+                                "aXb",
+                                "a\\b",
+                                "[a]",
+                                "x]y",
+                                "caret^",
+                                "",
+                                std::string("\0", 1),
+                                std::string("\xff", 1)};
     for (const auto &k : keys) {
         if (k.empty())
             continue;
         ASSERT_EQ(set_str(r, k, "v"), CACHE_OK);
         ASSERT_EQ(set_str(m, k, "v"), CACHE_OK);
     }
-    const char *patterns[] = {"*",       "?",       "[!a]",     "[^a]",    "[ab]",   "[a-c]",
-                              "[c-a]",   "[]]",     "[]a]",     "[!]]",    "[\\]]",  "[\\-]",
-                              "[a-]",    "[-a]",    "[\\^]",    "[^^]",    "[!^a]",  "\\[a\\]",
-                              "[[]a]",   "a\\*b",   "a?b",      "a*b",     "a[*]b",  "a[?]b",
-                              "\\\\",    "a\\\\b",  "[\\\\]",   "[a-\\]]", "x]y",    "*^",
+    const char *patterns[] = {"*",       "?",       "[!a]",     "[^a]",    "[ab]",     "[a-c]",
+                              "[c-a]",   "[]]",     "[]a]",     "[!]]",    "[\\]]",    "[\\-]",
+                              "[a-]",    "[-a]",    "[\\^]",    "[^^]",    "[!^a]",    "\\[a\\]",
+                              "[[]a]",   "a\\*b",   "a?b",      "a*b",     "a[*]b",    "a[?]b",
+                              "\\\\",    "a\\\\b",  "[\\\\]",   "[a-\\]]", "x]y",      "*^",
                               "[\\x00]", "[!a-z]*", "[A-Za-z]", "*[]]",    "[\\a-\\c]"};
     for (const char *p : patterns) {
         std::string pat(p);
@@ -561,7 +587,11 @@ TEST(RedisTags, IndexesAreHiddenExpireWithEntriesAndGoWithClear)
     ASSERT_EQ(cache_set_tagged(c, "u3", 2, "c", 1, 10000, t, 1), CACHE_OK);
     // The index is invisible to keys and delete_pattern...
     EXPECT_EQ(keys_of(c, "*"), (std::set<std::string>{"u1", "u2", "u3"}));
-    std::string index = p + std::string("\xff" "unicache-tag\xff", 14) + "users";
+    std::string index = p +
+                        std::string("\xff"
+                                    "unicache-tag\xff",
+                                    14) +
+                        "users";
     EXPECT_EQ(keys_of(raw, glob_escape(p) + "*").count(index), 0u);
     // ...lives as long as its longest-lived entry...
     long long ttl = redis.integer({"PTTL", index});
@@ -591,7 +621,11 @@ TEST(RedisTags, IndexesAreHiddenExpireWithEntriesAndGoWithClear)
     EXPECT_EQ(exists(c, "u4"), CACHE_MISS);
     EXPECT_EQ(redis.integer({"EXISTS", index}), 0) << "invalidation drops the index";
     // clear removes the remaining index with the entries.
-    std::string other_index = p + std::string("\xff" "unicache-tag\xff", 14) + "other";
+    std::string other_index = p +
+                              std::string("\xff"
+                                          "unicache-tag\xff",
+                                          14) +
+                              "other";
     EXPECT_EQ(redis.integer({"EXISTS", other_index}), 1);
     ASSERT_EQ(cache_clear(c), CACHE_OK);
     EXPECT_EQ(redis.integer({"EXISTS", other_index}), 0);
@@ -694,8 +728,8 @@ TEST(RedisTags, ScriptCacheFlushedOnTheServerIsReloaded)
     ASSERT_NE(c, nullptr);
     cache_slice t[] = {{"t", 1}};
     ASSERT_EQ(cache_set_tagged(c, "k", 1, "v", 1, 0, t, 1), CACHE_OK) << cache_last_error();
-    std::string cmd = "redis-cli -p " + std::to_string(shared_redis().port()) +
-                      " SCRIPT FLUSH > /dev/null";
+    std::string cmd =
+        "redis-cli -p " + std::to_string(shared_redis().port()) + " SCRIPT FLUSH > /dev/null";
     ASSERT_EQ(system(cmd.c_str()), 0);
     ASSERT_EQ(cache_set_tagged(c, "k2", 2, "v", 1, 0, t, 1), CACHE_OK) << cache_last_error();
     size_t n = 0;

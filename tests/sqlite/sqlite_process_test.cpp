@@ -87,7 +87,10 @@ int wait_for(const Child &ch, std::chrono::seconds limit)
     }
 }
 
-int run_worker(const std::vector<std::string> &args) { return wait_for(spawn(args, false)); }
+int run_worker(const std::vector<std::string> &args)
+{
+    return wait_for(spawn(args, false));
+}
 
 std::string get_str(cache_t *c, const std::string &k, int *rc)
 {
@@ -137,8 +140,8 @@ TEST(SqliteProcesses, FourProcessesHammeringOneFileAddUpExactly)
     const long iters = 1500; // per thread; each worker runs two threads
     std::vector<Child> children;
     for (int p = 0; p < procs; p++)
-        children.push_back(spawn({"hammer", uri, "p" + std::to_string(p), std::to_string(iters)},
-                                 false));
+        children.push_back(
+            spawn({"hammer", uri, "p" + std::to_string(p), std::to_string(iters)}, false));
     for (auto &ch : children)
         EXPECT_EQ(wait_for(ch), 0) << "a worker saw an error (its stderr says which)";
 
@@ -290,8 +293,8 @@ TEST(SqliteProcesses, WriterKilledMidLoadLosesNothingAcknowledged)
         size_t want = 300 + size_t(round) * 377, seen = 0;
         bool killed = false;
         for (;;) {
-            if (!killed && (seen >= want || std::chrono::steady_clock::now() - start >
-                                                std::chrono::seconds(20))) {
+            if (!killed && (seen >= want ||
+                            std::chrono::steady_clock::now() - start > std::chrono::seconds(20))) {
                 kill(ch.pid, SIGKILL);
                 killed = true;
             }

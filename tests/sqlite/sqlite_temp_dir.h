@@ -13,8 +13,8 @@ public:
     explicit SqliteTempDir(const std::string &tag)
     {
         const char *base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base && *base ? base : "/tmp") + "/unicache-sqlite-" + tag +
-                           "-XXXXXX";
+        std::string tmpl =
+            std::string(base && *base ? base : "/tmp") + "/unicache-sqlite-" + tag + "-XXXXXX";
         if (!mkdtemp(&tmpl[0]))
             throw std::runtime_error("mkdtemp failed for " + tmpl);
         path_ = tmpl;

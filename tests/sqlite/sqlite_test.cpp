@@ -22,7 +22,10 @@ namespace unicache_test {
 
 namespace {
 
-std::string last() { return cache_last_error(); }
+std::string last()
+{
+    return cache_last_error();
+}
 
 // The buffer's bytes as a string; frees the buffer.
 std::string consume(cache_buf *b)
@@ -177,9 +180,9 @@ TEST(Sqlite, BadParametersAreInvalid)
     }
     // The unknown-parameter message lists the valid ones.
     std::string msg = open_fails("sqlite://:memory:?max_entries=5", CACHE_EINVAL);
-    for (const char *p : {"table", "max_items", "max_size_mb", "synchronous", "busy_timeout_ms",
-                          "purge_interval_ms", "read_anchor", "wal_autocheckpoint", "prefix",
-                          "default_ttl"})
+    for (const char *p :
+         {"table", "max_items", "max_size_mb", "synchronous", "busy_timeout_ms",
+          "purge_interval_ms", "read_anchor", "wal_autocheckpoint", "prefix", "default_ttl"})
         EXPECT_TRUE(contains(msg, p)) << p << " not in: " << msg;
 }
 
@@ -744,17 +747,86 @@ TEST_F(SqliteFile, TagsLiveInTheirOwnTableAndNeverGoStale)
 // sqlite:// (an index range plus unicache_match) give the same answers.
 TEST_F(SqliteFile, GlobPatternsMatchExactlyWhatTheMemoryBackendMatches)
 {
-    const std::vector<std::string> keys = {
-        "user:1", "user:2", "user:10", "user:x", "u*ser", "a*b", "a?b", "a[b", "a]b", "a\\b",
-        "ab", "axb", "abc", "%", "_", "a%b", "a_b", "100%", "[abc]", "b", "c", "^x", "!x",
-        "-", "a-c", std::string("\xff"), std::string("\xff\xff", 2), std::string("a\xff", 2),
-        std::string("a\xffz", 3), std::string("nul\0byte", 8), "A", "Z", "userspace"};
-    const std::vector<std::string> patterns = {
-        "*", "?", "??", "a*", "a?b", "a\\*b", "a\\?b", "a[*]b", "a\\[b", "a]b", "a\\\\b",
-        "[abc]", "[abc]*", "\\[abc]", "[!a]*", "[^a]*", "[a-c]", "[a-c]?", "[!a-z]", "*b",
-        "*%*", "%", "_", "a_b", "a%b", "*\\%", "user:?", "user:[12]*", "user:[!0-9]", "u\\*ser",
-        "user*", "user:*", std::string("\xff*"), std::string("a\xff*"), "[\\]]", "[\\-]",
-        "[]a]*", "[!]]", "nul*", "*byte", "[A-Z]", "[Z-A]", "*\\\\*", "^*", "!*", "-", "[a\\-c]"};
+    const std::vector<std::string> keys = {"user:1",
+                                           "user:2",
+                                           "user:10",
+                                           "user:x",
+                                           "u*ser",
+                                           "a*b",
+                                           "a?b",
+                                           "a[b",
+                                           "a]b",
+                                           "a\\b",
+                                           "ab",
+                                           "axb",
+                                           "abc",
+                                           "%",
+                                           "_",
+                                           "a%b",
+                                           "a_b",
+                                           "100%",
+                                           "[abc]",
+                                           "b",
+                                           "c",
+                                           "^x",
+                                           "!x",
+                                           "-",
+                                           "a-c",
+                                           std::string("\xff"),
+                                           std::string("\xff\xff", 2),
+                                           std::string("a\xff", 2),
+                                           std::string("a\xffz", 3),
+                                           std::string("nul\0byte", 8),
+                                           "A",
+                                           "Z",
+                                           "userspace"};
+    const std::vector<std::string> patterns = {"*",
+                                               "?",
+                                               "??",
+                                               "a*",
+                                               "a?b",
+                                               "a\\*b",
+                                               "a\\?b",
+                                               "a[*]b",
+                                               "a\\[b",
+                                               "a]b",
+                                               "a\\\\b",
+                                               "[abc]",
+                                               "[abc]*",
+                                               "\\[abc]",
+                                               "[!a]*",
+                                               "[^a]*",
+                                               "[a-c]",
+                                               "[a-c]?",
+                                               "[!a-z]",
+                                               "*b",
+                                               "*%*",
+                                               "%",
+                                               "_",
+                                               "a_b",
+                                               "a%b",
+                                               "*\\%",
+                                               "user:?",
+                                               "user:[12]*",
+                                               "user:[!0-9]",
+                                               "u\\*ser",
+                                               "user*",
+                                               "user:*",
+                                               std::string("\xff*"),
+                                               std::string("a\xff*"),
+                                               "[\\]]",
+                                               "[\\-]",
+                                               "[]a]*",
+                                               "[!]]",
+                                               "nul*",
+                                               "*byte",
+                                               "[A-Z]",
+                                               "[Z-A]",
+                                               "*\\\\*",
+                                               "^*",
+                                               "!*",
+                                               "-",
+                                               "[a\\-c]"};
     cache_t *mem = open_ok("memory://");
     cache_t *sql = open_ok(uri());
     for (const auto &k : keys) {
@@ -803,8 +875,7 @@ TEST_F(SqliteFile, PrefixesWithSpecialAndHighBytesStayInTheirRange)
     }
     for (size_t i = 0; i < handles.size(); i++) {
         int rc;
-        EXPECT_EQ(list_keys(handles[i], "*", &rc),
-                  (std::set<std::string>{"one", "two", "three"}));
+        EXPECT_EQ(list_keys(handles[i], "*", &rc), (std::set<std::string>{"one", "two", "three"}));
         EXPECT_EQ(stat_field(stats(handles[i]), "size"), 3) << i;
     }
     ASSERT_EQ(cache_clear(handles[1]), CACHE_OK); // the 0xff 0xff prefix: no upper bound
@@ -884,7 +955,8 @@ TEST_F(SqliteFile, ReadsWithTheAnchorSeeEveryCommitAtOnce)
         std::string v = "v" + std::to_string(i);
         EXPECT_EQ(get_str(c, "k"), "v" + std::to_string(i - 1));
         if (i % 2)
-            raw.exec("UPDATE cache SET value = CAST('" + v + "' AS BLOB) WHERE key = CAST('k' AS BLOB)");
+            raw.exec("UPDATE cache SET value = CAST('" + v +
+                     "' AS BLOB) WHERE key = CAST('k' AS BLOB)");
         else
             ASSERT_EQ(set_str(other, "k", v), CACHE_OK) << last();
         ASSERT_EQ(get_str(c, "k"), v) << "a read missed the commit before it";
@@ -941,8 +1013,8 @@ TEST_F(SqliteFile, ReadAnchorLetsCheckpointsKeepTheWalSmall)
     if (anchored < (64 << 20))
         return;
     off_t plain = wal_after_load("plain-busy.db", "?read_anchor=false");
-    EXPECT_LE(anchored, plain) << "the WAL grew to " << anchored
-                               << " bytes with the anchor, to " << plain << " without it";
+    EXPECT_LE(anchored, plain) << "the WAL grew to " << anchored << " bytes with the anchor, to "
+                               << plain << " without it";
 }
 
 TEST_F(SqliteFile, ReadAnchorFinishesTheCheckpointsItCutShort)

@@ -67,7 +67,8 @@ int verify(cache_t *c, long n)
         int rc = cache_get(c, k.data(), k.size(), &b);
         if (rc != CACHE_OK)
             failure("get " + k, rc);
-        else if (std::string(static_cast<char *>(b.data), b.size) != unicache_test::expected_value(i))
+        else if (std::string(static_cast<char *>(b.data), b.size) !=
+                 unicache_test::expected_value(i))
             failure("get " + k + " returned other bytes", rc);
         cache_buf_free(&b);
     }

@@ -6,7 +6,10 @@
 
 namespace unicache_test {
 
-inline std::string worker_key(long i) { return "entry:" + std::to_string(i); }
+inline std::string worker_key(long i)
+{
+    return "entry:" + std::to_string(i);
+}
 
 // Sizes from 1 byte to ~2 KB, every 97th 20 KB (overflow pages), with
 // bytes that depend on i so a torn or misplaced write cannot match.

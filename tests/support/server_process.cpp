@@ -61,7 +61,10 @@ ServerProcess::ServerProcess(ServerProcess &&o) noexcept
     o.pid_ = -1;
 }
 
-ServerProcess::~ServerProcess() { stop(); }
+ServerProcess::~ServerProcess()
+{
+    stop();
+}
 
 ServerProcess ServerProcess::redis(const std::vector<std::string> &extra)
 {

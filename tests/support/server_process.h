@@ -19,10 +19,10 @@ public:
 
     // Throws std::runtime_error if it does not accept connections in 10 s.
     void start();
-    void stop();       // SIGTERM, then SIGKILL after 5 s
-    void kill_hard();  // SIGKILL, no goodbye
-    void pause();      // SIGSTOP: accepts TCP but never answers
-    void resume();     // SIGCONT
+    void stop();      // SIGTERM, then SIGKILL after 5 s
+    void kill_hard(); // SIGKILL, no goodbye
+    void pause();     // SIGSTOP: accepts TCP but never answers
+    void resume();    // SIGCONT
     bool running() const { return pid_ > 0; }
     int port() const { return port_; }
 

@@ -177,9 +177,9 @@ TEST_F(Outage, KillUnderLoadServeL1FailFastRecoverAndReplayDeletes)
     s = stats_of(c);
     EXPECT_NE(s.find("\"state\":\"closed\""), std::string::npos) << s;
     EXPECT_EQ(s.find("\"state\":\"open\""), std::string::npos) << s;
-    EXPECT_EQ(hot_wrong.load(), 0) << "of " << hot_reads.load()
-                                   << " reads of L1-resident keys; the first wrong one's status: "
-                                   << first_wrong_rc.load();
+    EXPECT_EQ(hot_wrong.load(), 0)
+        << "of " << hot_reads.load()
+        << " reads of L1-resident keys; the first wrong one's status: " << first_wrong_rc.load();
     EXPECT_EQ(cold_bad_status.load(), 0);
     EXPECT_LT(slowest_us.load(), int64_t(kTimeoutMs + 500) * 1000)
         << "a call took longer than the timeout";

@@ -118,8 +118,8 @@ TEST(TwoPhaseOpen, EveryPartIsCheckedBeforeAnyPartConnects)
 #if TIERS_WITH_MEMCACHED
     // l1_ttl over memcached is known to be needed before it connects.
     expect_refused({"tiered+" + mc, CACHE_EINVAL, "l1_ttl is required"});
-    expect_refused({R"({"tiers": ["memory://", ")" + mc + R"("]})", CACHE_EINVAL,
-                    "l1_ttl is required"});
+    expect_refused(
+        {R"({"tiers": ["memory://", ")" + mc + R"("]})", CACHE_EINVAL, "l1_ttl is required"});
 #endif
     EXPECT_EQ(redis_hole.accepted(), 0u) << "a part connected before every part was checked";
 #if TIERS_WITH_MEMCACHED

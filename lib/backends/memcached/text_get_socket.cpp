@@ -303,9 +303,9 @@ TextGetSocket::Outcome TextGetSocket::get(const memcached_instance_st *server, B
     return kHit;
 }
 
-TextGetSocket::Outcome TextGetSocket::exchange(const memcached_instance_st *server,
-                                               Bytes request, size_t replies,
-                                               int64_t deadline_ns, std::string *reply)
+TextGetSocket::Outcome TextGetSocket::exchange(const memcached_instance_st *server, Bytes request,
+                                               size_t replies, int64_t deadline_ns,
+                                               std::string *reply)
 {
     reply->clear();
     if (fd_ < 0) {

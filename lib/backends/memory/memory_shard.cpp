@@ -31,7 +31,8 @@ size_t MemoryShard::charge_for(size_t key_len, size_t value_len) const
 }
 
 MemoryShard::MemoryShard(ShardLimits limits, std::unique_ptr<EvictionPolicy> policy)
-    : records_hits_(policy->uses_hits()), table_(std::min<size_t>(limits.max_items, kInitialReserve)), policy_(std::move(policy)),
+    : records_hits_(policy->uses_hits()),
+      table_(std::min<size_t>(limits.max_items, kInitialReserve)), policy_(std::move(policy)),
       policy_bytes_(policy_->bytes_per_entry()), limits_(limits)
 {
 }

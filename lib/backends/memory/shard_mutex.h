@@ -89,8 +89,14 @@ public:
         }
         mu_.lock();
     }
-    bool try_lock() { return mu_.try_lock(); }
-    void unlock() { mu_.unlock(); }
+    bool try_lock()
+    {
+        return mu_.try_lock();
+    }
+    void unlock()
+    {
+        mu_.unlock();
+    }
 #endif
 
 private:

@@ -211,8 +211,8 @@ bool RedisBackend::get_entry(Bytes key, OwnedBuffer *out, EntryMeta *meta)
     });
 }
 
-void RedisBackend::get_entries(const Bytes *keys, size_t n, OwnedBuffer *values,
-                               EntryMeta *metas, int *statuses)
+void RedisBackend::get_entries(const Bytes *keys, size_t n, OwnedBuffer *values, EntryMeta *metas,
+                               int *statuses)
 {
     for (size_t i = 0; i < n; i++)
         check_key(keys[i]);
@@ -314,8 +314,8 @@ if type(r) == 'table' and r.err then return r end
 return redis.call('GET', KEYS[1])
 )lua";
 
-RedisBackend::Counted RedisBackend::incr_existing_once(RedisConnection &c, Bytes key,
-                                                       int64_t delta, int64_t *out)
+RedisBackend::Counted RedisBackend::incr_existing_once(RedisConnection &c, Bytes key, int64_t delta,
+                                                       int64_t *out)
 {
     char digits[24];
     Bytes arg(digits, format_counter(delta, digits));
@@ -349,8 +349,8 @@ bool RedisBackend::incr_existing(Bytes key, int64_t delta, int64_t *result)
 // here with the contract's own rules, and write it back under WATCH, keeping
 // the remaining TTL. When another client changed the value meanwhile, it
 // most likely made it a plain integer: INCRBY is tried again first.
-bool RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta,
-                               int64_t ttl_ms_if_new, bool create, int64_t *out)
+bool RedisBackend::incr_strict(RedisConnection &c, Bytes key, int64_t delta, int64_t ttl_ms_if_new,
+                               bool create, int64_t *out)
 {
     {
         c.command({"GET", key});

@@ -198,7 +198,7 @@ private:
     // Set by watch_changes(); declared before pool_, whose renewal in a
     // forked child starts the child's own tracking.
     std::unique_ptr<PerProcess<RedisTracking>> tracking_;
-    size_t tag_scope_size_; // tag_scope(prefix).size(): what tag_key() strips
+    size_t tag_scope_size_;      // tag_scope(prefix).size(): what tag_key() strips
     PerProcess<RedisPool> pool_; // a forked child gets connections of its own
     Script tag_set_;
     Script tag_invalidate_;

@@ -210,9 +210,8 @@ void RedisReplyDeleter::operator()(redisReply *r) const
     free_reply(r);
 }
 
-std::unique_ptr<RedisConnection> RedisConnection::open(const RedisOptions &opts,
-                                                       int64_t deadline_ns,
-                                                       const RedisEndpoint *endpoint)
+std::unique_ptr<RedisConnection>
+RedisConnection::open(const RedisOptions &opts, int64_t deadline_ns, const RedisEndpoint *endpoint)
 {
     std::unique_ptr<RedisConnection> conn(new RedisConnection(opts));
     conn->host_ = endpoint ? endpoint->host : opts.host;
@@ -240,8 +239,7 @@ void RedisConnection::connect_socket()
         un.sun_family = AF_UNIX;
         if (opts_.socket_path.size() >= sizeof un.sun_path)
             throw RedisIoError(CACHE_EUNAVAILABLE,
-                               where_ + ": cannot connect: the socket path is too long",
-                               false);
+                               where_ + ": cannot connect: the socket path is too long", false);
         std::memcpy(un.sun_path, opts_.socket_path.c_str(), opts_.socket_path.size() + 1);
         fd_ = connect_to(reinterpret_cast<sockaddr *>(&un), sizeof un, opts_.connect_timeout_ms,
                          &err);
@@ -551,8 +549,7 @@ RedisReply RedisConnection::next_reply(const char *what)
                 throw std::bad_alloc();
             mark_broken();
             throw RedisIoError(CACHE_EIO,
-                               where_ + ": " + what + ": protocol error: " + reader_->errstr,
-                               true);
+                               where_ + ": " + what + ": protocol error: " + reader_->errstr, true);
         }
         if (raw)
             break;
@@ -589,8 +586,8 @@ RedisReply RedisConnection::typed(const char *what, int type, const char *expect
 void RedisConnection::fail_type(const redisReply *r, const char *what, const char *expected) const
 {
     throw RedisIoError(CACHE_EIO,
-                       where_ + ": " + what + ": unexpected reply type " +
-                           std::to_string(r->type) + " (expected " + expected + ")",
+                       where_ + ": " + what + ": unexpected reply type " + std::to_string(r->type) +
+                           " (expected " + expected + ")",
                        true);
 }
 

@@ -68,13 +68,12 @@ private:
 class RedisReplyError : public Error {
 public:
     enum Kind { moved, ask, tryagain, clusterdown, readonly };
-    RedisReplyError(int status, const std::string &message, Kind kind, int slot,
-                    std::string target)
+    RedisReplyError(int status, const std::string &message, Kind kind, int slot, std::string target)
         : Error(status, message), kind_(kind), slot_(slot), target_(std::move(target))
     {
     }
     Kind kind() const { return kind_; }
-    int slot() const { return slot_; }                     // MOVED/ASK: the slot; else -1
+    int slot() const { return slot_; }                    // MOVED/ASK: the slot; else -1
     const std::string &target() const { return target_; } // MOVED/ASK: "host:port"
 
 private:
@@ -207,7 +206,7 @@ private:
     std::string redact(std::string text) const;
 
     const RedisOptions &opts_;
-    std::string host_;  // where connect_socket() goes (TCP)
+    std::string host_; // where connect_socket() goes (TCP)
     int port_ = 0;
     std::string where_; // opts_.where, or the endpoint's
     int fd_ = -1;

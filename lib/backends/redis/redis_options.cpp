@@ -53,8 +53,8 @@ void parse_redis_connection_options(Config &config, RedisOptions &o)
     o.timeout_ms = config.params.take_int("timeout_ms", o.timeout_ms, 1, 3600000);
     o.max_retries = int(config.params.take_int("max_retries", o.max_retries, 0, 100));
     o.retry_delay_ms = config.params.take_int("retry_delay_ms", o.retry_delay_ms, 0, 60000);
-    o.health_check_interval_ms = config.params.take_int(
-        "health_check_interval_ms", o.health_check_interval_ms, 0, 86400000);
+    o.health_check_interval_ms =
+        config.params.take_int("health_check_interval_ms", o.health_check_interval_ms, 0, 86400000);
     o.tracking_heartbeat_ms =
         config.params.take_int("tracking_heartbeat_ms", o.tracking_heartbeat_ms, 10, 3600000);
     o.scan_count = size_t(config.params.take_int("scan_count", int64_t(o.scan_count), 1, 1000000));
@@ -103,8 +103,8 @@ RedisOptions parse_redis_options(Config &config)
 
     if (config.params.has("db")) {
         if (db_in_path)
-            fail(CACHE_EINVAL, "'" + config.display +
-                                   "' gives the database twice (in the path and as db=)");
+            fail(CACHE_EINVAL,
+                 "'" + config.display + "' gives the database twice (in the path and as db=)");
     }
     o.db = config.params.take_int("db", o.db, 0, INT_MAX);
     parse_redis_connection_options(config, o);

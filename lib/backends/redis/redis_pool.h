@@ -83,8 +83,8 @@ public:
     void relocate();
 
     struct Counts {
-        size_t open = 0;      // connections that exist now
-        size_t idle = 0;      // of those, not in use
+        size_t open = 0;       // connections that exist now
+        size_t idle = 0;       // of those, not in use
         uint64_t connects = 0; // connections opened since the handle was
         uint64_t failures = 0; // connection failures seen
         uint64_t replaced = 0; // idle connections found dead and dropped
@@ -101,7 +101,7 @@ private:
     std::mutex mu_;
     std::condition_variable cv_;
     std::vector<std::unique_ptr<RedisConnection>> idle_; // most recently used last
-    size_t open_ = 0; // idle + leased + being opened
+    size_t open_ = 0;                                    // idle + leased + being opened
     std::atomic<uint64_t> epoch_{0};
     RedisLocator *locator_;
     std::atomic<bool> relocate_{true};

@@ -15,8 +15,7 @@ namespace unicache {
 namespace {
 
 // One SCAN step: queues SCAN cursor [MATCH pattern] COUNT count.
-void queue_scan(RedisConnection &c, const std::string &cursor, const RedisMatch &m,
-                size_t count)
+void queue_scan(RedisConnection &c, const std::string &cursor, const RedisMatch &m, size_t count)
 {
     bool all = m.pattern == "*";
     c.command(all ? 4 : 6);
@@ -96,9 +95,8 @@ size_t RedisBackend::scan_delete(RedisConnection &c, const GlobPattern &glob, bo
             batch.emplace_back(k->str, k->len);
         }
         if (opts_.per_slot_commands) // a cluster node: one DEL per slot
-            std::sort(batch.begin(), batch.end(), [](Bytes a, Bytes b) {
-                return redis_key_slot(a) < redis_key_slot(b);
-            });
+            std::sort(batch.begin(), batch.end(),
+                      [](Bytes a, Bytes b) { return redis_key_slot(a) < redis_key_slot(b); });
         for (size_t i = 0, n; i < batch.size(); i += n) {
             n = run_length(batch.data(), i, batch.size(), batch.size());
             c.command("DEL", batch.data() + i, n);

@@ -10,7 +10,9 @@
 
 namespace unicache {
 
-const std::string RedisBackend::kTagMark("\xff" "unicache-tag\xff", 14);
+const std::string RedisBackend::kTagMark("\xff"
+                                         "unicache-tag\xff",
+                                         14);
 
 // KEYS[1] entry, KEYS[2..] tag hashes; ARGV[1] value, ARGV[2] TTL in ms ("0":
 // none). Indexes first: an invalidation running right after still finds the
@@ -141,8 +143,8 @@ const std::string &RedisBackend::script_sha(RedisConnection &c, Script &s)
     return s.sha;
 }
 
-RedisReply RedisBackend::eval_reply(RedisConnection &c, Script &s, const Bytes *keys,
-                                    size_t nkeys, const Bytes *args, size_t nargs)
+RedisReply RedisBackend::eval_reply(RedisConnection &c, Script &s, const Bytes *keys, size_t nkeys,
+                                    const Bytes *args, size_t nargs)
 {
     std::string sha = script_sha(c, s);
     for (int pass = 0; pass < 2; pass++) {
@@ -198,8 +200,7 @@ void RedisBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Byte
         keys.push_back(k);
     char ttl_text[24];
     Bytes args[2] = {value, Bytes(ttl_text, format_counter(ttl_ms, ttl_text))};
-    run(true,
-        [&](RedisConnection &c) { eval(c, tag_set_, keys.data(), keys.size(), args, 2); });
+    run(true, [&](RedisConnection &c) { eval(c, tag_set_, keys.data(), keys.size(), args, 2); });
 }
 
 size_t RedisBackend::invalidate_tags(const Bytes *tags, size_t n)

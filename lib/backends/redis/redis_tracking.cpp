@@ -248,8 +248,8 @@ void RedisTracking::connect_and_subscribe()
     std::string host = opts_.host;
     int port = opts_.port;
     if (locator_) {
-        RedisEndpoint found =
-            locator_->locate(monotonic_ns() + (opts_.connect_timeout_ms + opts_.timeout_ms) * 1000000);
+        RedisEndpoint found = locator_->locate(
+            monotonic_ns() + (opts_.connect_timeout_ms + opts_.timeout_ms) * 1000000);
         host = found.host;
         port = found.port;
     }

@@ -47,8 +47,8 @@ bool ClockEvictor::check_due(SqliteConnection &c) const noexcept
 {
     bool due = false;
     if (max_items_) {
-        int64_t grown = sqlite3_last_insert_rowid(c.db()) -
-                        rowid_at_check_.load(std::memory_order_relaxed);
+        int64_t grown =
+            sqlite3_last_insert_rowid(c.db()) - rowid_at_check_.load(std::memory_order_relaxed);
         due = writes_since_check_.load(std::memory_order_relaxed) >=
                   std::max<int64_t>(item_slack_, 1) ||
               grown > insert_budget_.load(std::memory_order_relaxed);
@@ -75,11 +75,10 @@ void ClockEvictor::maintain(SqliteConnection &c)
     // Counting is O(n): skip it when neither this handle wrote since the
     // last check nor the table can have outgrown the limits by others'
     // writes (new rows take new rowids; pages in use are in the header).
-    bool others_grew =
-        (max_items_ && Query(c, Sql::max_rowid).scalar() -
-                               rowid_at_check_.load(std::memory_order_relaxed) >
-                           insert_budget_.load(std::memory_order_relaxed)) ||
-        (max_bytes_ && Query(c, Sql::page_usage).scalar() > max_bytes_);
+    bool others_grew = (max_items_ && Query(c, Sql::max_rowid).scalar() -
+                                              rowid_at_check_.load(std::memory_order_relaxed) >
+                                          insert_budget_.load(std::memory_order_relaxed)) ||
+                       (max_bytes_ && Query(c, Sql::page_usage).scalar() > max_bytes_);
     if (writes_since_check_.load(std::memory_order_relaxed) > 0 || others_grew)
         enforce(c);
 }

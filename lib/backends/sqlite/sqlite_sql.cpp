@@ -7,7 +7,10 @@ namespace unicache {
 namespace {
 
 // Names are validated to [A-Za-z0-9_], so quoting never needs escaping.
-std::string quoted(const std::string &name) { return "\"" + name + "\""; }
+std::string quoted(const std::string &name)
+{
+    return "\"" + name + "\"";
+}
 
 const char kLive[] = "(expires_at = 0 OR expires_at > ?2)";
 
@@ -48,7 +51,8 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
                       " (key, value, expires_at, tag_id, ref) VALUES (?1, ?3, ?4, 0, 0) "
                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
                       "expires_at = excluded.expires_at, tag_id = 0, ref = 0 "
-                      "WHERE " + t + ".expires_at != 0 AND " + t + ".expires_at <= ?2");
+                      "WHERE " +
+                      t + ".expires_at != 0 AND " + t + ".expires_at <= ?2");
     set(Sql::del, "DELETE FROM " + t + " WHERE key = ?1 AND " + live);
     set(Sql::touch, "UPDATE " + t + " SET expires_at = ?4 WHERE key = ?1 AND " + live);
     set(Sql::incr_update, "UPDATE " + t + " SET value = ?3, ref = 1 WHERE key = ?1");
@@ -80,8 +84,7 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
     const std::string match = " AND unicache_match(?6, key) AND " + live;
     set(Sql::keys_bounded, "SELECT key FROM " + t + " WHERE key >= ?1 AND key < ?3" + match);
     set(Sql::keys_open, "SELECT key FROM " + t + " WHERE key >= ?1" + match);
-    set(Sql::delete_pattern_bounded,
-        "DELETE FROM " + t + " WHERE key >= ?1 AND key < ?3" + match);
+    set(Sql::delete_pattern_bounded, "DELETE FROM " + t + " WHERE key >= ?1 AND key < ?3" + match);
     set(Sql::delete_pattern_open, "DELETE FROM " + t + " WHERE key >= ?1" + match);
     set(Sql::clear_bounded, "DELETE FROM " + t + " WHERE key >= ?1 AND key < ?3");
     set(Sql::clear_open, "DELETE FROM " + t + " WHERE key >= ?1");
@@ -89,20 +92,24 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
     set(Sql::clear_tags_bounded, "DELETE FROM " + tags + " WHERE key >= ?1 AND key < ?3");
     set(Sql::clear_tags_open, "DELETE FROM " + tags + " WHERE key >= ?1");
     const std::string stats = "SELECT count(*), coalesce(sum(2 * length(key) + length(value) + "
-                              "24), 0) FROM " + t + " WHERE key >= ?1 ";
+                              "24), 0) FROM " +
+                              t + " WHERE key >= ?1 ";
     set(Sql::stats_bounded, stats + "AND key < ?3 AND " + live);
     set(Sql::stats_open, stats + "AND " + live);
 
-    set(Sql::tag_insert, "INSERT OR REPLACE INTO " + tags + " (tag, key, tag_id) VALUES (?1, ?3, ?5)");
+    set(Sql::tag_insert,
+        "INSERT OR REPLACE INTO " + tags + " (tag, key, tag_id) VALUES (?1, ?3, ?5)");
     set(Sql::invalidate, "DELETE FROM " + t + " WHERE rowid IN (SELECT e.rowid FROM " + tags +
-                             " g JOIN " + t + " e ON e.key = g.key AND e.tag_id = g.tag_id "
+                             " g JOIN " + t +
+                             " e ON e.key = g.key AND e.tag_id = g.tag_id "
                              "WHERE g.tag = ?1 AND (e.expires_at = 0 OR e.expires_at > ?2))");
     set(Sql::tag_drop, "DELETE FROM " + tags + " WHERE tag = ?1");
 
     // Leases: ?3 token, ?4 an expiry, ?5 on_miss / compute_ms.
     const std::string leases = quoted(table + ".leases");
     set(Sql::lease_read, "SELECT token, lease_until, on_miss, fresh_until, stale_until, "
-                         "compute_ms, stale FROM " + leases + " WHERE key = ?1");
+                         "compute_ms, stale FROM " +
+                             leases + " WHERE key = ?1");
     set(Sql::lease_meta, "SELECT fresh_until, compute_ms FROM " + leases + " WHERE key = ?1");
     set(Sql::lease_grant, "INSERT INTO " + leases +
                               " (key, token, lease_until, on_miss) VALUES (?1, ?3, ?4, ?5) "
@@ -137,12 +144,11 @@ std::string SqlCatalog::lease_schema() const
            "lease_until INTEGER NOT NULL DEFAULT 0, on_miss INTEGER NOT NULL DEFAULT 0, "
            "fresh_until INTEGER NOT NULL DEFAULT 0, stale_until INTEGER NOT NULL DEFAULT 0, "
            "compute_ms INTEGER NOT NULL DEFAULT 0, stale BLOB);\n"
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".lease_insert") +
-           " AFTER INSERT ON " + t + end +
+           "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".lease_insert") + " AFTER INSERT ON " + t + end +
            "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".lease_update") +
-           " AFTER UPDATE OF value ON " + t + end +
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".lease_delete") +
-           " AFTER DELETE ON " + t +
+           " AFTER UPDATE OF value ON " + t + end + "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".lease_delete") + " AFTER DELETE ON " + t +
            " WHEN old.expires_at = 0 OR old.expires_at > "
            "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) BEGIN DELETE FROM " +
            leases + " WHERE key = old.key; END;\n";
@@ -156,18 +162,22 @@ std::string SqlCatalog::schema() const
            " (key BLOB NOT NULL PRIMARY KEY, value BLOB NOT NULL, "
            "expires_at INTEGER NOT NULL DEFAULT 0, tag_id INTEGER NOT NULL DEFAULT 0, "
            "ref INTEGER NOT NULL DEFAULT 0);\n"
-           "CREATE INDEX IF NOT EXISTS " + quoted(table_ + ".expiry") + " ON " + t +
+           "CREATE INDEX IF NOT EXISTS " +
+           quoted(table_ + ".expiry") + " ON " + t +
            " (expires_at) WHERE expires_at > 0;\n"
-           "CREATE TABLE IF NOT EXISTS " + tags +
+           "CREATE TABLE IF NOT EXISTS " +
+           tags +
            " (tag BLOB NOT NULL, key BLOB NOT NULL, tag_id INTEGER NOT NULL, "
            "PRIMARY KEY (tag, key)) WITHOUT ROWID;\n"
-           "CREATE INDEX IF NOT EXISTS " + quoted(table_ + ".tags_key") + " ON " + tags +
+           "CREATE INDEX IF NOT EXISTS " +
+           quoted(table_ + ".tags_key") + " ON " + tags +
            " (key);\n"
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".untag_delete") +
-           " AFTER DELETE ON " + t + " WHEN old.tag_id != 0 BEGIN DELETE FROM " + tags +
+           "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".untag_delete") + " AFTER DELETE ON " + t +
+           " WHEN old.tag_id != 0 BEGIN DELETE FROM " + tags +
            " WHERE key = old.key AND tag_id = old.tag_id; END;\n"
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".untag_update") +
-           " AFTER UPDATE OF tag_id ON " + t +
+           "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".untag_update") + " AFTER UPDATE OF tag_id ON " + t +
            " WHEN old.tag_id != 0 AND new.tag_id != old.tag_id BEGIN DELETE FROM " + tags +
            " WHERE key = old.key AND tag_id = old.tag_id; END;\n";
 }
@@ -180,15 +190,20 @@ std::string SqlCatalog::change_log_schema() const
     // Rewrites of ref alone (the eviction clock's reads) are not changes.
     return "CREATE TABLE IF NOT EXISTS " + log +
            " (id INTEGER PRIMARY KEY, key BLOB NOT NULL);\n"
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_insert") + " AFTER INSERT ON " +
-           t + add + "new.key); END;\n"
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_update") +
-           " AFTER UPDATE OF key, value, expires_at, tag_id ON " + t + add + "new.key); END;\n"
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_delete") + " AFTER DELETE ON " +
-           t + add + "old.key); END;\n"
-           "CREATE TRIGGER IF NOT EXISTS " + quoted(table_ + ".log_trim") + " AFTER INSERT ON " +
-           log + " WHEN new.id % " + std::to_string(kChangeLogTrimEvery) + " = 0 BEGIN DELETE FROM " +
-           log + " WHERE id <= new.id - " + std::to_string(kChangeLogKeep) + "; END;\n";
+           "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".log_insert") + " AFTER INSERT ON " + t + add +
+           "new.key); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".log_update") + " AFTER UPDATE OF key, value, expires_at, tag_id ON " +
+           t + add +
+           "new.key); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".log_delete") + " AFTER DELETE ON " + t + add +
+           "old.key); END;\n"
+           "CREATE TRIGGER IF NOT EXISTS " +
+           quoted(table_ + ".log_trim") + " AFTER INSERT ON " + log + " WHEN new.id % " +
+           std::to_string(kChangeLogTrimEvery) + " = 0 BEGIN DELETE FROM " + log +
+           " WHERE id <= new.id - " + std::to_string(kChangeLogKeep) + "; END;\n";
 }
 
 std::string SqlCatalog::entries_probe() const

@@ -25,12 +25,12 @@ namespace unicache {
 
 // Parameter numbers are the same in every statement that uses them.
 enum SqlParam {
-    kKey = 1,    // key, tag, rowid or range start (BLOB / INTEGER)
-    kNow = 2,    // the current time, Unix ms
-    kValue = 3,  // value, range end, tagged key or row limit
+    kKey = 1,     // key, tag, rowid or range start (BLOB / INTEGER)
+    kNow = 2,     // the current time, Unix ms
+    kValue = 3,   // value, range end, tagged key or row limit
     kExpires = 4, // expires_at, Unix ms, 0 = never
-    kTagId = 5,  // tag_id
-    kPattern = 6 // a GlobPattern, bound with sqlite3_bind_pointer
+    kTagId = 5,   // tag_id
+    kPattern = 6  // a GlobPattern, bound with sqlite3_bind_pointer
 };
 
 enum class Sql {

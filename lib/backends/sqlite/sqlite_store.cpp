@@ -57,14 +57,16 @@ void check_ownership(const SqliteConnection &c, const FileHeader &h)
                      std::to_string(kSqliteSchemaVersion) +
                      "); upgrade unicache or use another file");
         if (h.user_version < 1)
-            fail(CACHE_ECORRUPT, "'" + path + "' has the unicache application id but no "
-                                              "schema version; unicache leaves it untouched");
+            fail(CACHE_ECORRUPT, "'" + path +
+                                     "' has the unicache application id but no "
+                                     "schema version; unicache leaves it untouched");
         return;
     }
     if (h.application_id != 0)
-        fail(CACHE_ECORRUPT, "'" + path + "' is a SQLite database of another application "
-                                          "(application_id " + hex32(h.application_id) +
-                                 "); unicache leaves it untouched");
+        fail(CACHE_ECORRUPT, "'" + path +
+                                 "' is a SQLite database of another application "
+                                 "(application_id " +
+                                 hex32(h.application_id) + "); unicache leaves it untouched");
     if (h.objects > 0)
         fail(CACHE_ECORRUPT, "'" + path + "' is a SQLite database that unicache did not create (" +
                                  std::to_string(h.objects) +
@@ -100,11 +102,11 @@ void check_store_path(const std::string &path)
     size_t slash = path.rfind('/');
     std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
     if (stat(dir.c_str(), &st) != 0)
-        fail(CACHE_EIO, "cannot create the SQLite cache '" + path + "': directory '" + dir +
-                            "' " + (errno == ENOENT ? "does not exist" : std::strerror(errno)));
+        fail(CACHE_EIO, "cannot create the SQLite cache '" + path + "': directory '" + dir + "' " +
+                            (errno == ENOENT ? "does not exist" : std::strerror(errno)));
     if (!S_ISDIR(st.st_mode))
-        fail(CACHE_EIO, "cannot create the SQLite cache '" + path + "': '" + dir +
-                            "' is not a directory");
+        fail(CACHE_EIO,
+             "cannot create the SQLite cache '" + path + "': '" + dir + "' is not a directory");
 }
 
 void open_store(SqliteConnection &c)
