@@ -32,26 +32,34 @@ enum class Op : unsigned char {
 
 constexpr size_t kOpCount = size_t(Op::count_);
 
+// One name per Op, in its order: the array's size is checked against
+// kOpCount, so an Op added without a name does not compile (one did, and
+// its statistics threw on a NULL name).
+inline constexpr const char *kOpNames[] = {"get",
+                                           "set",
+                                           "add",
+                                           "delete",
+                                           "exists",
+                                           "incr",
+                                           "touch",
+                                           "ttl",
+                                           "get_many",
+                                           "set_many",
+                                           "delete_many",
+                                           "keys",
+                                           "delete_pattern",
+                                           "clear",
+                                           "set_tagged",
+                                           "invalidate_tags",
+                                           "ping",
+                                           "lease_get",
+                                           "lease_set",
+                                           "fetch"};
+static_assert(sizeof(kOpNames) / sizeof(kOpNames[0]) == kOpCount, "every Op has a name");
+
 inline const char *op_name(Op op)
 {
-    static const char *const names[kOpCount] = {"get",
-                                                "set",
-                                                "add",
-                                                "delete",
-                                                "exists",
-                                                "incr",
-                                                "touch",
-                                                "ttl",
-                                                "get_many",
-                                                "set_many",
-                                                "delete_many",
-                                                "keys",
-                                                "delete_pattern",
-                                                "clear",
-                                                "set_tagged",
-                                                "invalidate_tags",
-                                                "ping"};
-    return names[size_t(op)];
+    return kOpNames[size_t(op)];
 }
 
 } // namespace unicache

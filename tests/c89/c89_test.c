@@ -18,6 +18,13 @@ static int compute_abc(void *ctx, const void *key, size_t key_len, cache_buf *va
     return rc;
 }
 
+static void count_line(void *ctx, int level, const char *message)
+{
+    (void)level;
+    (void)message;
+    *(int *)ctx += 1;
+}
+
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
@@ -35,6 +42,7 @@ int main(void)
     char into[4];
     size_t size = 0;
     int computes = 0;
+    int lines = 0;
     cache_lease lease = CACHE_LEASE_INIT;
     b.data = NULL;
     b.size = 0;
@@ -73,6 +81,13 @@ int main(void)
     CHECK(cache_lease_release(c, "m", 1, &lease) == CACHE_OK && !cache_lease_held(&lease));
     cache_lease_init(&lease);
     CHECK(cache_buf_alloc(&b, (size_t)-1) == CACHE_ETOOBIG && b.data == NULL);
+    /* Logs and metrics. */
+    CHECK(cache_set_log_handler(count_line, &lines, CACHE_LOG_DEBUG) == CACHE_OK);
+    CHECK(cache_set_log_handler(count_line, &lines, 5) == CACHE_EINVAL);
+    CHECK(cache_set_log_handler(NULL, NULL, 0) == CACHE_OK);
+    CHECK(cache_stats_prometheus(c, &b) == CACHE_OK && b.size > 0);
+    CHECK(strstr((const char *)b.data, "# TYPE") != NULL);
+    cache_buf_free(&b);
     CHECK(strcmp(cache_backend_name(c), "memory") == 0);
     CHECK(strcmp(cache_backend_name(NULL), "") == 0);
     CHECK(strlen(cache_last_error()) > 0);
