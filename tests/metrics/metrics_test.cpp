@@ -170,8 +170,10 @@ TEST(Prometheus, LatencyOffLeavesTheHistogramsOut)
     EXPECT_NE(text.find("unicache_misses_total{backend=\"memory\",tier=\"cache\"} 1\n"),
               std::string::npos)
         << text;
-    EXPECT_EQ(cache_open("memory://?latency=maybe", &c), CACHE_EINVAL);
     cache_close(c);
+    cache_t *bad = nullptr;
+    EXPECT_EQ(cache_open("memory://?latency=maybe", &bad), CACHE_EINVAL);
+    EXPECT_EQ(bad, nullptr);
 }
 
 TEST(Prometheus, TieredCacheHasATierLabelPerTierAndNoPassword)
