@@ -71,6 +71,23 @@ struct Slices : Batch<Bytes> {
     }
 };
 
+// The calls that hand the caller a text the core builds (statistics,
+// backend information): *out is {NULL, 0} unless CACHE_OK.
+template <typename Make> int text_out(cache_t *c, cache_buf *out, const char *what, Make make)
+{
+    reset(out);
+    if (!c)
+        return invalid("cache handle is NULL");
+    if (!out)
+        return invalid((std::string(what) + " buffer pointer is NULL").c_str());
+    return guard(c, [&] {
+        OwnedBuffer b;
+        b.assign(make());
+        b.release_to(out);
+        return CACHE_OK;
+    });
+}
+
 } // namespace
 
 extern "C" {
@@ -482,44 +499,17 @@ CACHE_EXTERN(int) cache_ping(cache_t *c)
 
 CACHE_EXTERN(int) cache_stats_json(cache_t *c, cache_buf *json)
 {
-    reset(json);
-    CHECK_HANDLE(c);
-    if (!json)
-        return invalid("json buffer pointer is NULL");
-    return guard(c, [&] {
-        OwnedBuffer b;
-        b.assign(c->impl->stats_json());
-        b.release_to(json);
-        return CACHE_OK;
-    });
+    return text_out(c, json, "json", [c] { return c->impl->stats_json(); });
 }
 
 CACHE_EXTERN(int) cache_stats_prometheus(cache_t *c, cache_buf *text)
 {
-    reset(text);
-    CHECK_HANDLE(c);
-    if (!text)
-        return invalid("text buffer pointer is NULL");
-    return guard(c, [&] {
-        OwnedBuffer b;
-        b.assign(c->impl->stats_prometheus());
-        b.release_to(text);
-        return CACHE_OK;
-    });
+    return text_out(c, text, "text", [c] { return c->impl->stats_prometheus(); });
 }
 
 CACHE_EXTERN(int) cache_backend_info(cache_t *c, cache_buf *text)
 {
-    reset(text);
-    CHECK_HANDLE(c);
-    if (!text)
-        return invalid("text buffer pointer is NULL");
-    return guard(c, [&] {
-        OwnedBuffer b;
-        b.assign(c->impl->info());
-        b.release_to(text);
-        return CACHE_OK;
-    });
+    return text_out(c, text, "text", [c] { return c->impl->info(); });
 }
 
 CACHE_EXTERN(const char *) cache_backend_name(cache_t *c)
