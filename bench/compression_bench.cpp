@@ -46,12 +46,6 @@ std::string random_value()
     return s;
 }
 
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
-
 struct Rates {
     double set = 0, get = 0;
 };

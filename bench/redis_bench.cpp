@@ -40,7 +40,14 @@ namespace {
 
 using unicache_bench::check;
 using unicache_bench::Clock;
+using unicache_bench::load_average;
+using unicache_bench::Paired;
 using unicache_bench::seconds_since;
+
+void row(const char *what, const Paired &p, const char *target)
+{
+    unicache_bench::paired_row(44, what, p, target);
+}
 
 constexpr size_t kValueSize = 100;
 constexpr size_t kKeys = 1000;
@@ -52,25 +59,7 @@ std::map<std::string, double> redis_benchmark(int port, const std::string &args)
     std::string cmd = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(port) + " " + args +
                       " -r " + std::to_string(kKeys) + " -d " + std::to_string(kValueSize) +
                       " --csv 2>&1";
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        throw std::runtime_error("cannot run redis-benchmark");
-    std::map<std::string, double> out;
-    char line[1024];
-    while (std::fgets(line, sizeof line, p)) {
-        // "GET","345423.16","0.273",...
-        if (line[0] != '"' || std::strncmp(line, "\"test\"", 6) == 0)
-            continue;
-        char *name_end = std::strchr(line + 1, '"');
-        if (!name_end || std::strncmp(name_end, "\",\"", 3) != 0)
-            continue;
-        std::string name(line + 1, name_end);
-        out[name] = std::strtod(name_end + 3, nullptr);
-    }
-    int status = pclose(p);
-    if (status != 0 || out.empty())
-        throw std::runtime_error("redis-benchmark failed: " + cmd);
-    return out;
+    return unicache_bench::redis_benchmark_csv(cmd);
 }
 
 std::vector<std::string> make_keys()
@@ -160,41 +149,6 @@ std::pair<double, double> unicache_get_scaling(cache_t *c, const std::vector<std
     }
     size_t total = (n + block - 1) / block * block;
     return {double(total) / t1, double(total) / t2};
-}
-
-// The rounds of one measurement: each side's rate, and their ratio per round.
-struct Paired {
-    std::vector<double> ours, theirs, ratios;
-    void add(double our_rate, double their_rate)
-    {
-        ours.push_back(our_rate);
-        theirs.push_back(their_rate);
-        ratios.push_back(our_rate / their_rate);
-    }
-    static double median(std::vector<double> v)
-    {
-        std::sort(v.begin(), v.end());
-        size_t n = v.size();
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    }
-};
-
-void row(const char *what, const Paired &p, const char *target)
-{
-    std::printf("| %-44s | %12.0f | %12.0f | %5.2fx | %5.2f-%.2fx | %-6s |\n", what,
-                Paired::median(p.theirs), Paired::median(p.ours), Paired::median(p.ratios),
-                *std::min_element(p.ratios.begin(), p.ratios.end()),
-                *std::max_element(p.ratios.begin(), p.ratios.end()), target);
-}
-
-std::string load_average()
-{
-    double l[3] = {0, 0, 0};
-    if (getloadavg(l, 3) != 3)
-        return "unknown";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
-    return buf;
 }
 
 } // namespace
@@ -311,12 +265,12 @@ int main(int argc, char **argv)
     row("get, 2 threads, one handle (-c 2 -P 1)", get2, "report");
     std::printf("\nscaling of cache_get from 1 to 2 threads on one handle (alternating blocks "
                 "of 2000 calls): %.0f -> %.0f (median %.2fx)\n",
-                Paired::median(scaling.theirs), Paired::median(scaling.ours),
-                Paired::median(scaling.ratios));
+                unicache_bench::median(scaling.theirs), unicache_bench::median(scaling.ours),
+                unicache_bench::median(scaling.ratios));
     std::printf("bare hiredis redisCommandArgv, interleaved with the unicache calls: set %.0f, "
                 "get %.0f (unicache/hiredis, median of rounds: set %.2fx, get %.2fx)\n",
-                Paired::median(hr_set.theirs), Paired::median(hr_get.theirs),
-                Paired::median(hr_set.ratios), Paired::median(hr_get.ratios));
+                unicache_bench::median(hr_set.theirs), unicache_bench::median(hr_get.theirs),
+                unicache_bench::median(hr_set.ratios), unicache_bench::median(hr_get.ratios));
 
     redisFree(bare);
     check(cache_clear(one), "cache_clear");

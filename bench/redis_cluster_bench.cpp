@@ -34,7 +34,14 @@ namespace {
 
 using unicache_bench::check;
 using unicache_bench::Clock;
+using unicache_bench::load_average;
+using unicache_bench::Paired;
 using unicache_bench::seconds_since;
+
+void row(const char *what, const Paired &p, const char *target)
+{
+    unicache_bench::paired_row(50, what, p, target);
+}
 
 constexpr size_t kValueSize = 100;
 constexpr size_t kKeys = 1000;
@@ -45,57 +52,7 @@ std::map<std::string, double> redis_benchmark(int port, const std::string &args)
     std::string cmd = "redis-benchmark --cluster -h 127.0.0.1 -p " + std::to_string(port) + " " +
                       args + " -r " + std::to_string(kKeys) + " -d " + std::to_string(kValueSize) +
                       " --csv 2>&1";
-    FILE *p = popen(cmd.c_str(), "r");
-    if (!p)
-        throw std::runtime_error("cannot run redis-benchmark");
-    std::map<std::string, double> out;
-    char line[1024];
-    while (std::fgets(line, sizeof line, p)) {
-        if (line[0] != '"' || std::strncmp(line, "\"test\"", 6) == 0)
-            continue;
-        char *name_end = std::strchr(line + 1, '"');
-        if (!name_end || std::strncmp(name_end, "\",\"", 3) != 0)
-            continue;
-        out[std::string(line + 1, name_end)] = std::strtod(name_end + 3, nullptr);
-    }
-    int status = pclose(p);
-    if (status != 0 || out.empty())
-        throw std::runtime_error("redis-benchmark failed: " + cmd);
-    return out;
-}
-
-struct Paired {
-    std::vector<double> ours, theirs, ratios;
-    void add(double o, double t)
-    {
-        ours.push_back(o);
-        theirs.push_back(t);
-        ratios.push_back(o / t);
-    }
-    static double median(std::vector<double> v)
-    {
-        std::sort(v.begin(), v.end());
-        size_t n = v.size();
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    }
-};
-
-void row(const char *what, const Paired &p, const char *target)
-{
-    std::printf("| %-50s | %12.0f | %12.0f | %5.2fx | %5.2f-%.2fx | %-6s |\n", what,
-                Paired::median(p.theirs), Paired::median(p.ours), Paired::median(p.ratios),
-                *std::min_element(p.ratios.begin(), p.ratios.end()),
-                *std::max_element(p.ratios.begin(), p.ratios.end()), target);
-}
-
-std::string load_average()
-{
-    double l[3] = {0, 0, 0};
-    if (getloadavg(l, 3) != 3)
-        return "unknown";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", l[0], l[1], l[2]);
-    return buf;
+    return unicache_bench::redis_benchmark_csv(cmd);
 }
 
 // The hand-written batch: a hiredis context per master and the slot map.
