@@ -22,56 +22,22 @@
 #include <vector>
 
 #include "support/cache_io.h"
+#include "support/every_backend.h"
 #include "support/fault_proxy.h"
-#include "support/server_process.h"
 #include "unicache.h"
 
 using namespace std::chrono;
+using unicache_test::BackendServers;
 using unicache_test::Fault;
 using unicache_test::FaultProxy;
-using unicache_test::ServerProcess;
 
 namespace {
 
 constexpr int kThreads = 3;
 
-ServerProcess *g_redis = nullptr;
-ServerProcess *g_memcached = nullptr;
-
-class Servers : public ::testing::Environment {
-public:
-    void SetUp() override
-    {
-#ifdef UNICACHE_TEST_REDIS
-        g_redis = new ServerProcess(ServerProcess::redis());
-        g_redis->start();
-#endif
-#ifdef UNICACHE_TEST_MEMCACHED
-        g_memcached = new ServerProcess(ServerProcess::memcached());
-        g_memcached->start();
-#endif
-    }
-    void TearDown() override
-    {
-        delete g_redis;
-        delete g_memcached;
-    }
-};
-const auto *g_env = ::testing::AddGlobalTestEnvironment(new Servers);
-
 std::vector<std::string> backends()
 {
-    std::vector<std::string> b = {"memory"};
-#ifdef UNICACHE_TEST_SQLITE
-    b.push_back("sqlite");
-#endif
-#ifdef UNICACHE_TEST_REDIS
-    b.push_back("redis");
-#endif
-#ifdef UNICACHE_TEST_MEMCACHED
-    b.push_back("memcached");
-#endif
-    return b;
+    return unicache_test::built_backends();
 }
 
 std::string sqlite_path()
@@ -98,7 +64,8 @@ TEST_P(CloseDuringCalls, WaitsForTheCallsInFlightOnOtherThreads)
         remove_sqlite_files();
         uri = "sqlite://" + sqlite_path();
     } else {
-        proxy.reset(new FaultProxy(backend == "redis" ? g_redis->port() : g_memcached->port()));
+        proxy.reset(new FaultProxy(backend == "redis" ? BackendServers::redis().port()
+                                                      : BackendServers::memcached().port()));
         uri = backend + "://127.0.0.1:" + std::to_string(proxy->port()) +
               (backend == "redis" ? "/0" : "") + "?timeout_ms=10000";
     }

@@ -16,14 +16,14 @@
 #include <vector>
 
 #include "fork/bounded_child.h"
-#include "support/server_process.h"
+#include "support/every_backend.h"
 #include "unicache.h"
 
 using namespace std::chrono;
+using unicache_test::BackendServers;
 using unicache_test::ChildResult;
 using unicache_test::fork_child;
 using unicache_test::run_bounded;
-using unicache_test::ServerProcess;
 using unicache_test::wait_bounded;
 
 namespace {
@@ -58,43 +58,9 @@ namespace {
 constexpr milliseconds kChildLimit(10000);
 constexpr milliseconds kScenarioLimit(45000);
 
-ServerProcess *g_redis = nullptr;
-ServerProcess *g_memcached = nullptr;
-
-class Servers : public ::testing::Environment {
-public:
-    void SetUp() override
-    {
-#ifdef UNICACHE_TEST_REDIS
-        g_redis = new ServerProcess(ServerProcess::redis());
-        g_redis->start();
-#endif
-#ifdef UNICACHE_TEST_MEMCACHED
-        g_memcached = new ServerProcess(ServerProcess::memcached());
-        g_memcached->start();
-#endif
-    }
-    void TearDown() override
-    {
-        delete g_redis;
-        delete g_memcached;
-    }
-};
-const auto *g_env = ::testing::AddGlobalTestEnvironment(new Servers);
-
 std::vector<std::string> backends()
 {
-    std::vector<std::string> b = {"memory"};
-#ifdef UNICACHE_TEST_SQLITE
-    b.push_back("sqlite");
-#endif
-#ifdef UNICACHE_TEST_REDIS
-    b.push_back("redis");
-#endif
-#ifdef UNICACHE_TEST_MEMCACHED
-    b.push_back("memcached");
-#endif
-    return b;
+    return unicache_test::built_backends();
 }
 
 // A URI for the backend; sqlite gets a fresh file per scenario process.
@@ -109,8 +75,8 @@ std::string uri_for(const std::string &backend)
         return "sqlite://" + path;
     }
     if (backend == "redis")
-        return "redis://127.0.0.1:" + std::to_string(g_redis->port()) + "/0";
-    return "memcached://127.0.0.1:" + std::to_string(g_memcached->port());
+        return "redis://127.0.0.1:" + std::to_string(BackendServers::redis().port()) + "/0";
+    return "memcached://127.0.0.1:" + std::to_string(BackendServers::memcached().port());
 }
 
 void remove_sqlite_files()
