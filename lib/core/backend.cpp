@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "value_codec.h"
 
 namespace unicache {
 
@@ -14,9 +15,7 @@ bool Backend::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
     OwnedBuffer buf;
     if (!get(key, &buf))
         return false;
-    *size = buf.size();
-    if (buf.size() <= capacity && buf.size() != 0)
-        std::memcpy(dst, buf.data(), buf.size());
+    copy_stored(buf.view(), dst, capacity, size);
     return true;
 }
 

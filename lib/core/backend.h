@@ -152,8 +152,11 @@ public:
     // Copies a hit's value into the caller's dst without an allocation of
     // ours. Returns false on a miss (*size untouched). On a hit *size is the
     // value's length, and the value is copied only when it fits capacity
-    // (otherwise dst is untouched). Default: get() and one copy; backends
-    // that hold values in memory copy straight from their own storage.
+    // (otherwise dst is untouched). A stored value that is a compressed
+    // frame is never copied into dst: the copy goes through copy_stored()
+    // (core/value_codec.h), which keeps it for Cache and reports kFrameHeld.
+    // Default: get() and copy_stored; backends that hold values in memory
+    // call copy_stored straight from their own storage.
     virtual bool get_into(Bytes key, void *dst, size_t capacity, size_t *size);
     virtual bool del(Bytes key) = 0;
     virtual bool exists(Bytes key) = 0;

@@ -168,28 +168,32 @@ Bytes Cache::stored_form(Bytes value) const
     return encode_value(codec_, value, &scratch);
 }
 
-bool Cache::get_into_frame(Bytes full, void *dst, size_t capacity, size_t *size)
+void Cache::get_into_frame(void *dst, size_t capacity, size_t *size) const
 {
-    if (*size <= capacity) {
-        // A frame in dst: decode from a copy, into dst when the value fits.
-        thread_local std::string frame;
-        frame.assign(static_cast<const char *>(dst), *size);
-        uint64_t n = frame_value_size(frame, codec_.max_decompressed);
-        if (n <= capacity)
-            decode_into(frame, n, static_cast<char *>(dst));
-        *size = size_t(n);
-        return true;
+    // One large value does not stay in a thread's buffers for good.
+    constexpr size_t kKeep = size_t(1) << 20;
+    struct Trim {
+        std::string &s;
+        ~Trim()
+        {
+            if (s.capacity() > kKeep)
+                std::string().swap(s);
+        }
+    };
+    std::string &frame = held_frame();
+    Trim keep_frame{frame};
+    // The value's length comes from the header, before dst is written; a
+    // damaged payload is decoded into a buffer of ours, never half into dst.
+    uint64_t n = frame_value_size(frame, codec_.max_decompressed);
+    if (n <= capacity) {
+        thread_local std::string value;
+        Trim keep_value{value};
+        value.resize(size_t(n));
+        decode_into(frame, n, &value[0]);
+        if (n)
+            std::memcpy(dst, value.data(), size_t(n));
     }
-    // Too long for dst as stored: whether it is a frame (and how long its
-    // value is) takes the whole of it.
-    OwnedBuffer v;
-    if (!backend_->get(full, &v))
-        return false;
-    unframe(&v);
-    *size = v.size();
-    if (v.size() <= capacity && v.size() != 0)
-        std::memcpy(dst, v.data(), v.size());
-    return true;
+    *size = size_t(n);
 }
 
 bool Cache::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
@@ -197,8 +201,8 @@ bool Cache::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
     OpTimer timer(*this, Op::get);
     Bytes full = full_key(key);
     bool hit = backend_->get_into(full, dst, capacity, size);
-    if (hit && (*size > capacity || is_frame(Bytes(static_cast<const char *>(dst), *size))))
-        hit = get_into_frame(full, dst, capacity, size);
+    if (hit && *size == kFrameHeld)
+        get_into_frame(dst, capacity, size);
     if (!hit)
         counters_.add(Counter::misses);
     else if (*size <= capacity)

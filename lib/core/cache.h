@@ -181,8 +181,9 @@ private:
         if (is_frame(stored->view()))
             decode_in_place(stored, codec_.max_decompressed);
     }
-    // get_into's rare case: a frame, or a value longer than capacity.
-    bool get_into_frame(Bytes full, void *dst, size_t capacity, size_t *size);
+    // get_into's rare case: the backend kept a frame (kFrameHeld); decodes
+    // it into dst when its value fits, else dst stays as it was.
+    void get_into_frame(void *dst, size_t capacity, size_t *size) const;
     // set() when fills keep a stale copy: through lease_set with no token.
     void set_with_meta(Bytes full, Bytes value, int64_t ttl);
 

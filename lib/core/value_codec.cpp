@@ -218,4 +218,15 @@ void decode_in_place(OwnedBuffer *value, int64_t max_decompressed)
     *value = std::move(out);
 }
 
+std::string &held_frame()
+{
+    thread_local std::string frame;
+    return frame;
+}
+
+void hold_frame(Bytes stored)
+{
+    held_frame().assign(stored.data(), stored.size());
+}
+
 } // namespace unicache

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "bytes.h"
@@ -82,5 +83,32 @@ void decode_into(Bytes stored, uint64_t size, char *dst);
 // Both for a whole buffer: replaces *value's frame by the value (throwing
 // as they do). A value that is not a frame is left as it is.
 void decode_in_place(OwnedBuffer *value, int64_t max_decompressed);
+
+// What Backend::get_into reports in *size for a frame it kept (copy_stored).
+constexpr size_t kFrameHeld = SIZE_MAX;
+
+// The calling thread's frame slot: the stored bytes of the last frame
+// copy_stored kept, for Cache::get_into to decode.
+std::string &held_frame();
+void hold_frame(Bytes stored);
+
+// How Backend::get_into hands a stored value to the caller's buffer: copied
+// into dst when it fits, *size its length. A frame is never written there,
+// since the value it holds may not fit where its compressed bytes do (and
+// cache_get_into promises an untouched buffer on CACHE_ETOOBIG and on every
+// error, a damaged frame's included): it goes to this thread's frame slot
+// and *size is kFrameHeld, for Cache to decode once it knows the value's
+// length from the header.
+inline void copy_stored(Bytes stored, void *dst, size_t capacity, size_t *size)
+{
+    if (is_frame(stored)) {
+        hold_frame(stored);
+        *size = kFrameHeld;
+        return;
+    }
+    *size = stored.size();
+    if (stored.size() <= capacity && !stored.empty())
+        std::memcpy(dst, stored.data(), stored.size());
+}
 
 } // namespace unicache

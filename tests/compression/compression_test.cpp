@@ -220,17 +220,22 @@ TEST_P(Compression, ValuesThatLookLikeAFrameComeBackAsGiven)
     }
 }
 
+const char kCanary = char(0xA5);
+
 void expect_read_fails(cache_t *c, const std::string &key, int status, const std::string &says)
 {
     int rc = 0;
     get_string(c, key, &rc);
     EXPECT_EQ(rc, status) << "get of " << key;
     EXPECT_NE(std::string(cache_last_error()).find(says), std::string::npos) << cache_last_error();
-    // Room for what the frame claims (else ETOOBIG asks for a larger one).
-    char dst[20000];
+    // Room for what the frame claims (else ETOOBIG asks for a larger one);
+    // a failed read leaves every byte of it as it was.
+    std::string dst(20000, kCanary);
     size_t size = 123;
-    EXPECT_EQ(cache_get_into(c, key.data(), key.size(), dst, sizeof dst, &size), status);
+    EXPECT_EQ(cache_get_into(c, key.data(), key.size(), &dst[0], dst.size(), &size), status);
     EXPECT_EQ(size, 0u);
+    EXPECT_EQ(dst, std::string(20000, kCanary))
+        << "get_into wrote into the buffer of a failed read";
     cache_slice ks[2] = {{key.data(), key.size()}, {"nope", 4}};
     cache_buf vals[2];
     int st[2];
@@ -312,6 +317,46 @@ TEST_P(Compression, GetIntoAndBatchesDecompress)
         for (auto &b : out)
             cache_buf_free(&b);
     }
+}
+
+TEST_P(Compression, GetIntoWritesNothingUnlessTheValueFits)
+{
+    // cache_get_into promises an untouched buffer on CACHE_ETOOBIG: a
+    // buffer that holds the compressed bytes, but not the value, must not
+    // receive them.
+    const std::string v = json_value();
+    ASSERT_EQ(set_string(writer, k, v), CACHE_OK);
+    const size_t frame = stored(k).size();
+    ASSERT_TRUE(unicache::is_frame(stored(k)));
+    ASSERT_LT(frame, v.size());
+    for (cache_t *c : {reader, writer}) {
+        for (size_t capacity : {v.size() - 1, frame, frame - 1, frame + 1, size_t(13)}) {
+            // The canary runs past capacity too: nothing is written beyond it either.
+            std::string dst(v.size() + 64, kCanary);
+            size_t size = 0;
+            EXPECT_EQ(cache_get_into(c, k.data(), k.size(), &dst[0], capacity, &size),
+                      CACHE_ETOOBIG)
+                << "capacity " << capacity;
+            EXPECT_EQ(size, v.size()) << "capacity " << capacity;
+            EXPECT_EQ(dst, std::string(v.size() + 64, kCanary))
+                << "capacity " << capacity << " (frame " << frame << " bytes): the buffer changed";
+        }
+        // Exactly the value's length: the value, and nothing past it.
+        std::string dst(v.size() + 64, kCanary);
+        size_t size = 0;
+        ASSERT_EQ(cache_get_into(c, k.data(), k.size(), &dst[0], v.size(), &size), CACHE_OK)
+            << cache_last_error();
+        EXPECT_EQ(size, v.size());
+        EXPECT_EQ(dst.substr(0, v.size()), v);
+        EXPECT_EQ(dst.substr(v.size()), std::string(64, kCanary));
+    }
+    // An uncompressed value one byte too long for the buffer: untouched too.
+    ASSERT_EQ(set_string(reader, k, "0123456789abcdef"), CACHE_OK);
+    std::string dst(32, kCanary);
+    size_t size = 0;
+    EXPECT_EQ(cache_get_into(reader, k.data(), k.size(), &dst[0], 15, &size), CACHE_ETOOBIG);
+    EXPECT_EQ(size, 16u);
+    EXPECT_EQ(dst, std::string(32, kCanary));
 }
 
 std::vector<Target> targets()

@@ -6,6 +6,7 @@
 #include "core/counter_text.h"
 #include "core/error.h"
 #include "core/glob.h"
+#include "core/value_codec.h"
 
 namespace unicache {
 
@@ -236,9 +237,7 @@ bool MemoryShard::get_into(Bytes key, uint64_t hash, void *dst, size_t capacity,
     Entry *e = find_hit(key, hash);
     if (!e)
         return false;
-    *size = e->value_len;
-    if (e->value_len <= capacity && e->value_len)
-        std::memcpy(dst, e->value_data(), e->value_len);
+    copy_stored(Bytes(e->value_data(), e->value_len), dst, capacity, size);
     return true;
 }
 
