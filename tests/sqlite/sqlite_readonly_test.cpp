@@ -22,8 +22,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <vector>
 
 #include "sqlite_temp_dir.h"
+#include "support/log_recorder.h"
 #include "unicache.h"
 
 namespace unicache_test {
@@ -138,12 +140,32 @@ TEST(SqliteReadOnly, AReadOnlyMountIsSaidToBeReadOnly)
         std::string failed = mount_read_only(dir.path());
         if (!failed.empty())
             return "setup: " + failed;
-        // An existing cache, and one that does not exist yet.
-        return open_report("sqlite://" + db) + "\n" + open_report("sqlite://" + dir.file("new.db"));
+        // An existing cache, and one that does not exist yet; then the log
+        // lines of both opens, one per line.
+        Recorder r;
+        std::string out = open_report("sqlite://" + db) + "\n";
+        out += open_report("sqlite://" + dir.file("new.db")) + "\n";
+        for (const Line &l : r.lines())
+            out += "LOG " + std::to_string(l.level) + " " + l.text + "\n";
+        return out;
     });
     ASSERT_FALSE(contains(report, "setup:")) << report;
-    std::string existing = report.substr(0, report.find('\n'));
-    std::string fresh = report.substr(report.find('\n') + 1);
+    std::vector<std::string> lines;
+    for (size_t at = 0, nl; (nl = report.find('\n', at)) != std::string::npos; at = nl + 1)
+        lines.push_back(report.substr(at, nl - at));
+    ASSERT_GE(lines.size(), 2u) << report;
+    std::string existing = lines[0], fresh = lines[1];
+    // Each refused open is also an error line for the operator, which says
+    // why, as the error does.
+    std::vector<std::string> logged(lines.begin() + 2, lines.end());
+    ASSERT_EQ(logged.size(), 2u) << report;
+    for (const std::string &l : logged) {
+        EXPECT_EQ(l.substr(0, 6), "LOG 1 ") << l;
+        EXPECT_TRUE(contains(l, "sqlite: cannot open the SQLite database")) << l;
+        EXPECT_TRUE(contains(l, "mounted read-only")) << l;
+    }
+    EXPECT_TRUE(contains(logged[0], db)) << report;
+    EXPECT_TRUE(contains(logged[1], "new.db")) << report;
     for (const std::string &r : {existing, fresh}) {
         EXPECT_EQ(r.substr(0, r.find(' ')), std::to_string(CACHE_EIO)) << r;
         EXPECT_TRUE(contains(r, "it is read-only")) << r;

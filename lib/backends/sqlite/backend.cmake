@@ -8,6 +8,7 @@ target_sources(unicache_objects PRIVATE
   lib/backends/sqlite/sqlite_connection.cpp
   lib/backends/sqlite/sqlite_eviction.cpp
   lib/backends/sqlite/sqlite_leases.cpp
+  lib/backends/sqlite/sqlite_log.cpp
   lib/backends/sqlite/sqlite_pool.cpp
   lib/backends/sqlite/sqlite_runtime.cpp
   lib/backends/sqlite/sqlite_sql.cpp

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/log.h"
+#include "sqlite_log.h"
 
 namespace unicache {
 
@@ -89,6 +91,7 @@ SqliteConnection::~SqliteConnection()
 
 void SqliteConnection::open()
 {
+    watch_sqlite_recoveries();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(opts_.path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
@@ -249,10 +252,17 @@ std::string SqliteConnection::scalar_text(const std::string &sql)
 
 void SqliteConnection::fail_read_only(const std::string &doing, const std::string &reason) const
 {
-    unicache::fail(CACHE_EIO, doing + " the SQLite database '" + opts_.path +
-                                  "': it is read-only (" +
-                                  (reason.empty() ? "SQLite opened it read-only" : reason) +
-                                  "); a cache needs write access to the file and its directory");
+    std::string message = doing + " the SQLite database '" + opts_.path + "': it is read-only (" +
+                          (reason.empty() ? "SQLite opened it read-only" : reason) +
+                          "); a cache needs write access to the file and its directory";
+    // A line for the operator as well as the caller's error (frameworks
+    // often turn a cache error into a miss): once per connection, since a
+    // store that became read-only fails every write.
+    if (!said_read_only_) {
+        said_read_only_ = true;
+        log_event(CACHE_LOG_ERROR, [&] { return "sqlite: " + message; });
+    }
+    unicache::fail(CACHE_EIO, message);
 }
 
 void SqliteConnection::throw_error(int rc, const std::string &doing) const
@@ -297,9 +307,7 @@ void SqliteConnection::throw_error(int rc, const std::string &doing) const
     case SQLITE_TOOBIG:
         unicache::fail(CACHE_ETOOBIG, doing + " " + where + ": " + detail);
     case SQLITE_READONLY:
-        unicache::fail(CACHE_EIO,
-                       doing + " " + where + ": it is read-only (" + detail +
-                           "); a cache needs write access to the file and its directory");
+        fail_read_only(doing, detail);
     case SQLITE_FULL:
         unicache::fail(CACHE_EIO, doing + " " + where + ": the disk is full (" + detail + ")");
     default:

@@ -63,6 +63,7 @@ private:
     sqlite3 *db_ = nullptr;
     sqlite3_stmt *stmts_[int(Sql::count_)] = {};
     int64_t busy_deadline_us_ = 0;
+    mutable bool said_read_only_ = false; // the read-only log line, once
 };
 
 // Query: one use of a prepared statement. Binds, steps and reads columns;

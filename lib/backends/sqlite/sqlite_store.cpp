@@ -114,9 +114,7 @@ void open_store(SqliteConnection &c)
     FileHeader h = read_header(c);
     check_ownership(c, h);
     if (sqlite3_db_readonly(c.db(), "main") == 1)
-        fail(CACHE_EIO, "the SQLite database '" + c.options().path +
-                            "' is read-only (no write permission); a cache needs write access "
-                            "to the file and its directory");
+        c.fail_read_only("cannot open", "no write permission");
     if (!c.options().in_memory()) {
         // Persistent in the file; a no-op on every open after the first.
         std::string mode = c.scalar_text("PRAGMA journal_mode = WAL");
