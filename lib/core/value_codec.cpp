@@ -103,10 +103,20 @@ bool is_decimal(Bytes v)
     return true;
 }
 
+// The words for a stored value that starts with the frame magic but is no
+// frame: a damaged entry, or bytes another program stored (redis-cli, the
+// sqlite3 shell) that happen to begin with F5 75 63 7A. Neither is guessed
+// at: the value is not returned, as it is or decoded.
 [[noreturn]] void corrupt(const std::string &why)
 {
-    fail(CACHE_ECORRUPT, "a stored value is a unicache compressed frame, but " + why);
+    fail(CACHE_ECORRUPT,
+         "a stored value starts with unicache's frame mark (F5 75 63 7A) but " + why +
+             ": a damaged entry, or a value written by another program that begins with those "
+             "bytes; unicache returns neither");
 }
+
+// Codecs a newer unicache may add; a codec byte past them is not a frame.
+constexpr unsigned kLastReservedCodec = 15;
 
 } // namespace
 
@@ -148,6 +158,8 @@ uint64_t frame_value_size(Bytes stored, int64_t max_decompressed)
         corrupt("its header is truncated (" + std::to_string(stored.size()) + " of " +
                 std::to_string(kFrameHeader) + " bytes)");
     unsigned codec = (unsigned char)stored[4];
+    if (codec > kLastReservedCodec)
+        corrupt("its codec byte is " + std::to_string(codec) + ", which no unicache writes");
     if (codec > unsigned(Codec::lz4))
         fail(CACHE_EVERSION, "a stored value is compressed with codec " + std::to_string(codec) +
                                  ", which this unicache does not know (written by a newer one?)");

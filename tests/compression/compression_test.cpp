@@ -6,6 +6,8 @@
 // crafted, through the backend itself, under the core.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -373,6 +375,105 @@ std::vector<Target> targets()
 
 INSTANTIATE_TEST_SUITE_P(Backends, Compression, ::testing::ValuesIn(targets()),
                          [](const ::testing::TestParamInfo<Target> &i) { return i.param.name; });
+
+// A value another program stored that begins with the frame mark: what
+// every reader gets. Never the bytes misread as a frame's payload: a clear
+// CACHE_ECORRUPT, unless it is a well-formed frame (then it is one, whoever
+// wrote it). memcached needs no case: an item without unicache's envelope
+// is refused before its value is looked at (memcached_test).
+class ForeignValue : public ::testing::Test {
+protected:
+    // Runs a shell command with file as its standard input; its exit status.
+    static int run(const std::string &command, const std::string &input)
+    {
+        std::string file = sqlite_dir().file("foreign.in");
+        std::FILE *f = std::fopen(file.c_str(), "wb");
+        if (!f)
+            return -1;
+        std::fwrite(input.data(), 1, input.size(), f);
+        std::fclose(f);
+        return std::system((command + " < '" + file + "' > /dev/null").c_str());
+    }
+    static void expect_refused(const std::string &uri, const std::string &key)
+    {
+        for (const std::string &query : {std::string(), std::string("compress=zstd")}) {
+            cache_t *c = nullptr;
+            ASSERT_EQ(cache_open(with(uri, query).c_str(), &c), CACHE_OK) << cache_last_error();
+            int rc = 0;
+            EXPECT_EQ(get_string(c, key, &rc), "");
+            EXPECT_EQ(rc, CACHE_ECORRUPT) << uri;
+            const std::string says = cache_last_error();
+            EXPECT_NE(says.find("frame mark (F5 75 63 7A)"), std::string::npos) << says;
+            EXPECT_NE(says.find("another program"), std::string::npos) << says;
+            std::string dst(256, kCanary);
+            size_t size = 1;
+            EXPECT_EQ(cache_get_into(c, key.data(), key.size(), &dst[0], dst.size(), &size),
+                      CACHE_ECORRUPT);
+            EXPECT_EQ(dst, std::string(256, kCanary));
+            cache_close(c);
+        }
+    }
+};
+
+const std::string kForeign = std::string("\xF5ucz") + "hello from another program";
+// The mark, a codec byte unicache writes (zstd), a length, and no zstd.
+const std::string kForeignZstd = header(1, 5) + "hello";
+// A well-formed codec-0 frame: a frame, whoever wrote it.
+const std::string kForeignFrame = header(0, 5) + "hello";
+
+TEST_F(ForeignValue, RedisCliValuesStartingWithTheMark)
+{
+    const std::string uri = redis_uri();
+    const std::string cli = "redis-cli -h 127.0.0.1 -p " + std::to_string(shared_redis().port());
+    unicache::Config cfg = unicache::Config::parse(uri);
+    std::unique_ptr<Backend> raw = unicache::open_backend(cfg);
+    for (const std::string &v : {kForeign, kForeignZstd}) {
+        ASSERT_EQ(run(cli + " -x SET foreign:k", v), 0);
+        OwnedBuffer b;
+        ASSERT_TRUE(raw->get("foreign:k", &b));
+        ASSERT_EQ(std::string(b.view()), v) << "redis-cli stored other bytes";
+        expect_refused(uri, "foreign:k");
+    }
+    ASSERT_EQ(run(cli + " -x SET foreign:k", kForeignFrame), 0);
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK);
+    EXPECT_EQ(get_string(c, "foreign:k"), "hello");
+    cache_close(c);
+}
+
+TEST_F(ForeignValue, Sqlite3ShellValuesStartingWithTheMark)
+{
+    const std::string db = sqlite_dir().file("foreign.db");
+    const std::string uri = "sqlite://" + db;
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << cache_last_error(); // creates it
+    auto hex = [](const std::string &v) {
+        std::string out;
+        char b[3];
+        for (unsigned char ch : v) {
+            std::snprintf(b, sizeof b, "%02X", ch);
+            out += b;
+        }
+        return out;
+    };
+    for (const std::string &v : {kForeign, kForeignZstd}) {
+        ASSERT_EQ(run("sqlite3 -cmd '.timeout 5000' '" + db +
+                          "' \"INSERT OR REPLACE INTO cache(key, value) VALUES "
+                          "(CAST('foreign:k' AS BLOB), X'" +
+                          hex(v) + "')\"",
+                      ""),
+                  0);
+        expect_refused(uri, "foreign:k");
+    }
+    ASSERT_EQ(run("sqlite3 -cmd '.timeout 5000' '" + db +
+                      "' \"INSERT OR REPLACE INTO cache(key, value) VALUES "
+                      "(CAST('foreign:k' AS BLOB), X'" +
+                      hex(kForeignFrame) + "')\"",
+                  ""),
+              0);
+    EXPECT_EQ(get_string(c, "foreign:k"), "hello");
+    cache_close(c);
+}
 
 TEST(CompressionParams, BadValuesAreArgumentErrors)
 {
