@@ -88,6 +88,21 @@ std::vector<std::pair<std::string, std::string>> flatten_json(const std::string 
 // A cache's statistics JSON (CacheFailure on failure).
 std::string stats_json(cache_t *cache);
 
+// What `unicache watch` can observe of everyone's traffic (server_view.cpp).
+struct ServerValue {
+    std::string name;
+    double value;
+    bool counter; // grows: watch shows its rate per second too
+};
+struct ServerView {
+    std::string backend;
+    std::string source; // "server", "file", or "this-handle" (nothing server-side)
+    std::string note;   // what the numbers are, and what cannot be seen
+    std::vector<ServerValue> values;
+    std::string hits, misses, ops; // the counters the hit ratio and ops/s come from
+};
+ServerView server_view(cache_t *cache);
+
 int run_bench(int argc, char **argv, int first);
 int run_watch(int argc, char **argv, int first);
 int run_command(const std::string &command, int argc, char **argv, int first);

@@ -6,6 +6,7 @@ add_executable(unicache_cli
   ${CMAKE_CURRENT_LIST_DIR}/bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/commands.cpp
   ${CMAKE_CURRENT_LIST_DIR}/main.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/server_view.cpp
   ${CMAKE_CURRENT_LIST_DIR}/stats_table.cpp
   ${CMAKE_CURRENT_LIST_DIR}/watch.cpp)
 set_target_properties(unicache_cli PROPERTIES

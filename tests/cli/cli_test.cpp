@@ -11,14 +11,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sqlite/sqlite_temp_dir.h"
 #include "support/server_process.h"
+#include "unicache.h"
 
 namespace unicache_test {
 
@@ -338,6 +343,77 @@ TEST_P(Cli, StatsInfoPingWatch)
     EXPECT_EQ(lines, 3u) << watch.out;
     EXPECT_NE(watch.out.find(" size="), std::string::npos) << watch.out;
     EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(200)); // it waited between refreshes
+}
+
+// Hits and misses of each refresh of watch's output line n (0-based):
+// name=value pairs after the time stamp.
+std::map<std::string, std::string> watch_fields(const std::string &out, size_t n)
+{
+    std::map<std::string, std::string> f;
+    size_t at = 0;
+    for (size_t i = 0; i < n && at != std::string::npos; i++)
+        at = out.find('\n', at) + 1;
+    std::string line = out.substr(at, out.find('\n', at) - at);
+    std::istringstream in(line);
+    std::string word;
+    while (in >> word)
+        if (word.find('=') != std::string::npos)
+            f[word.substr(0, word.find('='))] = word.substr(word.find('=') + 1);
+    return f;
+}
+
+TEST_P(Cli, WatchShowsWhatOtherProcessesDo)
+{
+    // This test process is the other process: its gets run while watch
+    // refreshes, and watch's own handle never sees them.
+    cache_t *c = nullptr;
+    ASSERT_EQ(cache_open(url.c_str(), &c), CACHE_OK) << cache_last_error();
+    const std::string key = k + "w";
+    ASSERT_EQ(cache_set(c, key.data(), key.size(), "v", 1, CACHE_TTL_NONE), CACHE_OK);
+    std::atomic<bool> stop{false};
+    std::thread traffic([&] {
+        auto until = Clock::now() + std::chrono::seconds(20);
+        for (int i = 0; i < 200000 && !stop && Clock::now() < until; i++) {
+            cache_buf b = {nullptr, 0};
+            std::string miss = k + "absent";
+            cache_get(c, key.data(), key.size(), &b);
+            cache_buf_free(&b);
+            cache_get(c, miss.data(), miss.size(), &b);
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+    });
+    Outcome w = run({"watch", url, "--count", "2", "--interval", "400"});
+    stop = true;
+    traffic.join();
+    cache_close(c);
+    ASSERT_EQ(w.status, 0) << w.err;
+    auto first = watch_fields(w.out, 0), second = watch_fields(w.out, 1);
+    const std::string name = GetParam().name;
+    EXPECT_EQ(second["backend"], name == "memory" ? "memory" : name) << w.out;
+    if (name == "redis" || name == "memcached") {
+        const std::string hits = name == "redis" ? "keyspace_hits" : "get_hits";
+        const std::string misses = name == "redis" ? "keyspace_misses" : "get_misses";
+        EXPECT_EQ(second["source"], "server") << w.out;
+        EXPECT_GT(std::stod(second[hits]), std::stod(first[hits])) << w.out;
+        EXPECT_GT(std::stod(second[misses]), std::stod(first[misses])) << w.out;
+        EXPECT_GT(std::stod(second[hits + "_per_s"]), 0) << w.out;
+        EXPECT_EQ(first[hits + "_per_s"], "-") << w.out; // no interval yet
+        EXPECT_NE(second["interval_hit_ratio"], "-") << w.out;
+        EXPECT_EQ(second.count("hits"), 0u) << "the handle's own counters are not shown";
+        EXPECT_NE(w.err.find("every client"), std::string::npos) << w.err;
+    } else if (name == "sqlite") {
+        EXPECT_EQ(second["source"], "file") << w.out;
+        EXPECT_GT(std::stod(second["file_bytes"]), 0) << w.out;
+        EXPECT_GT(std::stod(second["page_count"]), 0) << w.out;
+        EXPECT_NE(w.err.find("other processes' hits cannot be observed"), std::string::npos)
+            << w.err;
+    } else {
+        EXPECT_EQ(second["source"], "this-handle") << w.out;
+        EXPECT_EQ(second["hits"], "0") << w.out;
+        EXPECT_NE(w.err.find("no other process's memory:// cache can be observed"),
+                  std::string::npos)
+            << w.err;
+    }
 }
 
 TEST_P(Cli, BenchPrintsATableAndTheHitRatio)
