@@ -119,12 +119,6 @@ HerdRow herd(const std::string &uri, bool protect, int run_ms)
     return r;
 }
 
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
-
 // Hits per second for about `seconds`, fetch or get.
 double hit_rate(cache_t *c, bool fetch, double seconds)
 {

@@ -86,12 +86,6 @@ double get_rate(cache_t *c, const std::vector<std::string> &keys, const std::vec
     }
 }
 
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
 double stat_number(cache_t *c, const char *field)
 {
     cache_buf j = {nullptr, 0};
