@@ -367,6 +367,18 @@ static const char *uc_seconds_to_ms(double s, cache_int64 *ms)
     *ms = (cache_int64)v;
     return NULL;
 }
+/* cache_fetch_options from the numbers the lease methods take (-1: the
+ * cache's setting). */
+static cache_fetch_options uc_fetch_options(long long lease_ttl, long long lock_timeout,
+                                            long long stale_ttl, double early_refresh)
+{
+    cache_fetch_options o = CACHE_FETCH_OPTIONS_INIT;
+    o.lease_ttl_ms = lease_ttl;
+    o.lock_timeout_ms = lock_timeout;
+    o.stale_ttl_ms = stale_ttl;
+    o.early_refresh = early_refresh;
+    return o;
+}
 %}
 
 /* =================================================================== Python */
@@ -1934,13 +1946,16 @@ struct uc_handle {};
  * The lease protocol of the C core (cache_lease_*), for the languages'
  * get_or_set/cached/fetch: one compute per key across every process that
  * shares the backend. A lease travels as three integers (the C struct's
- * private fields). The language layers serialise.
+ * private fields). The language layers serialise. The per-call settings
+ * (cache_fetch_options) come as plain numbers, -1 for "the cache's":
+ * lease_ttl, lock_timeout and stale_ttl in ms, early_refresh the beta.
  */
 
 #ifdef SWIGPYTHON
 %rename(_lease_get) uc_handle::lease_get;
 %rename(_lease_set) uc_handle::lease_set;
 %rename(_lease_release) uc_handle::lease_release;
+%rename(_lease_set_tagged) uc_handle::lease_set_tagged;
 #endif
 
 %extend uc_handle {
@@ -1948,11 +1963,29 @@ struct uc_handle {};
      * delete or a newer set in between): nothing stored. */
     uc_status lease_set(const void *key, size_t key_len, long long token, long long check,
                         long long started, const void *value, size_t value_len,
-                        uc_ttl ttl = CACHE_TTL_DEFAULT)
+                        uc_ttl ttl = CACHE_TTL_DEFAULT, long long stale_ttl = -1,
+                        double early_refresh = -1.0)
     {
         cache_lease l = {token, check, started};
+        cache_fetch_options o = uc_fetch_options(-1, -1, stale_ttl, early_refresh);
         int rc = uc_run($self, [&](cache_t *c) {
-            return cache_lease_set(c, key, key_len, &l, value, value_len, ttl);
+            return cache_lease_set_ext(c, key, key_len, &l, value, value_len, ttl, &o);
+        });
+        return rc == CACHE_ELEASE ? CACHE_MISS : rc;
+    }
+
+    /* cache_lease_set_tagged: lease_set that also attaches the tags. */
+    uc_status lease_set_tagged(const void *key, size_t key_len, long long token,
+                               long long check, long long started, const void *value,
+                               size_t value_len, uc_ttl ttl, const cache_slice *tags,
+                               size_t ntags, long long stale_ttl = -1,
+                               double early_refresh = -1.0)
+    {
+        cache_lease l = {token, check, started};
+        cache_fetch_options o = uc_fetch_options(-1, -1, stale_ttl, early_refresh);
+        int rc = uc_run($self, [&](cache_t *c) {
+            return cache_lease_set_tagged(c, key, key_len, &l, value, value_len, ttl, tags, ntags,
+                                          &o);
         });
         return rc == CACHE_ELEASE ? CACHE_MISS : rc;
     }
@@ -1968,16 +2001,18 @@ struct uc_handle {};
 #ifdef SWIGPYTHON
     /* cache_lease_get: (status, raw value or None, lease or None), status
      * 0 OK, 1 MISS, 2 STALE, 3 WAIT (nowait only); errors raise. */
-    PyObject *lease_get(PyObject *key, int nowait = 0)
+    PyObject *lease_get(PyObject *key, int nowait = 0, long long lease_ttl = -1,
+                        long long lock_timeout = -1, double early_refresh = -1.0)
     {
         uc_py_in in;
         if (uc_py_bytes(key, "key", false, &in) < 0)
             return NULL;
         cache_buf buf = {NULL, 0};
         cache_lease lease = CACHE_LEASE_INIT;
+        cache_fetch_options o = uc_fetch_options(lease_ttl, lock_timeout, -1, early_refresh);
         int rc = uc_run_waiting($self, [&](cache_t *c) {
-            return cache_lease_get(c, in.data, in.size, nowait ? CACHE_LEASE_NOWAIT : 0, &buf,
-                                   &lease);
+            return cache_lease_get_ext(c, in.data, in.size, nowait ? CACHE_LEASE_NOWAIT : 0, &o,
+                                       &buf, &lease);
         });
         if (rc < 0) {
             uc_py_release(&in);
@@ -2004,14 +2039,16 @@ struct uc_handle {};
     }
 #else
     /* cache_lease_get: [status, raw value or nil, lease or nil]. */
-    VALUE lease_get(VALUE key, bool nowait = false)
+    VALUE lease_get(VALUE key, bool nowait = false, long long lease_ttl = -1,
+                    long long lock_timeout = -1, double early_refresh = -1.0)
     {
         VALUE k = uc_rb_bytes(key, "key");
         cache_buf buf = {NULL, 0};
         cache_lease lease = CACHE_LEASE_INIT;
+        cache_fetch_options o = uc_fetch_options(lease_ttl, lock_timeout, -1, early_refresh);
         int rc = uc_run_waiting($self, [&](cache_t *c) {
-            return cache_lease_get(c, RSTRING_PTR(k), (size_t)RSTRING_LEN(k),
-                                   nowait ? CACHE_LEASE_NOWAIT : 0, &buf, &lease);
+            return cache_lease_get_ext(c, RSTRING_PTR(k), (size_t)RSTRING_LEN(k),
+                                       nowait ? CACHE_LEASE_NOWAIT : 0, &o, &buf, &lease);
         });
         RB_GC_GUARD(k);
         if (rc < 0)

@@ -504,6 +504,106 @@ CACHE_EXTERN(int)
 cache_fetch(cache_t *cache, const void *key, size_t key_len, cache_compute_fn compute, void *ctx,
             cache_int64 ttl_ms, cache_buf *value);
 
+/*
+ * Per-call stampede settings, for the _ext forms below: each field
+ * overrides the cache's URI parameter of the same name for that one call
+ * or keeps it (CACHE_FETCH_KEEP; for early_refresh any negative value).
+ * A decorator or a framework's fetch can so give each of its entries its
+ * own stale window and early refresh on one shared handle. Caller-owned;
+ * the library reads it during the call and keeps no pointer to it. May
+ * grow: initialise it with CACHE_FETCH_OPTIONS_INIT or
+ * cache_fetch_options_init(), then set the fields you want. A NULL
+ * pointer means the cache's settings, exactly as the calls without _ext.
+ *
+ * Which call reads which field:
+ *  - lease_ttl_ms and lock_timeout_ms: the read (cache_lease_get_ext, and
+ *    cache_fetch_ext's own read): how long a lease granted to this caller
+ *    holds, and how long this caller waits for another caller's value.
+ *  - early_refresh: the read (whether this hit elects itself to refresh
+ *    early) and the write (a value written with early_refresh above 0
+ *    keeps its compute time, which the election needs).
+ *  - stale_ttl_ms: the write (cache_lease_set_ext, and cache_fetch_ext's
+ *    store). The stale window belongs to the value: it is fixed when the
+ *    value is stored, and every reader of it, whatever its own settings,
+ *    is served CACHE_STALE for stale_ttl_ms after its expiry. A value
+ *    stored with CACHE_TTL_NONE never goes stale.
+ */
+typedef struct cache_fetch_options {
+    unsigned version;            /* CACHE_FETCH_OPTIONS_VERSION */
+    cache_int64 lease_ttl_ms;    /* CACHE_FETCH_KEEP, or 1 to INT64_MAX / 4 */
+    cache_int64 lock_timeout_ms; /* CACHE_FETCH_KEEP, or 0 to INT64_MAX / 4 */
+    cache_int64 stale_ttl_ms;    /* CACHE_FETCH_KEEP, or 0 (none) to INT64_MAX / 4 */
+    double early_refresh;        /* negative: keep; else 0 (off) to 100 */
+} cache_fetch_options;
+
+#define CACHE_FETCH_KEEP (-1) /* keep the cache's value of this field */
+#define CACHE_FETCH_OPTIONS_VERSION 1
+#define CACHE_FETCH_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        CACHE_FETCH_OPTIONS_VERSION, CACHE_FETCH_KEEP, CACHE_FETCH_KEEP, CACHE_FETCH_KEEP, -1.0    \
+    }
+
+/*
+ * Fill opts with CACHE_FETCH_OPTIONS_INIT for the given version (for FFI
+ * users that cannot use the macro). Returns CACHE_OK, or CACHE_EINVAL
+ * (NULL opts, or a version this library does not know).
+ */
+CACHE_EXTERN(int) cache_fetch_options_init(cache_fetch_options *opts, unsigned version);
+
+/*
+ * cache_lease_get with per-call settings (opts may be NULL: the cache's).
+ * Returns what cache_lease_get returns, and CACHE_EINVAL for opts of an
+ * unknown version or a field out of its range (NaN included); then
+ * nothing is read and no lease is granted.
+ */
+CACHE_EXTERN(int)
+cache_lease_get_ext(cache_t *cache, const void *key, size_t key_len, unsigned flags,
+                    const cache_fetch_options *opts, cache_buf *value, cache_lease *lease);
+
+/*
+ * cache_lease_set with per-call settings (opts may be NULL: the cache's):
+ * the value is stored with opts' stale window, and keeps its compute time
+ * when opts' early_refresh is above 0. Returns what cache_lease_set
+ * returns, and CACHE_EINVAL for bad opts (as cache_lease_get_ext), which
+ * leaves the lease as it was (still held: set or release it).
+ */
+CACHE_EXTERN(int)
+cache_lease_set_ext(cache_t *cache, const void *key, size_t key_len, cache_lease *lease,
+                    const void *value, size_t value_len, cache_int64 ttl_ms,
+                    const cache_fetch_options *opts);
+
+/*
+ * cache_lease_set_ext, and attach the stored entry to each of the ntags
+ * tags (tags may be NULL when ntags is 0; each tag 1 to CACHE_KEY_MAX
+ * bytes, owned by the caller, read during the call only), as
+ * cache_set_tagged does. The lease check, the store and the tags are one
+ * step: a delete or a newer set since the lease was granted refuses the
+ * tagged store too (CACHE_ELEASE, nothing stored, no tag attached).
+ * Returns what cache_lease_set_ext returns; a bad tag (NULL data with a
+ * size, an empty or too long one, tags NULL with ntags > 0) is
+ * CACHE_EINVAL and leaves the lease held. CACHE_ENOTSUP on a backend
+ * without tags.
+ */
+CACHE_EXTERN(int)
+cache_lease_set_tagged(cache_t *cache, const void *key, size_t key_len, cache_lease *lease,
+                       const void *value, size_t value_len, cache_int64 ttl_ms,
+                       const cache_slice *tags, size_t ntags, const cache_fetch_options *opts);
+
+/*
+ * cache_fetch with per-call settings (opts may be NULL: the cache's),
+ * used for its read, its waiting and its store. Returns what cache_fetch
+ * returns, and CACHE_EINVAL for bad opts (as cache_lease_get_ext); then
+ * compute is not called.
+ *
+ * Statistics, for cache_fetch and cache_fetch_ext alike: one hit for a
+ * fresh or stale value served (a waiter that gets the holder's value
+ * included), one miss for a call that computes (holder, or a waiter past
+ * lock_timeout), and one set when the computed value is stored.
+ */
+CACHE_EXTERN(int)
+cache_fetch_ext(cache_t *cache, const void *key, size_t key_len, cache_compute_fn compute,
+                void *ctx, cache_int64 ttl_ms, const cache_fetch_options *opts, cache_buf *value);
+
 /* ------------------------------------------------------------------ batch */
 
 /*

@@ -5,9 +5,11 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "capi/checks.h"
 #include "capi/guard.h"
+#include "core/expiry.h"
 #include "unicache.h"
 
 using unicache::Bytes;
@@ -50,9 +52,64 @@ int adopt(cache_buf *value)
     return CACHE_OK;
 }
 
+// The settings one call runs with: the cache's, with opts' fields over
+// them. CACHE_EINVAL names the field that is out of its range.
+int settings_for(cache_t *c, const cache_fetch_options *opts, unicache::StampedeSettings *out)
+{
+    *out = c->impl->stampede();
+    if (!opts)
+        return CACHE_OK;
+    if (opts->version == 0 || opts->version > CACHE_FETCH_OPTIONS_VERSION)
+        return invalid("cache_fetch_options.version is not a version this library knows; "
+                       "initialise options with CACHE_FETCH_OPTIONS_INIT or "
+                       "cache_fetch_options_init()");
+    struct Field {
+        cache_int64 value;
+        int64_t min;
+        int64_t *into;
+        const char *message;
+    } fields[] = {
+        {opts->lease_ttl_ms, 1, &out->lease_ttl_ms,
+         "cache_fetch_options.lease_ttl_ms must be CACHE_FETCH_KEEP (-1) or 1 to "
+         "2305843009213693951 (INT64_MAX / 4)"},
+        {opts->lock_timeout_ms, 0, &out->lock_timeout_ms,
+         "cache_fetch_options.lock_timeout_ms must be CACHE_FETCH_KEEP (-1) or 0 to "
+         "2305843009213693951 (INT64_MAX / 4)"},
+        {opts->stale_ttl_ms, 0, &out->stale_ttl_ms,
+         "cache_fetch_options.stale_ttl_ms must be CACHE_FETCH_KEEP (-1) or 0 to "
+         "2305843009213693951 (INT64_MAX / 4)"},
+    };
+    for (const Field &f : fields) {
+        if (f.value == CACHE_FETCH_KEEP)
+            continue;
+        if (f.value < f.min || f.value > unicache::kMaxTtlMs)
+            return invalid(f.message);
+        *f.into = f.value;
+    }
+    double beta = opts->early_refresh;
+    if (beta != beta || beta > 100)
+        return invalid("cache_fetch_options.early_refresh must be negative (keep the cache's), "
+                       "or 0 (off) to 100; it is NaN or above 100");
+    if (beta >= 0)
+        out->early_refresh = beta;
+    return CACHE_OK;
+}
+
 } // namespace
 
 extern "C" {
+
+CACHE_EXTERN(int) cache_fetch_options_init(cache_fetch_options *opts, unsigned version)
+{
+    if (!opts)
+        return invalid("options pointer is NULL");
+    if (version == 0 || version > CACHE_FETCH_OPTIONS_VERSION)
+        return invalid("unknown cache_fetch_options version");
+    cache_fetch_options init = CACHE_FETCH_OPTIONS_INIT;
+    init.version = version;
+    *opts = init;
+    return CACHE_OK;
+}
 
 CACHE_EXTERN(void) cache_lease_init(cache_lease *lease)
 {
@@ -71,6 +128,13 @@ CACHE_EXTERN(int)
 cache_lease_get(cache_t *c, const void *key, size_t key_len, unsigned flags, cache_buf *value,
                 cache_lease *lease)
 {
+    return cache_lease_get_ext(c, key, key_len, flags, nullptr, value, lease);
+}
+
+CACHE_EXTERN(int)
+cache_lease_get_ext(cache_t *c, const void *key, size_t key_len, unsigned flags,
+                    const cache_fetch_options *opts, cache_buf *value, cache_lease *lease)
+{
     if (value) {
         value->data = nullptr;
         value->size = 0;
@@ -84,11 +148,14 @@ cache_lease_get(cache_t *c, const void *key, size_t key_len, unsigned flags, cac
     if (flags & ~CACHE_LEASE_NOWAIT)
         return invalid("cache_lease_get: unknown flag bits; the known flag is "
                        "CACHE_LEASE_NOWAIT");
+    unicache::StampedeSettings settings;
+    if (int bad = settings_for(c, opts, &settings))
+        return bad;
     return guard(c, [&] {
         Lease l = from_c(*lease);
         OwnedBuffer buf;
-        int rc =
-            c->impl->lease_get(as_bytes(key, key_len), (flags & CACHE_LEASE_NOWAIT) != 0, &buf, &l);
+        int rc = c->impl->lease_get(as_bytes(key, key_len), (flags & CACHE_LEASE_NOWAIT) != 0, &buf,
+                                    &l, settings);
         to_c(l, lease);
         if (rc == CACHE_OK || rc == CACHE_STALE)
             buf.release_to(value);
@@ -100,17 +167,53 @@ CACHE_EXTERN(int)
 cache_lease_set(cache_t *c, const void *key, size_t key_len, cache_lease *lease, const void *value,
                 size_t value_len, cache_int64 ttl_ms)
 {
+    return cache_lease_set_ext(c, key, key_len, lease, value, value_len, ttl_ms, nullptr);
+}
+
+CACHE_EXTERN(int)
+cache_lease_set_ext(cache_t *c, const void *key, size_t key_len, cache_lease *lease,
+                    const void *value, size_t value_len, cache_int64 ttl_ms,
+                    const cache_fetch_options *opts)
+{
+    return cache_lease_set_tagged(c, key, key_len, lease, value, value_len, ttl_ms, nullptr, 0,
+                                  opts);
+}
+
+CACHE_EXTERN(int)
+cache_lease_set_tagged(cache_t *c, const void *key, size_t key_len, cache_lease *lease,
+                       const void *value, size_t value_len, cache_int64 ttl_ms,
+                       const cache_slice *tags, size_t ntags, const cache_fetch_options *opts)
+{
     CHECK_HANDLE(c);
     CHECK_KEY(key, key_len);
     if (!lease)
         return invalid("lease pointer is NULL");
     if (!value && value_len)
         return invalid("value pointer is NULL but value_len is not 0");
+    if (ntags && !tags)
+        return invalid("tags is NULL but ntags is not 0");
+    // Every tag is checked before the lease is touched: a bad one leaves it held.
+    for (size_t i = 0; i < ntags; i++) {
+        if (!tags[i].data && tags[i].size)
+            return invalid(("tag " + std::to_string(i) + " has NULL data").c_str());
+        if (tags[i].size == 0 || tags[i].size > CACHE_KEY_MAX)
+            return invalid(("tag " + std::to_string(i) +
+                            " must be 1 to CACHE_KEY_MAX (65536) "
+                            "bytes long")
+                               .c_str());
+    }
+    unicache::StampedeSettings settings;
+    if (int bad = settings_for(c, opts, &settings))
+        return bad;
     return guard(c, [&] {
+        std::vector<Bytes> named(ntags);
+        for (size_t i = 0; i < ntags; i++)
+            named[i] = as_bytes(tags[i].data, tags[i].size);
         Lease l = from_c(*lease);
         c->impl->check_lease(as_bytes(key, key_len), l);
         to_c(Lease{}, lease); // ended whatever happens from here on
-        if (c->impl->lease_set(as_bytes(key, key_len), &l, as_bytes(value, value_len), ttl_ms))
+        if (c->impl->lease_set(as_bytes(key, key_len), &l, as_bytes(value, value_len), ttl_ms,
+                               settings, named.data(), ntags))
             return CACHE_OK;
         unicache::set_last_error(CACHE_ELEASE,
                                  "the lease was lost (the key was deleted or set since it was "
@@ -167,6 +270,13 @@ CACHE_EXTERN(int)
 cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn compute, void *ctx,
             cache_int64 ttl_ms, cache_buf *value)
 {
+    return cache_fetch_ext(c, key, key_len, compute, ctx, ttl_ms, nullptr, value);
+}
+
+CACHE_EXTERN(int)
+cache_fetch_ext(cache_t *c, const void *key, size_t key_len, cache_compute_fn compute, void *ctx,
+                cache_int64 ttl_ms, const cache_fetch_options *opts, cache_buf *value)
+{
     if (value) {
         value->data = nullptr;
         value->size = 0;
@@ -180,14 +290,23 @@ cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn comput
     if (ttl_ms < CACHE_TTL_DEFAULT)
         return invalid("cache_fetch: TTL is negative; use CACHE_TTL_DEFAULT (-1) or "
                        "CACHE_TTL_NONE (0)");
+    unicache::StampedeSettings settings;
+    if (int bad = settings_for(c, opts, &settings))
+        return bad;
     // "fetch" in the latency histograms: the whole call, compute included.
     std::optional<unicache::Cache::OpTimer> timer;
-    if (c->impl)
-        timer.emplace(*c->impl, unicache::Op::fetch);
+    timer.emplace(*c->impl, unicache::Op::fetch);
     // A hit costs what cache_get costs when nothing needs the entry's
-    // metadata (no early refresh): no lease is asked for.
-    if (c->impl && c->impl->stampede().early_refresh <= 0) {
-        int rc = cache_get(c, key, key_len, value);
+    // metadata (no early refresh): no lease is asked for. Its miss is not
+    // counted: the lease read below counts the caller's one miss.
+    if (settings.early_refresh <= 0) {
+        int rc = guard(c, [&] {
+            OwnedBuffer buf;
+            if (!c->impl->get_uncounted_miss(as_bytes(key, key_len), &buf))
+                return CACHE_MISS;
+            buf.release_to(value);
+            return CACHE_OK;
+        });
         if (rc != CACHE_MISS)
             return rc;
     }
@@ -196,7 +315,7 @@ cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn comput
     unicache::InFlightCall in_flight(&c->in_flight);
     cache_lease lease = CACHE_LEASE_INIT;
     cache_buf old = {nullptr, 0};
-    int got = cache_lease_get(c, key, key_len, 0, &old, &lease);
+    int got = cache_lease_get_ext(c, key, key_len, 0, opts, &old, &lease);
     if (got < 0 || !cache_lease_held(&lease)) {
         // A hit, a stale value someone else refreshes, an error, or a
         // miss after lock_timeout: then compute without storing.
@@ -239,7 +358,7 @@ cache_fetch(cache_t *c, const void *key, size_t key_len, cache_compute_fn comput
     }
     cache_buf_free(&old);
     if (cache_lease_held(&lease)) {
-        int set = cache_lease_set(c, key, key_len, &lease, fresh.data, fresh.size, ttl);
+        int set = cache_lease_set_ext(c, key, key_len, &lease, fresh.data, fresh.size, ttl, opts);
         // Lost (a delete during the compute): returned, not stored.
         if (set != CACHE_OK && set != CACHE_ELEASE) {
             cache_buf_free(&fresh);

@@ -108,13 +108,11 @@ struct LeaseRequest {
     int64_t lease_ttl_ms = 0; // how long it holds before another may take it
     bool want_meta = false;   // on a hit, fill fresh_left_ms and compute_ms
     bool early = false;       // grant on a fresh hit too, unless one is held
-    int64_t stale_ttl_ms = 0; // the cache's stale_ttl, for backends that keep
-                              // the stale copy in the entry itself (memcached)
 };
 
 enum class LeaseState {
     hit,     // a fresh value
-    stale,   // the key expired less than its stale_ttl ago: the old value
+    stale,   // the key expired less than the stale_ttl its fill was written with ago
     granted, // a miss, and request.token now holds the lease
     busy,    // a miss, and another caller holds the lease
 };
@@ -132,10 +130,12 @@ struct LeaseReply {
 
 // What a lease-checked set stores besides the value.
 struct LeaseFill {
-    int64_t ttl_ms = 0;       // as set()'s (0: never expires)
-    int64_t stale_ttl_ms = 0; // keep the value this long after expiry
-    int64_t compute_ms = 0;   // for early refresh
-    bool keep_meta = false;   // keep stale copy/compute time (stale_ttl or early_refresh on)
+    int64_t ttl_ms = 0;          // as set()'s (0: never expires)
+    int64_t stale_ttl_ms = 0;    // keep the value this long after expiry
+    int64_t compute_ms = 0;      // for early refresh
+    bool keep_meta = false;      // keep stale copy/compute time (stale_ttl or early_refresh on)
+    const Bytes *tags = nullptr; // attach the entry to these tags, as set_tagged()
+    size_t ntags = 0;            // does, in the same atomic step as the lease check
 };
 
 class Backend {

@@ -162,6 +162,17 @@ bool Cache::get(Bytes key, OwnedBuffer *out)
     return hit;
 }
 
+bool Cache::get_uncounted_miss(Bytes key, OwnedBuffer *out)
+{
+    OpTimer timer(*this, Op::get);
+    bool hit = backend_->get(full_key(key), out);
+    if (hit) {
+        unframe(out);
+        counters_.add(Counter::hits);
+    }
+    return hit;
+}
+
 Bytes Cache::stored_form(Bytes value) const
 {
     thread_local std::string scratch;

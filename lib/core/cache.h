@@ -76,8 +76,26 @@ public:
     // empty as cache_lease_get documents. lease_set returns false when the
     // lease was lost; it and lease_release end *lease. Both throw
     // CACHE_EINVAL for a lease not held or granted for another key/handle.
-    int lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease);
-    bool lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms);
+    // settings: the cache's (stampede()) or one call's (cache_fetch_options);
+    // lease_get reads lease_ttl, lock_timeout and early_refresh from them,
+    // lease_set stale_ttl and early_refresh (the stale window and the kept
+    // compute time belong to the value written).
+    int lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease,
+                  const StampedeSettings &settings);
+    // tags (ntags of them, may be NULL when 0): attached as set_tagged does.
+    bool lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms,
+                   const StampedeSettings &settings, const Bytes *tags = nullptr, size_t ntags = 0);
+    int lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
+    {
+        return lease_get(key, nowait, out, lease, stampede_);
+    }
+    bool lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms)
+    {
+        return lease_set(key, lease, value, ttl_ms, stampede_);
+    }
+    // get() that counts a hit but not a miss: cache_fetch's first look,
+    // whose miss the lease read after it counts (one miss per caller).
+    bool get_uncounted_miss(Bytes key, OwnedBuffer *out);
     void lease_release(Bytes key, Lease *lease);
     // The lease check of lease_set/lease_release alone (throws CACHE_EINVAL).
     void check_lease(Bytes key, const Lease &lease) const;

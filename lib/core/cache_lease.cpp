@@ -36,7 +36,8 @@ void Cache::check_lease(Bytes key, const Lease &lease) const
         fail(CACHE_EINVAL, "the lease was granted for another key or another cache handle");
 }
 
-int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
+int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease,
+                     const StampedeSettings &settings)
 {
     OpTimer timer(*this, Op::lease_get);
     if (lease->token != 0)
@@ -45,17 +46,16 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
     std::string k(full_key(key)); // full_key's scratch does not survive the waits
     LeaseRequest req;
     req.token = new_lease_token();
-    req.lease_ttl_ms = stampede_.lease_ttl_ms;
-    req.want_meta = stampede_.early_refresh > 0;
-    req.stale_ttl_ms = stampede_.stale_ttl_ms;
-    int64_t deadline = monotonic_ms() + stampede_.lock_timeout_ms;
+    req.lease_ttl_ms = settings.lease_ttl_ms;
+    req.want_meta = settings.early_refresh > 0;
+    int64_t deadline = monotonic_ms() + settings.lock_timeout_ms;
     int64_t backoff = kFirstBackoffMs;
     bool elected = false;
     for (;;) {
         LeaseReply r;
         backend_->lease_get(k, req, &r);
         if (r.state == LeaseState::hit && !r.granted && !elected &&
-            xfetch_elects(r.fresh_left_ms, r.compute_ms, stampede_.early_refresh, req.token)) {
+            xfetch_elects(r.fresh_left_ms, r.compute_ms, settings.early_refresh, req.token)) {
             // Ask again for the lease alone; whoever asked first has it.
             elected = true;
             req.early = true;
@@ -89,7 +89,8 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease)
     }
 }
 
-bool Cache::lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms)
+bool Cache::lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms,
+                      const StampedeSettings &settings, const Bytes *tags, size_t ntags)
 {
     OpTimer timer(*this, Op::lease_set);
     check_lease(key, *lease);
@@ -97,8 +98,14 @@ bool Cache::lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms)
     *lease = Lease{};
     std::string k(full_key(key));
     LeaseFill fill;
+    KeyBatch named;
     try {
         fill.ttl_ms = resolve_ttl(ttl_ms);
+        if (ntags) {
+            full_tags(tags, ntags, &named);
+            fill.tags = named.data();
+            fill.ntags = ntags;
+        }
     } catch (...) {
         // Ended whatever happens: nobody else may wait on a bad TTL.
         try {
@@ -107,8 +114,8 @@ bool Cache::lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms)
         }
         throw;
     }
-    fill.stale_ttl_ms = stampede_.stale_ttl_ms;
-    fill.keep_meta = stampede_.keep_meta();
+    fill.stale_ttl_ms = settings.stale_ttl_ms;
+    fill.keep_meta = settings.keep_meta();
     fill.compute_ms = std::max<int64_t>(0, (monotonic_ns() - held.started_ns) / 1000000);
     bool stored = backend_->lease_set(k, held.token, stored_form(value), fill);
     if (stored)

@@ -44,6 +44,7 @@ int main(void)
     int computes = 0;
     int lines = 0;
     cache_lease lease = CACHE_LEASE_INIT;
+    cache_fetch_options fo = CACHE_FETCH_OPTIONS_INIT;
     b.data = NULL;
     b.size = 0;
 
@@ -80,6 +81,16 @@ int main(void)
     CHECK(cache_lease_get(c, "m", 1, 0, &b, &lease) == CACHE_MISS && cache_lease_held(&lease));
     CHECK(cache_lease_release(c, "m", 1, &lease) == CACHE_OK && !cache_lease_held(&lease));
     cache_lease_init(&lease);
+    /* Per-call settings. */
+    fo.stale_ttl_ms = 1000;
+    CHECK(cache_fetch_ext(c, "g", 1, compute_abc, &computes, 60000, &fo, &b) == CACHE_OK);
+    cache_buf_free(&b);
+    CHECK(cache_lease_get_ext(c, "o", 1, 0, &fo, &b, &lease) == CACHE_MISS);
+    CHECK(cache_lease_set_ext(c, "o", 1, &lease, "y", 1, 60000, &fo) == CACHE_OK);
+    CHECK(cache_fetch_options_init(&fo, CACHE_FETCH_OPTIONS_VERSION) == CACHE_OK);
+    CHECK(fo.stale_ttl_ms == CACHE_FETCH_KEEP && fo.early_refresh < 0);
+    fo.early_refresh = 101;
+    CHECK(cache_fetch_ext(c, "g", 1, compute_abc, &computes, 60000, &fo, &b) == CACHE_EINVAL);
     CHECK(cache_buf_alloc(&b, (size_t)-1) == CACHE_ETOOBIG && b.data == NULL);
     /* Logs and metrics. */
     CHECK(cache_set_log_handler(count_line, &lines, CACHE_LOG_DEBUG) == CACHE_OK);

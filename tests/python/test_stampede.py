@@ -117,3 +117,142 @@ def test_cached_decorator_computes_once_across_handles(make_cache, backend):
         t.join(10)
     assert out == [42] * 6
     assert calls == [21]
+
+
+def test_cached_stale_ttl_is_per_decorator(make_cache):
+    # The handle has no stale_ttl: the decorator's own window serves the old
+    # result at once while one caller recomputes it.
+    c = make_cache()
+    calls = []
+
+    @unicache.cached(ttl=0.3, cache=c, stale_ttl=30)
+    def windowed(x):
+        calls.append(x)
+        if len(calls) > 1:
+            time.sleep(0.3)
+        return len(calls)
+
+    @unicache.cached(ttl=0.3, cache=c)
+    def plain(x):
+        calls.append(-x)
+        return "p%d" % len(calls)
+
+    assert windowed(1) == 1
+    assert plain(1) == "p2"
+    time.sleep(0.45)
+    refresher = threading.Thread(target=windowed, args=(1,))
+    refresher.start()
+    time.sleep(0.1)  # the refresher holds the lease and computes (0.3 s)
+    started = time.monotonic()
+    assert windowed(1) == 1  # the old value, at once
+    assert time.monotonic() - started < 0.25
+    refresher.join(10)
+    assert windowed(1) == 3
+    assert calls == [1, -1, 1]
+    assert plain(1) == "p4"  # no window of its own: a plain miss
+
+
+def test_get_or_set_stale_ttl_and_lock_per_call(make_cache):
+    c = make_cache()
+    assert c.get_or_set("k", "old", ttl=0.3, stale_ttl=30) == "old"
+    time.sleep(0.45)
+    status, data, lease = c._lease_get("k")
+    assert status == 2 and lease is not None  # stale, and this caller refreshes
+    assert c.get_or_set("k", "new") == "old"  # served stale, not waited
+    # lock: a caller waits that long for the holder, then computes itself.
+    assert c._lease_get("busy")[2] is not None
+    started = time.monotonic()
+    assert c.get_or_set("busy", "mine", lock=0.05) == "mine"
+    assert time.monotonic() - started < 2.0
+    assert c.get("busy") is None  # computed without the lease: not stored
+    c._lease_release("k", *lease)
+
+
+def test_cached_early_refresh_per_decorator(make_cache):
+    c = make_cache()
+    calls = []
+
+    @unicache.cached(ttl=2, cache=c, early_refresh=50)
+    def hot():
+        calls.append(1)
+        time.sleep(0.04)
+        return len(calls)
+
+    assert hot() == 1
+    for _ in range(40):  # bounded: about 1 s of steady traffic
+        if len(calls) > 1:
+            break
+        hot()
+        time.sleep(0.02)
+    assert len(calls) == 2, "a hit refreshed the value well before its 2 s expiry"
+    assert hot() >= 2  # the refreshed value (a beta this high may refresh again)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"stale_ttl": -1}, unicache.InvalidArgument),
+    ({"stale_ttl": "1"}, TypeError),
+    ({"early_refresh": 101}, unicache.InvalidArgument),
+    ({"early_refresh": float("nan")}, unicache.InvalidArgument),
+    ({"early_refresh": True}, TypeError),
+    ({"lock": float("inf")}, unicache.InvalidArgument),
+    ({"lock": []}, TypeError),
+])
+def test_bad_stampede_options_fail_where_they_are_written(cache, kwargs, error):
+    with pytest.raises(error):
+        unicache.cached(**kwargs)
+    with pytest.raises(error):
+        unicache.cached_property(**kwargs)
+    with pytest.raises(error):
+        cache.get_or_set("k", 1, **kwargs)
+    assert cache.get("k") is None
+
+
+def test_tagged_results_are_lease_checked(make_cache, backend):
+    # @cached stores with tags (its function tag): a delete or a newer set
+    # during the compute still refuses the outdated store.
+    prefix = "lc%d:" % os.getpid()
+    c = make_cache(prefix=prefix)
+    other = c if backend == "memory" else make_cache(prefix=prefix)  # memory: one store per handle
+    state = {"n": 0}
+
+    @unicache.cached(ttl=60, cache=c, key="k")
+    def deleted_meanwhile():
+        state["n"] += 1
+        other.delete("k")
+        return "outdated"
+
+    assert deleted_meanwhile() == "outdated"
+    assert c.get("k") is None
+    c.delete("k")
+
+    @unicache.cached(ttl=60, cache=c, key="k", tags=["extra"])
+    def overtaken():
+        other.set("k", "newer")
+        return "outdated"
+
+    assert overtaken() == "newer"  # what the newer writer left wins
+    assert c.get("k") == "newer"
+    c.delete("k")
+
+    @unicache.cached(ttl=60, cache=c, key="k", tags=["extra"])
+    def fine():
+        return "v"
+
+    assert fine() == "v"
+    c.invalidate_tags(["extra"])  # the tags went in with the lease-checked store
+    assert c.get("k") is None
+
+
+def test_cache_clear_drops_stale_results_too(make_cache):
+    c = make_cache()
+    calls = []
+
+    @unicache.cached(ttl=0.2, cache=c, stale_ttl=30)
+    def f():
+        calls.append(1)
+        return len(calls)
+
+    assert f() == 1
+    time.sleep(0.3)
+    f.cache_clear()  # no stale copy survives the function's invalidation
+    assert f() == 2

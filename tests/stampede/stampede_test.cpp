@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -403,6 +405,318 @@ TEST_P(Stampede, BadComputesAreInvalidAndCacheNothing)
     EXPECT_EQ(cache_lease_release(c, "k", 1, &l), CACHE_OK);
     EXPECT_EQ(fetch(c, "k", &good, CACHE_TTL_DEFAULT, &v), CACHE_OK);
     EXPECT_EQ(v, "v1");
+}
+
+// ------------------------------------------- per-call settings (opts)
+
+cache_fetch_options stale_for(cache_int64 ms)
+{
+    cache_fetch_options o = CACHE_FETCH_OPTIONS_INIT;
+    o.stale_ttl_ms = ms;
+    return o;
+}
+
+int fetch_ext(cache_t *c, const std::string &key, Counting *ctx, cache_int64 ttl,
+              const cache_fetch_options *opts, std::string *out)
+{
+    cache_buf b = {nullptr, 0};
+    int rc = cache_fetch_ext(c, key.data(), key.size(), counting_compute, ctx, ttl, opts, &b);
+    if (out)
+        *out = b.data ? std::string(static_cast<char *>(b.data), b.size) : "";
+    cache_buf_free(&b);
+    return rc;
+}
+
+// The status a plain cache_lease_get answers (the lease it may get is released).
+int plain_read(cache_t *c, const std::string &key)
+{
+    cache_lease l = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    int rc = cache_lease_get(c, key.data(), key.size(), CACHE_LEASE_NOWAIT, &b, &l);
+    cache_buf_free(&b);
+    if (cache_lease_held(&l))
+        cache_lease_release(c, key.data(), key.size(), &l);
+    return rc;
+}
+
+TEST_P(Stampede, StaleWindowIsTheWritersPerCall)
+{
+    // Neither handle has a stale_ttl of its own: the windows come from
+    // the calls that wrote each value, and every reader honours them.
+    cache_t *c = open();
+    cache_t *reader = open();
+    cache_t *wide = open("stale_ttl=5000");
+    Counting ctx;
+    std::string v;
+    cache_fetch_options five = stale_for(5000), none = stale_for(0);
+    ASSERT_EQ(fetch_ext(c, "windowed", &ctx, 300, &five, &v), CACHE_OK) << cache_last_error();
+    ASSERT_EQ(fetch_ext(c, "plain", &ctx, 300, nullptr, &v), CACHE_OK);
+    // A handle with stale_ttl=5000 that asks for none per call keeps none.
+    ASSERT_EQ(fetch_ext(wide, "opted_out", &ctx, 300, &none, &v), CACHE_OK);
+    // And a lease pair with its own window.
+    cache_lease l = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    ASSERT_EQ(cache_lease_get(c, "pair", 4, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_lease_set_ext(c, "pair", 4, &l, "p1", 2, 300, &five), CACHE_OK);
+    sleep_ms(450);
+    EXPECT_EQ(plain_read(reader, "windowed"), CACHE_STALE);
+    EXPECT_EQ(plain_read(reader, "pair"), CACHE_STALE);
+    EXPECT_EQ(plain_read(reader, "plain"), CACHE_MISS);
+    EXPECT_EQ(plain_read(reader, "opted_out"), CACHE_MISS);
+    // The stale value is served by a fetch without options too, which
+    // refreshes it (with the cache's settings: no window from now on).
+    EXPECT_EQ(fetch_ext(reader, "windowed", &ctx, 300, nullptr, &v), CACHE_OK);
+    EXPECT_EQ(v, "v4") << "the refresher computes and returns the new value";
+    sleep_ms(450);
+    EXPECT_EQ(plain_read(reader, "windowed"), CACHE_MISS);
+}
+
+TEST_P(Stampede, LeaseTtlAndLockTimeoutPerCall)
+{
+    cache_t *c = open();
+    cache_fetch_options o = CACHE_FETCH_OPTIONS_INIT;
+    o.lease_ttl_ms = 300;
+    cache_lease holder = CACHE_LEASE_INIT, next = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    ASSERT_EQ(cache_lease_get_ext(c, "k", 1, 0, &o, &b, &holder), CACHE_MISS) << cache_last_error();
+    EXPECT_EQ(cache_lease_get(c, "k", 1, CACHE_LEASE_NOWAIT, &b, &next), CACHE_WAIT);
+    // A waiter with lock_timeout 50 gives up after about that long.
+    cache_fetch_options quick = CACHE_FETCH_OPTIONS_INIT;
+    quick.lock_timeout_ms = 50;
+    int64_t t0 = now_ms();
+    ASSERT_EQ(cache_lease_get_ext(c, "k", 1, 0, &quick, &b, &next), CACHE_MISS);
+    EXPECT_FALSE(cache_lease_held(&next)) << "no lease: compute without storing";
+    EXPECT_LT(now_ms() - t0, 1000) << "not the cache's 5000 ms";
+    // The holder's 300 ms lease (not the cache's 10 s) runs out: taken over.
+    // memcached counts leases in whole seconds.
+    sleep_ms(GetParam().name.rfind("memcached", 0) == 0 ? 1300 : 400);
+    ASSERT_EQ(cache_lease_get(c, "k", 1, CACHE_LEASE_NOWAIT, &b, &next), CACHE_MISS);
+    EXPECT_TRUE(cache_lease_held(&next));
+    EXPECT_EQ(cache_lease_set(c, "k", 1, &holder, "old", 3, 0), CACHE_ELEASE);
+    EXPECT_EQ(cache_lease_set(c, "k", 1, &next, "new", 3, 0), CACHE_OK);
+    EXPECT_EQ(get_string(c, "k"), "new");
+}
+
+TEST_P(Stampede, EarlyRefreshPerCall)
+{
+    // The handle has no early_refresh; the calls ask for beta 50 (a 40 ms
+    // compute then elects a hit well before a 2 s expiry).
+    cache_t *c = open();
+    cache_fetch_options early = CACHE_FETCH_OPTIONS_INIT;
+    early.early_refresh = 50;
+    cache_lease l = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    ASSERT_EQ(cache_lease_get_ext(c, "k", 1, 0, &early, &b, &l), CACHE_MISS);
+    sleep_ms(40);
+    ASSERT_EQ(cache_lease_set_ext(c, "k", 1, &l, "v", 1, 2000, &early), CACHE_OK);
+    int elected = 0, plain_elected = 0;
+    for (int i = 0; i < 20 && !elected; i++) {
+        cache_lease p = CACHE_LEASE_INIT;
+        ASSERT_EQ(cache_lease_get(c, "k", 1, 0, &b, &p), CACHE_OK);
+        cache_buf_free(&b);
+        plain_elected += cache_lease_held(&p);
+        if (cache_lease_held(&p))
+            cache_lease_release(c, "k", 1, &p);
+        ASSERT_EQ(cache_lease_get_ext(c, "k", 1, 0, &early, &b, &l), CACHE_OK);
+        cache_buf_free(&b);
+        if (cache_lease_held(&l)) {
+            elected++;
+            EXPECT_EQ(cache_lease_set_ext(c, "k", 1, &l, "w", 1, 2000, &early), CACHE_OK);
+        }
+        sleep_ms(20);
+    }
+    EXPECT_EQ(elected, 1) << "a per-call beta of 50 refreshes early";
+    EXPECT_EQ(plain_elected, 0) << "the cache's early_refresh is 0";
+    EXPECT_EQ(get_string(c, "k"), "w");
+}
+
+// The top-level counter name of a handle's statistics.
+int64_t counter(cache_t *c, const char *name)
+{
+    std::string s = stats_of(c), field = std::string("\"") + name + "\":";
+    size_t at = s.find(field);
+    return at == std::string::npos ? -1 : std::atoll(s.c_str() + at + field.size());
+}
+
+struct Counts {
+    int64_t hits, misses, sets;
+};
+
+Counts counts(cache_t *c)
+{
+    return Counts{counter(c, "hits"), counter(c, "misses"), counter(c, "sets")};
+}
+
+#define EXPECT_COUNTS(c, h, m, s)                                                                  \
+    do {                                                                                           \
+        Counts got_ = counts(c);                                                                   \
+        EXPECT_EQ(got_.hits, h) << "hits";                                                         \
+        EXPECT_EQ(got_.misses, m) << "misses";                                                     \
+        EXPECT_EQ(got_.sets, s) << "sets";                                                         \
+    } while (0)
+
+TEST_P(Stampede, FetchCountsEachOutcomeOnce)
+{
+    cache_t *filler = open();
+    Counting ctx;
+    std::string v;
+    // Miss: one miss (the caller's), one set.
+    ASSERT_EQ(fetch(filler, "k", &ctx, 300, &v), CACHE_OK);
+    EXPECT_COUNTS(filler, 0, 1, 1);
+    // Hit: one hit.
+    ASSERT_EQ(fetch(filler, "k", &ctx, 300, &v), CACHE_OK);
+    EXPECT_COUNTS(filler, 1, 1, 1);
+    // Stale: one hit for the value served, on a handle of its own.
+    cache_fetch_options five = stale_for(5000);
+    ASSERT_EQ(fetch_ext(filler, "s", &ctx, 300, &five, &v), CACHE_OK);
+    sleep_ms(450);
+    cache_lease refresher = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    ASSERT_EQ(cache_lease_get(filler, "s", 1, 0, &b, &refresher), CACHE_STALE);
+    cache_buf_free(&b);
+    ASSERT_TRUE(cache_lease_held(&refresher));
+    cache_t *stale = open();
+    ASSERT_EQ(fetch(stale, "s", &ctx, 300, &v), CACHE_STALE);
+    EXPECT_COUNTS(stale, 1, 0, 0);
+    EXPECT_EQ(cache_lease_release(filler, "s", 1, &refresher), CACHE_OK);
+    // Wait: a caller that waits for another's value counts one hit.
+    cache_lease holder = CACHE_LEASE_INIT;
+    ASSERT_EQ(cache_lease_get(filler, "w", 1, 0, &b, &holder), CACHE_MISS);
+    cache_t *waiter = open();
+    std::thread t([&] {
+        sleep_ms(150);
+        cache_lease_set(filler, "w", 1, &holder, "held", 4, 60000);
+    });
+    int rc = fetch(waiter, "w", &ctx, 300, &v);
+    t.join();
+    EXPECT_EQ(rc, CACHE_OK);
+    EXPECT_EQ(v, "held");
+    EXPECT_COUNTS(waiter, 1, 0, 0);
+    // A waiter past lock_timeout computes without storing: one miss.
+    ASSERT_EQ(cache_lease_get(filler, "t", 1, 0, &b, &holder), CACHE_MISS);
+    cache_t *late = open();
+    cache_fetch_options quick = CACHE_FETCH_OPTIONS_INIT;
+    quick.lock_timeout_ms = 30;
+    ASSERT_EQ(fetch_ext(late, "t", &ctx, 300, &quick, &v), CACHE_OK);
+    EXPECT_COUNTS(late, 0, 1, 0);
+    EXPECT_EQ(cache_lease_release(filler, "t", 1, &holder), CACHE_OK);
+}
+
+TEST_P(Stampede, BadFetchOptionsAreInvalid)
+{
+    cache_t *c = open();
+    Counting ctx;
+    std::string v;
+    struct Bad {
+        const char *what;
+        cache_fetch_options opts;
+    };
+    cache_fetch_options base = CACHE_FETCH_OPTIONS_INIT;
+    std::vector<Bad> bad;
+    auto with = [&](const char *what, auto change) {
+        cache_fetch_options o = base;
+        change(o);
+        bad.push_back({what, o});
+    };
+    with("version", [](cache_fetch_options &o) { o.version = 0; });
+    with("version", [](cache_fetch_options &o) { o.version = 99; });
+    with("lease_ttl_ms", [](cache_fetch_options &o) { o.lease_ttl_ms = 0; });
+    with("lease_ttl_ms", [](cache_fetch_options &o) { o.lease_ttl_ms = -2; });
+    with("lock_timeout_ms", [](cache_fetch_options &o) { o.lock_timeout_ms = -5; });
+    with("stale_ttl_ms", [](cache_fetch_options &o) { o.stale_ttl_ms = INT64_MAX; });
+    with("early_refresh", [](cache_fetch_options &o) { o.early_refresh = 101; });
+    with("early_refresh", [](cache_fetch_options &o) { o.early_refresh = std::nan(""); });
+    for (const Bad &x : bad) {
+        EXPECT_EQ(fetch_ext(c, "k", &ctx, 60000, &x.opts, &v), CACHE_EINVAL) << x.what;
+        EXPECT_NE(std::string(cache_last_error()).find(x.what), std::string::npos)
+            << cache_last_error();
+        cache_lease l = CACHE_LEASE_INIT;
+        cache_buf b = {nullptr, 0};
+        EXPECT_EQ(cache_lease_get_ext(c, "k", 1, 0, &x.opts, &b, &l), CACHE_EINVAL) << x.what;
+        EXPECT_FALSE(cache_lease_held(&l));
+        // A bad opts on the set leaves the lease held.
+        ASSERT_EQ(cache_lease_get(c, "k", 1, 0, &b, &l), CACHE_MISS);
+        EXPECT_EQ(cache_lease_set_ext(c, "k", 1, &l, "v", 1, 0, &x.opts), CACHE_EINVAL) << x.what;
+        EXPECT_TRUE(cache_lease_held(&l));
+        EXPECT_EQ(cache_lease_release(c, "k", 1, &l), CACHE_OK);
+    }
+    EXPECT_EQ(ctx.calls.load(), 0) << "compute is never called with bad options";
+    // Boundaries and CACHE_FETCH_KEEP are fine.
+    cache_fetch_options edge = CACHE_FETCH_OPTIONS_INIT;
+    edge.lease_ttl_ms = 1;
+    edge.lock_timeout_ms = 0;
+    edge.stale_ttl_ms = INT64_MAX / 4;
+    edge.early_refresh = 100;
+    EXPECT_EQ(fetch_ext(c, "k", &ctx, 60000, &edge, &v), CACHE_OK) << cache_last_error();
+    cache_fetch_options init;
+    EXPECT_EQ(cache_fetch_options_init(&init, CACHE_FETCH_OPTIONS_VERSION), CACHE_OK);
+    EXPECT_EQ(init.version, 1u);
+    EXPECT_EQ(init.lease_ttl_ms, CACHE_FETCH_KEEP);
+    EXPECT_EQ(init.lock_timeout_ms, CACHE_FETCH_KEEP);
+    EXPECT_EQ(init.stale_ttl_ms, CACHE_FETCH_KEEP);
+    EXPECT_LT(init.early_refresh, 0);
+    EXPECT_EQ(cache_fetch_options_init(&init, 2), CACHE_EINVAL);
+    EXPECT_EQ(cache_fetch_options_init(&init, 0), CACHE_EINVAL);
+    EXPECT_EQ(cache_fetch_options_init(nullptr, 1), CACHE_EINVAL);
+}
+
+TEST_P(Stampede, TaggedLeaseSetIsLeaseChecked)
+{
+    cache_t *c = open();
+    cache_t *other = open();
+    cache_slice tags[2] = {{"t", 1}, {"u", 1}};
+    cache_lease l = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    int rc = 0;
+    // A delete during the compute refuses the tagged set.
+    ASSERT_EQ(cache_lease_get(c, "k", 1, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_delete(other, "k", 1), CACHE_MISS);
+    EXPECT_EQ(cache_lease_set_tagged(c, "k", 1, &l, "old", 3, 60000, tags, 2, nullptr),
+              CACHE_ELEASE);
+    EXPECT_FALSE(cache_lease_held(&l));
+    get_string(c, "k", &rc);
+    EXPECT_EQ(rc, CACHE_MISS);
+    // So does a newer set, which stays.
+    ASSERT_EQ(cache_lease_get(c, "k", 1, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_set(other, "k", 1, "newer", 5, 60000), CACHE_OK);
+    EXPECT_EQ(cache_lease_set_tagged(c, "k", 1, &l, "old", 3, 60000, tags, 2, nullptr),
+              CACHE_ELEASE);
+    EXPECT_EQ(get_string(c, "k"), "newer");
+    // A held lease stores with its tags: an invalidation of either removes it.
+    cache_delete(c, "k", 1);
+    ASSERT_EQ(cache_lease_get(c, "k", 1, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_lease_set_tagged(c, "k", 1, &l, "v", 1, 60000, tags, 2, nullptr), CACHE_OK)
+        << cache_last_error();
+    EXPECT_EQ(get_string(other, "k"), "v");
+    ASSERT_EQ(cache_invalidate_tags(other, &tags[1], 1, nullptr), CACHE_OK);
+    get_string(c, "k", &rc);
+    EXPECT_EQ(rc, CACHE_MISS);
+    // With a stale window of its own, and no tags at all.
+    cache_fetch_options five = stale_for(5000);
+    ASSERT_EQ(cache_lease_get(c, "s", 1, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_lease_set_tagged(c, "s", 1, &l, "s1", 2, 300, tags, 1, &five), CACHE_OK);
+    ASSERT_EQ(cache_lease_get(c, "n", 1, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_lease_set_tagged(c, "n", 1, &l, "n1", 2, 60000, nullptr, 0, nullptr), CACHE_OK);
+    EXPECT_EQ(get_string(c, "n"), "n1");
+    ASSERT_EQ(cache_lease_get(c, "s2", 2, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_lease_set_tagged(c, "s2", 2, &l, "s1", 2, 300, &tags[1], 1, &five), CACHE_OK);
+    ASSERT_EQ(cache_invalidate_tags(other, &tags[1], 1, nullptr), CACHE_OK);
+    sleep_ms(450);
+    EXPECT_EQ(plain_read(other, "s"), CACHE_STALE);
+    // An invalidated entry leaves no stale copy: fresh or stale, it is gone.
+    EXPECT_EQ(plain_read(other, "s2"), CACHE_MISS);
+    ASSERT_EQ(cache_invalidate_tags(other, &tags[0], 1, nullptr), CACHE_OK);
+    EXPECT_EQ(plain_read(other, "s"), CACHE_MISS);
+    // Bad tags leave the lease held.
+    ASSERT_EQ(cache_lease_get(c, "b", 1, 0, &b, &l), CACHE_MISS);
+    cache_slice empty = {"", 0}, null_data = {nullptr, 3};
+    EXPECT_EQ(cache_lease_set_tagged(c, "b", 1, &l, "v", 1, 0, nullptr, 1, nullptr), CACHE_EINVAL);
+    EXPECT_EQ(cache_lease_set_tagged(c, "b", 1, &l, "v", 1, 0, &empty, 1, nullptr), CACHE_EINVAL);
+    EXPECT_NE(std::string(cache_last_error()).find("tag 0"), std::string::npos);
+    EXPECT_EQ(cache_lease_set_tagged(c, "b", 1, &l, "v", 1, 0, &null_data, 1, nullptr),
+              CACHE_EINVAL);
+    EXPECT_TRUE(cache_lease_held(&l));
+    EXPECT_EQ(cache_lease_release(c, "b", 1, &l), CACHE_OK);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Stampede, ::testing::ValuesIn(stampede_backends()),

@@ -158,14 +158,19 @@ class Cache(_unicache.Handle):
         else:
             self._set_tagged(key, data, ttl, _key_list(tags, "tags"))
 
-    def get_or_set(self, key, default, ttl=None):
+    def get_or_set(self, key, default, ttl=None, *, stale_ttl=None, early_refresh=None,
+                   lock=None):
         """key's value; when absent, default (called first when callable)
         stored with ttl and returned, as Django's get_or_set. One caller
         across every process sharing the backend computes it, the others
-        wait for its value (stale_ttl and early_refresh, given at open,
-        apply); an exception in default() caches nothing."""
+        wait for its value; an exception in default() caches nothing.
+        stale_ttl (seconds the value is served stale after expiry while one
+        caller recomputes it), early_refresh (XFetch's beta) and lock
+        (seconds to wait for another caller's value) are this call's, as
+        for @cached; None keeps the cache's (given at open)."""
         produce = default if callable(default) else (lambda: default)
-        return _lease.get_or_compute(self, key, produce, ttl)
+        opts = _lease.settings(stale_ttl, early_refresh, lock)
+        return _lease.get_or_compute(self, key, produce, ttl, opts=opts)
 
     def add(self, key, value, ttl=None):
         """Store value only if key is absent; True if it was stored."""

@@ -5,6 +5,7 @@ import time
 
 from ._fetch import MISSING, check_cache_arg, fetch, fetch_async, resolve
 from ._flight import SingleFlight
+from ._lease import settings as stampede_settings
 from ._shapes import check_plain_function, is_ttl
 
 
@@ -17,11 +18,14 @@ class cached_property:
     otherwise in the instance itself, like functools.cached_property but
     expiring. ``del obj.attr`` forgets it; ``obj.attr = v`` stores v.
     An ``async def`` getter makes the attribute an awaitable.
+    stale_ttl, early_refresh and lock apply to values kept in the cache, as
+    for @cached.
     """
 
     __module__ = "unicache.decorators"  # where it has always been imported from
 
-    def __init__(self, func=None, *, ttl=None, key=None, cache=None):
+    def __init__(self, func=None, *, ttl=None, key=None, cache=None, stale_ttl=None,
+                 early_refresh=None, lock=None):
         if func is not None and not callable(func):
             # @cached_property(30): the first argument is the TTL.
             func, ttl = None, func
@@ -30,6 +34,7 @@ class cached_property:
         if key is not None and not callable(key):
             raise TypeError("key must be callable(instance) -> str")
         check_cache_arg(cache)
+        self._opts = stampede_settings(stale_ttl, early_refresh, lock)
         self.ttl = ttl
         self.key = key
         self.cache = cache
@@ -101,7 +106,8 @@ class cached_property:
             if value is MISSING:
                 value = self._flights.run((id(obj), None), lambda: self._compute_local(obj))
             return value
-        return fetch(resolve(self.cache), key, self._flights, lambda: self.func(obj), self.ttl)
+        return fetch(resolve(self.cache), key, self._flights, lambda: self.func(obj), self.ttl,
+                     opts=self._opts)
 
     def _compute_local(self, obj):
         value = self._local_get(obj)
@@ -125,7 +131,7 @@ class cached_property:
 
             return await self._flights.run_async((id(obj), None), compute_local)
         return await fetch_async(resolve(self.cache), key, self._flights,
-                                 lambda: self.func(obj), self.ttl)
+                                 lambda: self.func(obj), self.ttl, opts=self._opts)
 
     def __set__(self, obj, value):
         key = self._cache_key(obj)

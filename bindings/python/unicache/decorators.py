@@ -38,9 +38,10 @@ import pickle
 from . import _fastpath
 from ._cache import Cache, FOREVER
 from ._evict import cache_evict, cache_invalidate, cache_invalidate_pattern
-from ._fetch import MISSING, check_cache_arg, compute_missing, fetch_async, resolve
+from ._fetch import MISSING, check_cache_arg, compute_missing, fetch, fetch_async, resolve
 from ._flight import SingleFlight
 from ._keys import KeySpec, check_key_args, check_spec
+from ._lease import settings as stampede_settings
 from ._property import cached_property
 from ._shapes import check_plain_function, is_ttl, split_method_wrapper
 from ._unicache import InvalidArgument
@@ -62,7 +63,7 @@ for _f in (cache_evict, cache_invalidate, cache_invalidate_pattern):
 
 # ------------------------------------------------------------------ cached
 
-def _make_cached(func, *, ttl, keyspec, unless, tags, cache):
+def _make_cached(func, *, ttl, keyspec, unless, tags, cache, opts):
     flights = SingleFlight()
     function_tag = _FUNCTION_TAG + keyspec.name
     maker = keyspec.maker
@@ -79,11 +80,21 @@ def _make_cached(func, *, ttl, keyspec, unless, tags, cache):
                 return await func(*args, **kwargs)
             return await fetch_async(resolve(cache), maker(*args, **kwargs), flights,
                                      lambda: func(*args, **kwargs), ttl,
-                                     lambda: entry_tags(args, kwargs))
+                                     lambda: entry_tags(args, kwargs), opts)
+    elif opts.early:
+        # Every call reads through the lease (a hit may refresh early):
+        # no C hit path.
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            if unless is not None and unless(*args, **kwargs):
+                return func(*args, **kwargs)
+            return fetch(resolve(cache), maker(*args, **kwargs), flights,
+                         lambda: func(*args, **kwargs), ttl, lambda: entry_tags(args, kwargs),
+                         opts)
     else:
         def miss(c, key, args, kwargs):
             return compute_missing(c, key, flights, lambda: func(*args, **kwargs), ttl,
-                                   lambda: entry_tags(args, kwargs))
+                                   lambda: entry_tags(args, kwargs), opts)
 
         # The hit path in C: key, cache.get, return (a miss calls miss()).
         wrapper = _fastpath.CachedCall(func, maker, cache if isinstance(cache, Cache) else None,
@@ -109,7 +120,8 @@ def _make_cached(func, *, ttl, keyspec, unless, tags, cache):
     return wrapper
 
 
-def cached(ttl=None, *, key=None, key_builder=None, unless=None, tags=None, cache=None):
+def cached(ttl=None, *, key=None, key_builder=None, unless=None, tags=None, cache=None,
+           stale_ttl=None, early_refresh=None, lock=None):
     """Cache a function's results in a unicache.Cache.
 
     ttl: seconds (None: the cache's default; FOREVER: never expires).
@@ -121,6 +133,17 @@ def cached(ttl=None, *, key=None, key_builder=None, unless=None, tags=None, cach
         entry also carries the tag "unicache.fn:<module>.<qualname>", which
         cache_clear() invalidates.
     cache: a Cache, a callable returning one, or None for default_cache().
+    stale_ttl: seconds after expiry during which callers get the old
+        result at once while one caller (in any process) recomputes it
+        (stale-while-revalidate); None: the cache's stale_ttl.
+    early_refresh: XFetch's beta (0 to 100; 1 is the paper's): a hit
+        recomputes before expiry with a probability that grows as expiry
+        nears, one caller at a time; every call then reads through the
+        core's lease instead of the C hit path. None: the cache's.
+    lock: seconds a caller waits for another caller's result before it
+        computes itself (without storing); None: the cache's lock_timeout.
+    These three are per decorator: the stale window is written with each
+    result, so decorators with different ones can share one cache.
 
     The decorated function gains cache_key(*args, **kwargs),
     cache_delete(*args, **kwargs) and cache_clear(). Results go through the
@@ -134,12 +157,13 @@ def cached(ttl=None, *, key=None, key_builder=None, unless=None, tags=None, cach
     if unless is not None and not callable(unless):
         raise TypeError("unless must be callable(*args, **kwargs)")
     check_spec(tags, "tags")
+    opts = stampede_settings(stale_ttl, early_refresh, lock)
 
     def decorate(func):
         func, rewrap = split_method_wrapper(func)
         check_plain_function(func, "cached")
         wrapper = _make_cached(func, ttl=ttl, keyspec=KeySpec(func, key, key_builder),
-                               unless=unless, tags=tags, cache=cache)
+                               unless=unless, tags=tags, cache=cache, opts=opts)
         return rewrap(wrapper) if rewrap else wrapper
 
     return decorate

@@ -29,6 +29,9 @@ def cached(
     unless: Callable[..., bool] | None = None,
     tags: KeySpec | None = None,
     cache: CacheArg = None,
+    stale_ttl: TTL = None,
+    early_refresh: float | None = None,
+    lock: TTL = None,
 ) -> Callable[[_F], _F]: ...
 @overload
 def memoize(maxsize: _F) -> _F: ...
@@ -44,6 +47,9 @@ class cached_property(Generic[_T]):
         ttl: TTL = None,
         key: Callable[[Any], str] | None = None,
         cache: CacheArg = None,
+        stale_ttl: TTL = None,
+        early_refresh: float | None = None,
+        lock: TTL = None,
     ) -> None: ...
     def __call__(self, func: Callable[[Any], _T]) -> cached_property[_T]: ...
     def __set_name__(self, owner: type, name: str) -> None: ...

@@ -957,10 +957,8 @@ std::vector<uint64_t> MemcachedBackend::tag_versions(Connection &c,
     return versions;
 }
 
-void MemcachedBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
-                                  size_t ntags)
+std::string MemcachedBackend::tag_section(Connection &c, const Bytes *tags, size_t ntags)
 {
-    ConnectionPool::Lease c = pool().acquire();
     std::vector<std::string> names;
     for (size_t i = 0; i < ntags; i++)
         names.push_back(item_keys::tag_key(tags[i]));
@@ -970,10 +968,18 @@ void MemcachedBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const 
     if (!names.empty()) {
         // Versions first, entry second: an invalidation in between leaves an
         // entry that records the old version, which reads as a miss.
-        std::vector<uint64_t> versions = tag_versions(*c, names);
+        std::vector<uint64_t> versions = tag_versions(c, names);
         for (size_t i = 0; i < names.size(); i++)
             append_tag(names[i], versions[i], &section);
     }
+    return section;
+}
+
+void MemcachedBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
+                                  size_t ntags)
+{
+    ConnectionPool::Lease c = pool().acquire();
+    std::string section = tag_section(*c, tags, ntags);
     name_entry(*c, key);
     store_new(*c, key, value, ttl_ms, section);
 }

@@ -89,6 +89,19 @@ private:
     // The name of full_key's lease item ('l') or compute-time item ('c').
     std::string side_name(Connection &c, Bytes full_key, char kind) const;
     bool take_item_lease(Connection &c, Bytes full_key, uint64_t token, int64_t lease_s);
+    // The envelope's tag section for tags (reads or creates their versions).
+    std::string tag_section(Connection &c, const Bytes *tags, size_t ntags);
+
+public:
+    // What a "~c" item says about the value a fill wrote (memcached_leases.cpp).
+    struct FillMeta {
+        uint64_t compute_ms = 0, stale_until = 0, expiry_ms = 0;
+    };
+
+private:
+    // Reads key's "~c" item: false when absent, unreadable, or written for
+    // another item than the one whose envelope expires at expiry_ms.
+    bool fill_meta(Connection &c, Bytes full_key, int64_t expiry_ms, FillMeta *out);
     // An item as read; the views point into the connection's result.
     struct Item {
         Envelope env;

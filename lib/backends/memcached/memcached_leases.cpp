@@ -12,11 +12,15 @@
 //    Readers see a stub as absent (envelope.cpp).
 //  - A stale copy (stale_ttl): a fill keeps the item in memcached for
 //    ttl + stale_ttl, its envelope expiring after ttl. Past the envelope's
-//    expiry the item is served stale, and the one caller whose "add" of a
-//    small lease item "~l<name>" succeeds refreshes it, with the item's
-//    own CAS as its token, so a delete or a set in between refuses its
-//    store too. The same for an early refresh (XFetch); the compute time
-//    it needs lives in "~c<name>".
+//    expiry the item is served stale until the stale deadline the fill
+//    wrote (the window is the writer's, per call), and the one caller
+//    whose "add" of a small lease item "~l<name>" succeeds refreshes it,
+//    with the item's own CAS as its token, so a delete or a set in between
+//    refuses its store too. The same for an early refresh (XFetch).
+//  - "~c<name>" holds what a fill that keeps metadata knows about its
+//    value: "<compute ms> <stale deadline ms> <expiry ms>", the expiry
+//    naming the item it belongs to (a later plain set writes another
+//    expiry, so an outdated "~c" is never taken for the new value's).
 #include <cstdlib>
 #include <cstring>
 
@@ -51,6 +55,26 @@ int64_t exptime_for(int64_t deadline_ms)
         return secs;
     int64_t at = deadline_ms / 1000 + (deadline_ms % 1000 != 0) + 1;
     return at > INT32_MAX ? 0 : at;
+}
+
+bool parse_uint(const char *p, const char *end, uint64_t *out);
+
+using FillMeta = MemcachedBackend::FillMeta;
+
+// "<compute> <stale deadline> <expiry>"; false for anything else (an older
+// "~c" held the compute time alone, which counts for nothing now).
+bool parse_fill_meta(const std::string &text, FillMeta *out)
+{
+    const char *p = text.data(), *end = p + text.size();
+    uint64_t *fields[3] = {&out->compute_ms, &out->stale_until, &out->expiry_ms};
+    for (int i = 0; i < 3; i++) {
+        const char *sp =
+            i < 2 ? static_cast<const char *>(std::memchr(p, ' ', size_t(end - p))) : end;
+        if (!sp || !parse_uint(p, sp, fields[i]))
+            return false;
+        p = sp + 1;
+    }
+    return true;
 }
 
 bool parse_uint(const char *p, const char *end, uint64_t *out)
@@ -153,6 +177,14 @@ std::string MemcachedBackend::side_name(Connection &c, Bytes full_key, char kind
     return name;
 }
 
+bool MemcachedBackend::fill_meta(Connection &c, Bytes full_key, int64_t expiry_ms, FillMeta *out)
+{
+    std::string cname = side_name(c, full_key, 'c');
+    auto m = meta(c, server_of(c, cname), "mg " + cname + " v\r\n", 1, "get");
+    return m[0].code == "VA" && parse_fill_meta(m[0].data, out) &&
+           int64_t(out->expiry_ms) == expiry_ms;
+}
+
 bool MemcachedBackend::take_item_lease(Connection &c, Bytes full_key, uint64_t token,
                                        int64_t lease_s)
 {
@@ -192,12 +224,9 @@ void MemcachedBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply 
             reply->value.assign(item.env.value);
             if (req.want_meta && item.env.expiry_ms > now) {
                 reply->fresh_left_ms = item.env.expiry_ms - now;
-                std::string cname = side_name(*c, key, 'c');
-                auto m = meta(*c, server_of(*c, cname), "mg " + cname + " v\r\n", 1, "get");
-                uint64_t ms = 0;
-                if (m[0].code == "VA" &&
-                    parse_uint(m[0].data.data(), m[0].data.data() + m[0].data.size(), &ms))
-                    reply->compute_ms = int64_t(ms);
+                FillMeta fm;
+                if (fill_meta(*c, key, item.env.expiry_ms, &fm))
+                    reply->compute_ms = int64_t(fm.compute_ms);
             }
             if (req.early && take_item_lease(*c, key, r.cas, lease_s)) {
                 reply->granted = true;
@@ -206,10 +235,12 @@ void MemcachedBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply 
             return;
         }
         bool same = (!c->hashed || item.env.key == key) && item.env.generation == c->generation;
-        if (same && req.stale_ttl_ms > 0 && item.env.expiry_ms &&
-            now < item.env.expiry_ms + req.stale_ttl_ms &&
+        FillMeta fm;
+        if (same && item.env.expiry_ms && fill_meta(*c, key, item.env.expiry_ms, &fm) &&
+            int64_t(fm.stale_until) > now &&
             (item.env.tags.empty() || tags_current(*c, item.env.tags))) {
             reply->state = LeaseState::stale;
+            reply->compute_ms = int64_t(fm.compute_ms);
             reply->value.assign(item.env.value);
             if (take_item_lease(*c, key, r.cas, lease_s)) {
                 reply->granted = true;
@@ -226,6 +257,9 @@ void MemcachedBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply 
 bool MemcachedBackend::lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill)
 {
     ConnectionPool::Lease c = pool().acquire();
+    // The tag section as set_tagged writes it (versions first); the store
+    // below is lease-checked by its CAS, tags and all.
+    std::string section = tag_section(*c, fill.tags, fill.ntags);
     name_entry(*c, key);
     int64_t now = wall_ms();
     int64_t deadline = fill.ttl_ms > 0 ? deadline_after(now, fill.ttl_ms) : 0;
@@ -233,7 +267,7 @@ bool MemcachedBackend::lease_set(Bytes key, uint64_t token, Bytes value, const L
                        ? deadline_after(deadline, fill.stale_ttl_ms)
                        : deadline;
     uint32_t flags =
-        Envelope::encode(c->generation, deadline, c->hashed ? key : Bytes(), Bytes(), &c->header);
+        Envelope::encode(c->generation, deadline, c->hashed ? key : Bytes(), section, &c->header);
     if (value.size() > (size_t(1) << 30) - c->header.size())
         fail(CACHE_ETOOBIG, "value of " + std::to_string(value.size()) +
                                 " bytes is larger than any memcached item");
@@ -255,10 +289,12 @@ bool MemcachedBackend::lease_set(Bytes key, uint64_t token, Bytes value, const L
     }
     if (fill.keep_meta && deadline) {
         std::string cname = side_name(*c, key, 'c');
-        std::string ms = std::to_string(fill.compute_ms);
+        std::string text = std::to_string(fill.compute_ms) + " " +
+                           std::to_string(kept != deadline ? kept : 0) + " " +
+                           std::to_string(deadline);
         meta(*c, server_of(*c, cname),
-             "ms " + cname + " " + std::to_string(ms.size()) + " T" +
-                 std::to_string(exptime_for(deadline)) + "\r\n" + ms + "\r\n",
+             "ms " + cname + " " + std::to_string(text.size()) + " T" +
+                 std::to_string(exptime_for(kept)) + "\r\n" + text + "\r\n",
              1, "set");
     }
     return true;

@@ -184,37 +184,45 @@ size_t MemoryBackend::delete_pattern(const GlobPattern &pattern)
     return removed;
 }
 
+uint64_t MemoryBackend::index_tags(Bytes key, const Bytes *tags, size_t ntags)
+{
+    if (ntags == 0)
+        return 0;
+    uint64_t id = next_tag_id_.fetch_add(1, std::memory_order_relaxed);
+    // Index first: an invalidation that starts after this set returns
+    // then finds the member. Until the entry is stored the id is in
+    // flight, and pruning must not take it for a stale member.
+    std::lock_guard<ShardMutex> lock(tags_mu_);
+    in_flight_.insert(id);
+    for (size_t i = 0; i < ntags; i++) {
+        TagMembers &t = tags_[std::string(tags[i])];
+        if (t.members.size() >= t.prune_at)
+            prune(t);
+        t.members.emplace_back(std::string(key), id);
+    }
+    return id;
+}
+
+void MemoryBackend::tags_stored(uint64_t id)
+{
+    if (id == 0)
+        return;
+    std::lock_guard<ShardMutex> lock(tags_mu_);
+    in_flight_.erase(id);
+}
+
 void MemoryBackend::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags,
                                size_t ntags)
 {
     uint64_t h = hash_of(key);
-    if (ntags == 0) {
-        shard_for(h).set(key, h, value, expire_at(ttl_ms), 0);
-        return;
-    }
-    uint64_t id = next_tag_id_.fetch_add(1, std::memory_order_relaxed);
-    {
-        // Index first: an invalidation that starts after this set returns
-        // then finds the member. Until the entry is stored the id is in
-        // flight, and pruning must not take it for a stale member.
-        std::lock_guard<ShardMutex> lock(tags_mu_);
-        in_flight_.insert(id);
-        for (size_t i = 0; i < ntags; i++) {
-            TagMembers &t = tags_[std::string(tags[i])];
-            if (t.members.size() >= t.prune_at)
-                prune(t);
-            t.members.emplace_back(std::string(key), id);
-        }
-    }
+    uint64_t id = index_tags(key, tags, ntags);
     try {
         shard_for(h).set(key, h, value, expire_at(ttl_ms), id);
     } catch (...) {
-        std::lock_guard<ShardMutex> lock(tags_mu_);
-        in_flight_.erase(id);
+        tags_stored(id);
         throw;
     }
-    std::lock_guard<ShardMutex> lock(tags_mu_);
-    in_flight_.erase(id);
+    tags_stored(id);
 }
 
 void MemoryBackend::prune(TagMembers &t)
@@ -248,6 +256,7 @@ size_t MemoryBackend::invalidate_tags(const Bytes *tags, size_t n)
     for (auto &v : victims) {
         uint64_t h = hash_of(v.first);
         removed += shard_for(h).del_if_tagged(v.first, h, v.second) ? 1 : 0;
+        drop_stale_copy(v.first, h, v.second);
     }
     return removed;
 }

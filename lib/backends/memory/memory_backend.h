@@ -74,6 +74,9 @@ private:
     // A delete or a clear ends the leases (and drops the stale copies) of
     // the keys it removes, before it removes them (memory_leases.cpp).
     void end_leases(Bytes key, uint64_t hash);
+    // An invalidated entry's stale copy goes with it (when the copy is of
+    // the write that carried tag_id).
+    void drop_stale_copy(Bytes key, uint64_t hash, uint64_t tag_id);
     void end_leases_with_prefix(Bytes prefix);
 
     MemoryOptions opts_;
@@ -90,6 +93,11 @@ private:
         size_t prune_at = 64;
     };
     void prune(TagMembers &t);
+    // A tagged write's two halves: index key under a fresh id (kept in
+    // flight, so pruning spares it) before the entry is stored with that
+    // id, then let the id go. ntags 0: id 0 and nothing to do.
+    uint64_t index_tags(Bytes key, const Bytes *tags, size_t ntags);
+    void tags_stored(uint64_t id);
 
     ShardMutex tags_mu_{ShardMutex::Rank::outer}; // taken before a shard's
     std::unordered_map<std::string, TagMembers> tags_;

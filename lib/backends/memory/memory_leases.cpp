@@ -99,6 +99,14 @@ bool MemoryBackend::lease_set(Bytes key, uint64_t token, Bytes value, const Leas
     uint64_t h = hash_of(key);
     MemoryLeases::Shard &ls = leases_.shard(h);
     std::string k(key);
+    // Indexed before the check: a refused set leaves members that carry
+    // no entry's id, which pruning drops.
+    uint64_t tag_id = index_tags(key, fill.tags, fill.ntags);
+    struct Stored {
+        MemoryBackend *self;
+        uint64_t id;
+        ~Stored() { self->tags_stored(id); }
+    } stored{this, tag_id};
     {
         std::lock_guard<ShardMutex> lock(ls.mu);
         int64_t now = monotonic_ms();
@@ -114,7 +122,7 @@ bool MemoryBackend::lease_set(Bytes key, uint64_t token, Bytes value, const Leas
                 return false;
             }
         }
-        shard_for(h).set(key, h, value, expire_at(fill.ttl_ms), 0);
+        shard_for(h).set(key, h, value, expire_at(fill.ttl_ms), tag_id);
         if (fill.keep_meta && fill.ttl_ms > 0) {
             LeaseRecord &r = rec ? *rec : leases_.make(ls, k);
             r.token = 0;
@@ -122,6 +130,7 @@ bool MemoryBackend::lease_set(Bytes key, uint64_t token, Bytes value, const Leas
             r.stale_until =
                 fill.stale_ttl_ms > 0 ? deadline_after(r.fresh_until, fill.stale_ttl_ms) : 0;
             r.compute_ms = fill.compute_ms;
+            r.stale_tag_id = tag_id;
             if (r.stale_until)
                 r.stale.assign(value.data(), value.size());
             else
@@ -174,6 +183,21 @@ void MemoryBackend::end_leases(Bytes key, uint64_t hash)
         leases_.erase(ls, std::string(key));
     }
     ls.cv.notify_all();
+}
+
+void MemoryBackend::drop_stale_copy(Bytes key, uint64_t hash, uint64_t tag_id)
+{
+    if (!leases_.any())
+        return;
+    MemoryLeases::Shard &ls = leases_.shard(hash);
+    std::string k(key);
+    std::lock_guard<ShardMutex> lock(ls.mu);
+    LeaseRecord *rec = leases_.find(ls, k);
+    if (!rec || rec->stale_tag_id != tag_id)
+        return;
+    rec->stale_until = 0;
+    rec->stale.clear();
+    leases_.tidy(ls, k, *rec, monotonic_ms());
 }
 
 void MemoryBackend::end_leases_with_prefix(Bytes prefix)

@@ -28,6 +28,7 @@ struct LeaseRecord {
     int64_t stale_until = 0; // a stale copy is served until then
     int64_t compute_ms = 0;
     std::string stale;
+    uint64_t stale_tag_id = 0; // the tag id of the write the stale copy is of
 
     bool leased(int64_t now) const { return token != 0 && lease_until > now; }
     bool has_stale(int64_t now) const { return stale_until > now; }

@@ -713,7 +713,15 @@ void RedisClusterBackend::lease_get(Bytes key, const LeaseRequest &request, Leas
 
 bool RedisClusterBackend::lease_set(Bytes key, uint64_t token, Bytes value, const LeaseFill &fill)
 {
-    return route(redis_key_slot(key), true, false, deadline(),
+    int64_t d = deadline();
+    int slot = redis_key_slot(key);
+    // As set_tagged: each tag's registry learns the slot first.
+    for (size_t i = 0; i < fill.ntags; i++) {
+        std::string registry = pick(slot, true, d)->tag_registry_key(fill.tags[i]);
+        route(redis_key_slot(registry), true, true, d,
+              [&](RedisBackend &n) { n.register_tag_slot(registry, slot, fill.ttl_ms); });
+    }
+    return route(slot, true, false, d,
                  [&](RedisBackend &n) { return n.lease_set(key, token, value, fill); });
 }
 

@@ -6,10 +6,14 @@
 // is one Lua script: a grant is SET NX, a lease-checked set compares the
 // token and writes K in the same script, and a delete (del, del_many)
 // removes both keys, so a late set of outdated data finds no token.
+#include <algorithm>
+#include <vector>
+
 #include <hiredis.h>
 
 #include "core/counter_text.h"
 #include "core/error.h"
+#include "core/expiry.h"
 #include "redis_backend.h"
 #include "redis_slot.h"
 
@@ -39,9 +43,11 @@ if g == 1 then return {2, '', 0, 0, 1} end
 return {3, '', 0, 0, 0}
 )lua";
 
-// KEYS: K, lease, meta. ARGV: token ('0': store whatever holds the lease),
-// value, ttl ms ('0': none), keep_meta (0/1), stale_ttl ms, compute_ms.
-// Returns 1 stored, 0 refused.
+// KEYS: K, lease, meta, then the tag hashes to index K in (as the
+// set_tagged script does). ARGV: token ('0': store whatever holds the lease),
+// value, ttl ms ('0': none), keep_meta (0/1), stale_ttl ms, compute_ms,
+// the meta hash's lifetime in ms (ttl + stale_ttl, summed in C++: Lua's
+// numbers are doubles). Returns 1 stored, 0 refused.
 const char RedisBackend::kLeaseSetSource[] = R"lua(
 if ARGV[1] ~= '0' then
   local l = redis.call('GET', KEYS[2])
@@ -51,6 +57,31 @@ if ARGV[1] ~= '0' then
   if string.sub(l, sep + 1) == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
     redis.call('DEL', KEYS[2])
     return 0
+  end
+end
+for i = 4, #KEYS do
+  local t = redis.call('TYPE', KEYS[i]).ok
+  if t ~= 'none' and t ~= 'hash' then
+    return redis.error_reply('WRONGTYPE tag index key holds a ' .. t)
+  end
+end
+if #KEYS > 3 then
+  -- A stale copy is indexed too ('m' + its fingerprint), so that an
+  -- invalidation removes it; the index then lives as long as the copy.
+  local life = ARGV[3]
+  local kept = ARGV[4] == '1' and ARGV[5] ~= '0' and ARGV[3] ~= '0'
+  if kept then life = ARGV[7] end
+  local ttl = tonumber(life)
+  local fp = redis.sha1hex(ARGV[2])
+  for i = 4, #KEYS do
+    local left = redis.call('PTTL', KEYS[i])
+    redis.call('HSET', KEYS[i], KEYS[1], fp)
+    if kept then redis.call('HSET', KEYS[i], KEYS[3], 'm' .. fp) end
+    if ttl == 0 then
+      if left >= 0 then redis.call('PERSIST', KEYS[i]) end
+    elseif left == -2 or (left >= 0 and left < ttl) then
+      redis.call('PEXPIRE', KEYS[i], life)
+    end
   end
 end
 if ARGV[3] == '0' then
@@ -65,7 +96,7 @@ if ARGV[4] == '1' and ARGV[3] ~= '0' then
   else
     redis.call('HSET', KEYS[3], 'c', ARGV[6])
   end
-  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[3]) + tonumber(ARGV[5]))
+  redis.call('PEXPIRE', KEYS[3], ARGV[7])
 end
 return 1
 )lua";
@@ -148,11 +179,20 @@ bool RedisBackend::lease_set(Bytes key, uint64_t token, Bytes value, const Lease
     std::string lease = lease_key(key), meta = meta_key(key);
     std::string tok = decimal(token), ttl = std::to_string(fill.ttl_ms),
                 stale = std::to_string(fill.stale_ttl_ms),
-                compute = std::to_string(fill.compute_ms);
-    Bytes keys[3] = {key, lease, meta};
-    Bytes args[6] = {tok, value, ttl, fill.keep_meta ? "1" : "0", stale, compute};
-    return run(false,
-               [&](RedisConnection &c) { return eval(c, lease_set_, keys, 3, args, 6) == 1; });
+                compute = std::to_string(fill.compute_ms),
+                kept = std::to_string(std::min(fill.ttl_ms, kMaxTtlMs) +
+                                      std::min(fill.stale_ttl_ms, kMaxTtlMs));
+    std::vector<std::string> tag_keys;
+    int slot = opts_.per_slot_commands ? redis_key_slot(key) : -1;
+    for (size_t i = 0; i < fill.ntags; i++)
+        tag_keys.push_back(slot >= 0 ? slot_tag_key(fill.tags[i], slot) : tag_key(fill.tags[i]));
+    std::vector<Bytes> keys = {key, lease, meta};
+    for (const std::string &k : tag_keys)
+        keys.push_back(k);
+    Bytes args[7] = {tok, value, ttl, fill.keep_meta ? "1" : "0", stale, compute, kept};
+    return run(false, [&](RedisConnection &c) {
+        return eval(c, lease_set_, keys.data(), keys.size(), args, 7) == 1;
+    });
 }
 
 void RedisBackend::lease_release(Bytes key, uint64_t token)

@@ -43,18 +43,27 @@ end
 return 1
 )lua";
 
-// KEYS: tag hashes. Deletes each member whose value still has the
-// fingerprint it was tagged with, then the hash; returns how many entries.
+// KEYS: tag hashes. Deletes each member (an entry, or a stale copy marked
+// "m") whose value still has the fingerprint it was tagged with, then the
+// hash; returns how many entries.
 const char RedisBackend::kTagInvalidateSource[] = R"lua(
 local removed = 0
 for i = 1, #KEYS do
   if redis.call('TYPE', KEYS[i]).ok == 'hash' then
     local fields = redis.call('HGETALL', KEYS[i])
     for j = 1, #fields, 2 do
-      local v = redis.pcall('GET', fields[j])
-      if type(v) == 'string' and redis.sha1hex(v) == fields[j + 1] then
-        redis.call('DEL', fields[j])
-        removed = removed + 1
+      if string.sub(fields[j + 1], 1, 1) == 'm' then
+        -- a stale copy (redis_leases.cpp): goes if it is still that value's
+        local v = redis.pcall('HGET', fields[j], 'v')
+        if type(v) == 'string' and 'm' .. redis.sha1hex(v) == fields[j + 1] then
+          redis.call('DEL', fields[j])
+        end
+      else
+        local v = redis.pcall('GET', fields[j])
+        if type(v) == 'string' and redis.sha1hex(v) == fields[j + 1] then
+          redis.call('DEL', fields[j])
+          removed = removed + 1
+        end
       end
     end
     redis.call('DEL', KEYS[i])

@@ -54,6 +54,8 @@ size_t row_charge(Bytes key, Bytes value)
     return 2 * key.size() + value.size() + 24;
 }
 
+} // namespace
+
 int64_t random_tag_id()
 {
     int64_t id = 0;
@@ -61,8 +63,6 @@ int64_t random_tag_id()
     id &= INT64_MAX;
     return id ? id : 1;
 }
-
-} // namespace
 
 SqliteBackend::SqliteBackend(SqliteOptions opts) : opts_(std::move(opts)), sql_(opts_.table)
 {
@@ -391,6 +391,7 @@ size_t SqliteBackend::invalidate_tags(const Bytes *tags, size_t n)
     int64_t now = wall_ms();
     size_t removed = 0;
     for (size_t i = 0; i < n; i++) {
+        Query(*c, Sql::invalidate_stale).bind(kKey, tags[i]).bind(kNow, now).run();
         removed += size_t(Query(*c, Sql::invalidate).bind(kKey, tags[i]).bind(kNow, now).run());
         Query(*c, Sql::tag_drop).bind(kKey, tags[i]).run();
     }

@@ -17,6 +17,9 @@
 
 namespace unicache {
 
+// A fresh, non-zero id for one tagged write (sqlite_backend.cpp).
+int64_t random_tag_id();
+
 class SqliteBackend final : public Backend {
 public:
     explicit SqliteBackend(SqliteOptions opts);

@@ -132,7 +132,15 @@ bool SqliteBackend::lease_set(Bytes key, uint64_t token, Bytes value, const Leas
         }
     }
     int64_t expires_at = fill.ttl_ms > 0 ? deadline_after(now, fill.ttl_ms) : 0;
-    write_entry(*c, key, value, expires_at, 0); // the triggers end the lease
+    // Tags as set_tagged writes them, in the same transaction as the check.
+    int64_t tag_id = fill.ntags ? random_tag_id() : 0;
+    write_entry(*c, key, value, expires_at, tag_id); // the triggers end the lease
+    for (size_t i = 0; i < fill.ntags; i++)
+        Query(*c, Sql::tag_insert)
+            .bind(kKey, fill.tags[i])
+            .bind(kValue, key)
+            .bind(kTagId, tag_id)
+            .run();
     if (fill.keep_meta && expires_at != 0) {
         int64_t stale_until =
             fill.stale_ttl_ms > 0 ? deadline_after(expires_at, fill.stale_ttl_ms) : 0;

@@ -107,6 +107,12 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
 
     // Leases: ?3 token, ?4 an expiry, ?5 on_miss / compute_ms.
     const std::string leases = quoted(table + ".leases");
+    // An expired entry's delete keeps its stale copy (the lease_delete
+    // trigger): an invalidation removes that copy itself.
+    set(Sql::invalidate_stale,
+        "DELETE FROM " + leases + " WHERE key IN (SELECT e.key FROM " + tags + " g JOIN " + t +
+            " e ON e.key = g.key AND e.tag_id = g.tag_id "
+            "WHERE g.tag = ?1 AND e.expires_at != 0 AND e.expires_at <= ?2)");
     set(Sql::lease_read, "SELECT token, lease_until, on_miss, fresh_until, stale_until, "
                          "compute_ms, stale FROM " +
                              leases + " WHERE key = ?1");

@@ -72,6 +72,7 @@ enum class Sql {
     tag_insert,
     invalidate,
     tag_drop,
+    invalidate_stale, // the stale copies of a tag's expired entries
     // change log (sqlite_changes.h): (id, key) after ?1, oldest first
     changes_since,
     // leases (sqlite_leases.cpp)
