@@ -293,6 +293,9 @@ cache_fetch_ext(cache_t *c, const void *key, size_t key_len, cache_compute_fn co
     unicache::StampedeSettings settings;
     if (int bad = settings_for(c, opts, &settings))
         return bad;
+    // Declared first so that it ends last: the timer below touches the
+    // handle when it ends, and cache_close may free it once this is gone.
+    std::optional<unicache::InFlightCall> in_flight;
     // "fetch" in the latency histograms: the whole call, compute included.
     std::optional<unicache::Cache::OpTimer> timer;
     timer.emplace(*c->impl, unicache::Op::fetch);
@@ -312,7 +315,7 @@ cache_fetch_ext(cache_t *c, const void *key, size_t key_len, cache_compute_fn co
     }
     // From here cache_close waits for the whole fetch, the compute
     // included: the lease calls after it use the handle.
-    unicache::InFlightCall in_flight(&c->in_flight);
+    in_flight.emplace(&c->in_flight);
     cache_lease lease = CACHE_LEASE_INIT;
     cache_buf old = {nullptr, 0};
     int got = cache_lease_get_ext(c, key, key_len, 0, opts, &old, &lease);
