@@ -214,6 +214,103 @@ TEST(MemcachedAuth, SaslOnTheBinaryProtocolRefusedIsAnAuthError)
     EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
+int compute_v(void *, const void *, size_t, cache_buf *value, cache_int64 *)
+{
+    if (cache_buf_alloc(value, 1) != CACHE_OK)
+        return CACHE_ENOMEM;
+    static_cast<char *>(value->data)[0] = 'v';
+    return CACHE_OK;
+}
+
+// The lease calls (memcached's meta commands, over sockets of their own).
+std::vector<std::pair<const char *, std::function<int(cache_t *)>>> lease_calls()
+{
+    return {
+        {"cache_fetch",
+         [](cache_t *c) {
+             cache_buf b = {nullptr, 0};
+             int rc = cache_fetch(c, "f", 1, compute_v, nullptr, 60000, &b);
+             cache_buf_free(&b);
+             return rc;
+         }},
+        {"cache_lease_get",
+         [](cache_t *c) {
+             cache_lease l = CACHE_LEASE_INIT;
+             cache_buf b = {nullptr, 0};
+             int rc = cache_lease_get(c, "l", 1, CACHE_LEASE_NOWAIT, &b, &l);
+             cache_buf_free(&b);
+             if (cache_lease_held(&l))
+                 rc = cache_lease_set(c, "l", 1, &l, "x", 1, 60000);
+             return rc == CACHE_MISS ? CACHE_OK : rc;
+         }},
+    };
+}
+
+TEST(MemcachedAuth, LeaseSocketsLogInLikeTheOthers)
+{
+    ServerProcess s = auth_file_server(auth_file());
+    s.start();
+    struct Case {
+        std::string login, must_say;
+    } refusals[] = {{"", "requires a login"},
+                    {std::string(kUser) + ":not-" + kPassword, "user 'alice'"}};
+    for (const Case &k : refusals) {
+        SCOPED_TRACE(k.must_say);
+        cache_t *c = open_uri(uri_for(s.port(), k.login));
+        ASSERT_NE(c, nullptr);
+        for (auto &call : lease_calls()) {
+            EXPECT_EQ(call.second(c), CACHE_EAUTH) << call.first << ": " << cache_last_error();
+            std::string m = cache_last_error();
+            EXPECT_NE(m.find(k.must_say), std::string::npos) << call.first << ": " << m;
+            EXPECT_EQ(m.find(kPassword), std::string::npos) << call.first << ": " << m;
+        }
+        cache_close(c);
+    }
+    cache_t *c = open_uri(uri_for(s.port(), std::string(kUser) + ":" + kPassword, "pool_size=2"));
+    ASSERT_NE(c, nullptr);
+    for (auto &call : lease_calls())
+        EXPECT_EQ(call.second(c), CACHE_OK) << call.first << ": " << cache_last_error();
+    int rc = 0;
+    EXPECT_EQ(get_str(c, "f", &rc), "v");
+    EXPECT_EQ(get_str(c, "l", &rc), "x");
+    // A stale copy and a delete during the compute, all through logged-in sockets.
+    cache_fetch_options o = CACHE_FETCH_OPTIONS_INIT;
+    o.stale_ttl_ms = 60000;
+    cache_lease l = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    ASSERT_EQ(cache_lease_get(c, "d", 1, 0, &b, &l), CACHE_MISS) << cache_last_error();
+    ASSERT_EQ(cache_delete(c, "d", 1), CACHE_MISS);
+    EXPECT_EQ(cache_lease_set_ext(c, "d", 1, &l, "old", 3, 60000, &o), CACHE_ELEASE);
+    // After a restart the new lease sockets log in again.
+    s.stop();
+    s.start();
+    ASSERT_EQ(until_ok(5000, [&] { return lease_calls()[0].second(c); }), CACHE_OK)
+        << cache_last_error();
+    EXPECT_EQ(get_str(c, "f", &rc), "v");
+    EXPECT_EQ(rc, CACHE_OK) << cache_last_error();
+    cache_close(c);
+}
+
+TEST(MemcachedAuth, LeaseSocketsNeverSendThePasswordToAServerThatNeedsNoLogin)
+{
+    // The same calls with and without a login, each on a server of its
+    // own: the same number of sets, so no login was sent.
+    uint64_t sets[2] = {0, 0};
+    for (int with_login = 0; with_login < 2; with_login++) {
+        ServerProcess s = ServerProcess::memcached();
+        s.start();
+        std::string login = with_login ? std::string(kUser) + ":" + kPassword : "";
+        cache_t *c = open_uri(uri_for(s.port(), login));
+        ASSERT_NE(c, nullptr);
+        for (auto &call : lease_calls())
+            EXPECT_EQ(call.second(c), CACHE_OK) << call.first << ": " << cache_last_error();
+        cache_close(c);
+        sets[with_login] = Bare(s).stat("cmd_set");
+    }
+    EXPECT_GT(sets[0], 0u);
+    EXPECT_EQ(sets[1], sets[0]);
+}
+
 TEST(MemcachedAuth, ALoginNeedsBothPartsAndNoFastGet)
 {
     cache_t *c = nullptr;

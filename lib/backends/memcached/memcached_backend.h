@@ -86,6 +86,11 @@ private:
     // CACHE_EIO for a response it does not expect.
     std::vector<MetaReply> meta(Connection &c, uint32_t server, const std::string &request,
                                 size_t replies, const char *what);
+    // Logs a new lease socket in (memcached -Y) when the server asks for it.
+    void log_in_socket(Connection &c, uint32_t server, int64_t deadline);
+    // CACHE_EAUTH for a refusal on a lease socket: names the user, never the password.
+    [[noreturn]] void refused(Connection &c, uint32_t server, const char *what,
+                              const std::string &line);
     // The name of full_key's lease item ('l') or compute-time item ('c').
     std::string side_name(Connection &c, Bytes full_key, char kind) const;
     bool take_item_lease(Connection &c, Bytes full_key, uint64_t token, int64_t lease_s);

@@ -93,6 +93,48 @@ bool parse_uint(const char *p, const char *end, uint64_t *out)
 
 } // namespace
 
+[[noreturn]] void MemcachedBackend::refused(Connection &c, uint32_t server, const char *what,
+                                            const std::string &line)
+{
+    const memcached_instance_st *inst = memcached_server_instance_by_position(c.mc, server);
+    fail(CACHE_EAUTH,
+         std::string("memcached ") + what + " failed: authentication refused by " +
+             memcached_server_name(inst) + ":" + std::to_string(memcached_server_port(inst)) +
+             " (" + line + "): " +
+             (!opts_.user.empty()
+                  ? "the server did not accept user '" + opts_.user + "' with the password given"
+                  : "the server requires a login (memcached -Y or -S); give it in the URI, "
+                    "memcached://user:password@host:port"));
+}
+
+// A lease socket is a connection of its own, so it logs in as log_in()
+// does for libmemcached's: on a new connection, a no-op first ("mn"); only a
+// server that answers it "unauthenticated" is sent the login, so one that
+// needs none never sees the password.
+void MemcachedBackend::log_in_socket(Connection &c, uint32_t server, int64_t deadline)
+{
+    const memcached_instance_st *inst = memcached_server_instance_by_position(c.mc, server);
+    TextGetSocket &sock = c.sockets[server];
+    std::string text;
+    if (sock.exchange(inst, "mn\r\n", 1, deadline, &text) != TextGetSocket::kHit)
+        return; // the request after it reports the failure
+    if (text.compare(0, 2, "MN") == 0)
+        return;
+    if (text.find("unauthenticated") == std::string::npos)
+        fail(CACHE_EIO, "memcached login: unexpected reply to a no-op");
+    std::string login = opts_.user + " " + opts_.password;
+    // As log_in(): any name on this server; exptime 1 in case it is stored.
+    std::string name = item_keys::generation_key(anchor_for(c, server), "~login");
+    std::string req =
+        "set " + name + " 0 1 " + std::to_string(login.size()) + "\r\n" + login + "\r\n";
+    if (sock.exchange(inst, req, 1, deadline, &text) != TextGetSocket::kHit)
+        return;
+    if (text.compare(0, 6, "STORED") != 0) {
+        std::string line = text.substr(0, text.find('\r'));
+        refused(c, server, "login", line);
+    }
+}
+
 std::vector<MemcachedBackend::MetaReply> MemcachedBackend::meta(Connection &c, uint32_t server,
                                                                 const std::string &request,
                                                                 size_t replies, const char *what)
@@ -103,6 +145,8 @@ std::vector<MemcachedBackend::MetaReply> MemcachedBackend::meta(Connection &c, u
     int64_t deadline = c.deadline_ns.load(std::memory_order_relaxed);
     if (deadline == 0)
         deadline = monotonic_ns() + opts_.timeout_ms * 1000000;
+    if (!opts_.user.empty() && !c.sockets[server].connected())
+        log_in_socket(c, server, deadline);
     switch (c.sockets[server].exchange(inst, request, replies, deadline, &text)) {
     case TextGetSocket::kHit:
         break;
@@ -125,6 +169,9 @@ std::vector<MemcachedBackend::MetaReply> MemcachedBackend::meta(Connection &c, u
         size_t sp = line.find(' ');
         r.code = line.substr(0, sp);
         if (r.code == "SERVER_ERROR" || r.code == "CLIENT_ERROR" || r.code == "ERROR") {
+            if (line.find("unauthenticated") != std::string::npos ||
+                line.find("authentication failure") != std::string::npos)
+                refused(c, server, what, line);
             if (line.find("too large") != std::string::npos)
                 fail(CACHE_ETOOBIG, std::string("memcached ") + what + ": " + line);
             fail(CACHE_EIO, std::string("memcached ") + what +

@@ -94,6 +94,8 @@ public:
                      int64_t deadline_ns, std::string *reply);
 
     const Counters &counters() const { return counters_; }
+    // Whether a connection is open (a new one may need a login first).
+    bool connected() const { return fd_ >= 0; }
 
 private:
     Outcome open(const memcached_instance_st *server, int64_t deadline_ns);
