@@ -360,18 +360,22 @@ CACHE_EXTERN(int) cache_ttl(cache_t *cache, const void *key, size_t key_len, cac
  *    itself to recompute with a probability that grows as expiry nears:
  *    now - compute_time * beta * ln(random()) >= expiry. 1 is the paper's
  *    choice; larger refreshes earlier.
+ * Each can also be given for one call (cache_fetch_options, below); the
+ * stale window is then the one of the call that stored the value.
  * The defaults change nothing for callers that do not use these calls and
  * cost nothing on a hit: a lease is taken only on a miss, stale copies
  * and compute times are kept only when stale_ttl or early_refresh ask for
  * them (then every cache_set through the handle keeps them too, and ends
  * the key's lease).
  *
- * What a caller sees over an entry's life (ttl T, stale_ttl S):
+ * What a caller sees over an entry's life (ttl T, S the stale window the
+ * value was stored with):
  *    before the first fill    one caller: compute; the others wait
  *    0 .. T                   CACHE_OK (with early_refresh, one caller may
  *                             recompute shortly before T; others: CACHE_OK)
  *    T .. T+S                 CACHE_STALE at once; one caller recomputes
- *    after T+S, or deleted    as before the first fill
+ *    after T+S, deleted, or   as before the first fill
+ *    one of its tags invalidated
  */
 
 /* Flags of cache_lease_get (bitwise or). */

@@ -208,6 +208,24 @@ module UnicacheStoreBehaviors
     end
   end
 
+  # Rails' meaning with real clocks and threads: after expiry the first
+  # reader extends the entry by race_condition_ttl and recomputes, and the
+  # others keep getting the old value meanwhile.
+  def test_race_condition_ttl_with_threads
+    @cache.write("foo", "bar", expires_in: 0.3, race_condition_ttl: 10)
+    sleep 0.45
+    refresher = Thread.new do
+      @cache.fetch("foo", expires_in: 60, race_condition_ttl: 10) do
+        sleep 0.4
+        "baz"
+      end
+    end
+    sleep 0.15
+    assert_equal("bar", @cache.fetch("foo", race_condition_ttl: 10) { flunk "a second compute" })
+    assert_equal "baz", refresher.value
+    assert_equal "baz", @cache.read("foo")
+  end
+
   def test_race_condition_ttl_keeps_the_stale_entry_on_the_backend
     @cache.write("foo", "bar", expires_in: 1, race_condition_ttl: 5)
     assert_operator @cache.unicache.ttl("foo"), :>, 200

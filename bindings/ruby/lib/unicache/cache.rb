@@ -119,15 +119,18 @@ module Unicache
     # The cached value of key; on a miss (or with force: true), the block's
     # value, stored for expires_in seconds (unless it is nil and skip_nil).
     # A miss is computed once across every process and thread sharing the
-    # backend (the core's leases): the others wait for its value. After
-    # expiry, the old value is served while one caller recomputes for as
-    # long as the cache's stale_ttl says (given at open, in ms, for every
-    # process: Rails' race_condition_ttl, which is accepted here for
-    # compatibility and governed by stale_ttl). A block that raises caches
-    # nothing and lets the next caller compute at once.
+    # backend (the core's leases): the others wait for its value.
+    #
+    # race_condition_ttl: seconds, Rails' meaning. The value this call
+    # stores keeps its old copy for that long past its expiry; the first
+    # reader in that window (in any process) gets the lease and recomputes,
+    # and every other reader keeps getting the old value meanwhile, without
+    # waiting. Without it the cache's stale_ttl (given at open) applies.
+    # A block that raises caches nothing and lets the next caller compute
+    # at once.
     def fetch(key, expires_in: nil, ttl: nil, force: false, skip_nil: false, tags: nil,
               race_condition_ttl: nil)
-      _ = race_condition_ttl
+      stale_ms = stale_window(race_condition_ttl)
       unless force
         data = @handle.get(key)
         return @serializer.load(data) unless data.nil?
@@ -140,11 +143,24 @@ module Unicache
         set(key, value, ttl: ttl, tags: tags) unless value.nil? && skip_nil
         return value
       end
-      fetch_leased(key, ttl, skip_nil, tags) { yield(key) }
+      fetch_leased(key, ttl, skip_nil, tags, stale_ms) { yield(key) }
     end
 
+    # race_condition_ttl in ms for the core (-1: the cache's stale_ttl).
+    def stale_window(race_condition_ttl)
+      return -1 if race_condition_ttl.nil?
+
+      s = seconds(race_condition_ttl)
+      unless s.is_a?(Numeric) && s.to_f.finite? && s >= 0 && s <= 1e12
+        raise ArgumentError, "race_condition_ttl must be 0 to 10^12 seconds (or nil), not #{race_condition_ttl.inspect}"
+      end
+
+      (s * 1000).ceil
+    end
+    private :stale_window
+
     # The lease protocol (cache_lease_*) behind fetch's miss.
-    def fetch_leased(key, ttl, skip_nil, tags)
+    def fetch_leased(key, ttl, skip_nil, tags, stale_ms)
       status, data, lease = @handle.lease_get(key)
       if lease.nil?
         return @serializer.load(data) unless data.nil? # fresh, or stale while another refreshes
@@ -159,13 +175,19 @@ module Unicache
 
         raise
       end
-      if (value.nil? && skip_nil) || tags
+      if value.nil? && skip_nil
         @handle.lease_release(key, *lease)
-        set(key, value, ttl: ttl, tags: tags) unless value.nil? && skip_nil
         return value
       end
       begin
-        @handle.lease_set(key, *lease, @serializer.dump(value), seconds(ttl))
+        # Lease-checked, tags and all: a delete or a newer set since the
+        # lease was granted refuses it.
+        blob = @serializer.dump(value)
+        if tags
+          @handle.lease_set_tagged(key, *lease, blob, seconds(ttl), Array(tags), stale_ms)
+        else
+          @handle.lease_set(key, *lease, blob, seconds(ttl), stale_ms)
+        end
       rescue Exception # rubocop:disable Lint/RescueException
         @handle.lease_release(key, *lease) # e.g. a value the serializer refuses
         raise
