@@ -82,6 +82,14 @@ cache_t *open_cache(const std::string &uri);
 // "never": no expiry.
 int64_t parse_duration_ms(const std::string &text, const char *what);
 
+// A number as the tables show it: an integer without decimals, else 4
+// significant digits.
+std::string number_text(double v);
+
+// The text a cache_buf-returning call gave (CacheFailure, naming what, when
+// status is an error); frees *buf.
+std::string buf_text(int status, cache_buf *buf, const std::string &what);
+
 // Statistics JSON flattened into (dotted name, value text) rows.
 std::vector<std::pair<std::string, std::string>> flatten_json(const std::string &json);
 
@@ -99,7 +107,7 @@ struct ServerView {
     std::string source; // "server", "file", or "this-handle" (nothing server-side)
     std::string note;   // what the numbers are, and what cannot be seen
     std::vector<ServerValue> values;
-    std::string hits, misses, ops; // the counters the hit ratio and ops/s come from
+    std::string hits, misses; // the counters the hit ratio comes from ("" for none)
 };
 ServerView server_view(cache_t *cache);
 

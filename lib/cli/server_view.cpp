@@ -29,10 +29,7 @@ bool to_number(const std::string &text, double *out)
 std::string info_text(cache_t *cache)
 {
     cache_buf buf = {nullptr, 0};
-    check(cache_backend_info(cache, &buf), "info");
-    std::string out(static_cast<const char *>(buf.data), buf.size);
-    cache_buf_free(&buf);
-    return out;
+    return buf_text(cache_backend_info(cache, &buf), &buf, "info");
 }
 
 // Redis INFO: "name:value" lines in "# Section"s. The "# Unicache" section
@@ -121,39 +118,41 @@ ServerView server_view(cache_t *cache)
     auto gauge = [&](const std::string &name, double value) {
         v.values.push_back({name, value, false});
     };
-    auto counter = [&](const std::string &name, double value) {
-        v.values.push_back({name, value, true});
+    // What a server reports, as (its name, the name shown, whether it grows).
+    struct Field {
+        const char *from, *as;
+        bool counter;
+    };
+    auto take = [&](std::map<std::string, double> f, std::initializer_list<Field> fields) {
+        for (const Field &x : fields)
+            v.values.push_back({x.as, f[x.from], x.counter});
     };
     if (v.backend == "redis") {
-        std::map<std::string, double> f = redis_fields(info_text(cache));
         v.source = "server";
-        counter("keyspace_hits", f["keyspace_hits"]);
-        counter("keyspace_misses", f["keyspace_misses"]);
-        counter("commands", f["total_commands_processed"]);
-        gauge("keys", f["keys"]);
-        gauge("used_memory", f["used_memory"]);
-        gauge("connected_clients", f["connected_clients"]);
-        counter("expired_keys", f["expired_keys"]);
-        counter("evicted_keys", f["evicted_keys"]);
+        take(redis_fields(info_text(cache)), {{"keyspace_hits", "keyspace_hits", true},
+                                              {"keyspace_misses", "keyspace_misses", true},
+                                              {"total_commands_processed", "commands", true},
+                                              {"keys", "keys", false},
+                                              {"used_memory", "used_memory", false},
+                                              {"connected_clients", "connected_clients", false},
+                                              {"expired_keys", "expired_keys", true},
+                                              {"evicted_keys", "evicted_keys", true}});
         v.hits = "keyspace_hits";
         v.misses = "keyspace_misses";
-        v.ops = "commands";
         v.note = "the Redis server's counters, for every client of this server (all databases)";
     } else if (v.backend == "memcached") {
-        std::map<std::string, double> f = memcached_fields(info_text(cache));
         v.source = "server";
-        counter("get_hits", f["get_hits"]);
-        counter("get_misses", f["get_misses"]);
-        counter("cmd_get", f["cmd_get"]);
-        counter("cmd_set", f["cmd_set"]);
-        gauge("curr_items", f["curr_items"]);
-        gauge("bytes", f["bytes"]);
-        gauge("curr_connections", f["curr_connections"]);
-        counter("evictions", f["evictions"]);
-        gauge("servers", f["servers"]);
+        take(memcached_fields(info_text(cache)), {{"get_hits", "get_hits", true},
+                                                  {"get_misses", "get_misses", true},
+                                                  {"cmd_get", "cmd_get", true},
+                                                  {"cmd_set", "cmd_set", true},
+                                                  {"curr_items", "curr_items", false},
+                                                  {"bytes", "bytes", false},
+                                                  {"curr_connections", "curr_connections", false},
+                                                  {"evictions", "evictions", true},
+                                                  {"servers", "servers", false}});
         v.hits = "get_hits";
         v.misses = "get_misses";
-        v.ops = "cmd_get";
         v.note = "the memcached servers' counters, added up, for every client of these servers";
     } else if (v.backend == "sqlite") {
         std::map<std::string, std::string> w = sqlite_words(info_text(cache));

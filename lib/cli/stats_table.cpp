@@ -14,16 +14,6 @@ struct JsonDeleter {
     void operator()(cJSON *j) const { cJSON_Delete(j); }
 };
 
-std::string number_text(double v)
-{
-    char buf[64];
-    if (v == double(int64_t(v)) && v < 9e15 && v > -9e15)
-        std::snprintf(buf, sizeof buf, "%lld", (long long)v);
-    else
-        std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
-
 void flatten(const cJSON *node, const std::string &name,
              std::vector<std::pair<std::string, std::string>> *rows)
 {
@@ -48,6 +38,24 @@ void flatten(const cJSON *node, const std::string &name,
 
 } // namespace
 
+std::string number_text(double v)
+{
+    char buf[64];
+    if (v == double(int64_t(v)) && v < 9e15 && v > -9e15)
+        std::snprintf(buf, sizeof buf, "%lld", (long long)v);
+    else
+        std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
+}
+
+std::string buf_text(int status, cache_buf *buf, const std::string &what)
+{
+    check(status, what);
+    std::string out(static_cast<const char *>(buf->data), buf->size);
+    cache_buf_free(buf);
+    return out;
+}
+
 std::vector<std::pair<std::string, std::string>> flatten_json(const std::string &json)
 {
     std::unique_ptr<cJSON, JsonDeleter> root(cJSON_Parse(json.c_str()));
@@ -61,10 +69,7 @@ std::vector<std::pair<std::string, std::string>> flatten_json(const std::string 
 std::string stats_json(cache_t *cache)
 {
     cache_buf buf = {nullptr, 0};
-    check(cache_stats_json(cache, &buf), "stats");
-    std::string out(static_cast<const char *>(buf.data), buf.size);
-    cache_buf_free(&buf);
-    return out;
+    return buf_text(cache_stats_json(cache, &buf), &buf, "stats");
 }
 
 } // namespace unicache_cli

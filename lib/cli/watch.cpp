@@ -23,16 +23,6 @@ namespace {
 
 using Rows = std::vector<std::pair<std::string, std::string>>;
 
-std::string number(double v)
-{
-    char buf[64];
-    if (v == double(int64_t(v)) && v < 9e15 && v > -9e15)
-        std::snprintf(buf, sizeof buf, "%lld", (long long)v);
-    else
-        std::snprintf(buf, sizeof buf, "%.4g", v);
-    return buf;
-}
-
 double find(const ServerView &v, const std::string &name)
 {
     for (const ServerValue &s : v.values)
@@ -46,20 +36,21 @@ Rows rows_of(const ServerView &now, const ServerView *prev, double seconds, cach
 {
     Rows rows = {{"backend", now.backend}, {"source", now.source}};
     for (const ServerValue &s : now.values) {
-        rows.emplace_back(s.name, number(s.value));
+        rows.emplace_back(s.name, number_text(s.value));
         if (s.counter)
             rows.emplace_back(
                 s.name + "_per_s",
-                prev && seconds > 0 ? number((s.value - find(*prev, s.name)) / seconds) : "-");
+                prev && seconds > 0 ? number_text((s.value - find(*prev, s.name)) / seconds) : "-");
     }
     if (!now.hits.empty()) {
         double hits = find(now, now.hits), misses = find(now, now.misses);
-        rows.emplace_back("hit_ratio", hits + misses > 0 ? number(hits / (hits + misses)) : "-");
+        rows.emplace_back("hit_ratio",
+                          hits + misses > 0 ? number_text(hits / (hits + misses)) : "-");
         std::string interval = "-";
         if (prev) {
             double dh = hits - find(*prev, now.hits), dm = misses - find(*prev, now.misses);
             if (dh + dm > 0)
-                interval = number(dh / (dh + dm));
+                interval = number_text(dh / (dh + dm));
         }
         rows.emplace_back("interval_hit_ratio", interval);
     }

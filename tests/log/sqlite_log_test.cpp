@@ -19,6 +19,7 @@
 
 #include "sqlite/sqlite_raw.h"
 #include "sqlite/sqlite_temp_dir.h"
+#include "support/cache_io.h"
 #include "support/log_recorder.h"
 #include "unicache.h"
 
@@ -39,16 +40,6 @@ cache_t *open_ok(const std::string &uri)
     cache_t *c = nullptr;
     EXPECT_EQ(cache_open(uri.c_str(), &c), CACHE_OK) << uri << ": " << cache_last_error();
     return c;
-}
-
-std::string get_str(cache_t *c, const std::string &k)
-{
-    cache_buf b = {nullptr, 0};
-    int rc = cache_get(c, k.data(), k.size(), &b);
-    std::string v = rc == CACHE_OK ? std::string(static_cast<char *>(b.data), b.size)
-                                   : "<" + std::to_string(rc) + ">";
-    cache_buf_free(&b);
-    return v;
 }
 
 // Runs body in a forked child that body ends with SIGKILL (bounded by
@@ -93,8 +84,7 @@ TEST(SqliteLog, AWalLeftByACrashIsRecoveredAndSaidSo)
         if (cache_open(uri.c_str(), &c) != CACHE_OK)
             _exit(4);
         for (int i = 0; i < 20; i++) {
-            std::string k = "k" + std::to_string(i), v = kValue + std::to_string(i);
-            if (cache_set(c, k.data(), k.size(), v.data(), v.size(), CACHE_TTL_NONE) != CACHE_OK)
+            if (set_string(c, "k" + std::to_string(i), kValue + std::to_string(i)) != CACHE_OK)
                 _exit(5);
         }
         die_in_a_transaction(db);
@@ -112,7 +102,7 @@ TEST(SqliteLog, AWalLeftByACrashIsRecoveredAndSaidSo)
         << recovered[0].text;
     // What was committed is there; the unfinished transaction is not.
     for (int i = 0; i < 20; i++)
-        EXPECT_EQ(get_str(c, "k" + std::to_string(i)), kValue + std::to_string(i));
+        EXPECT_EQ(get_string(c, "k" + std::to_string(i)), kValue + std::to_string(i));
     RawDb raw(db);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'unfinished'"), 0);
     cache_close(c);
@@ -126,7 +116,7 @@ TEST(SqliteLog, AHotRollbackJournalIsRolledBackAndSaidSo)
     const std::string uri = "sqlite://" + db + "?purge_interval_ms=0";
     cache_t *c = open_ok(uri);
     ASSERT_NE(c, nullptr);
-    ASSERT_EQ(cache_set(c, "k", 1, kValue, sizeof kValue - 1, CACHE_TTL_NONE), CACHE_OK);
+    ASSERT_EQ(set_string(c, "k", kValue), CACHE_OK);
     cache_close(c);
     // A cache file in rollback-journal mode (a copy made with a tool, an old
     // build), whose writer dies with its journal hot.
@@ -145,7 +135,7 @@ TEST(SqliteLog, AHotRollbackJournalIsRolledBackAndSaidSo)
     EXPECT_EQ(recovered[0].level, CACHE_LOG_WARN);
     EXPECT_NE(recovered[0].text.find("rolled back"), std::string::npos) << recovered[0].text;
     EXPECT_NE(recovered[0].text.find(db + "-journal"), std::string::npos) << recovered[0].text;
-    EXPECT_EQ(get_str(c, "k"), kValue);
+    EXPECT_EQ(get_string(c, "k"), kValue);
     RawDb raw(db);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'unfinished'"), 0);
     EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal"); // unicache's mode again
@@ -160,17 +150,17 @@ TEST(SqliteLog, ACleanReopenAndASharedWalSayNothing)
     Recorder r;
     cache_t *c = open_ok(uri);
     ASSERT_NE(c, nullptr);
-    ASSERT_EQ(cache_set(c, "k", 1, kValue, sizeof kValue - 1, CACHE_TTL_NONE), CACHE_OK);
+    ASSERT_EQ(set_string(c, "k", kValue), CACHE_OK);
     // A second handle while the first has the WAL open, then a reopen after
     // a clean close: neither is a recovery.
     cache_t *other = open_ok(uri);
     ASSERT_NE(other, nullptr);
-    EXPECT_EQ(get_str(other, "k"), kValue);
+    EXPECT_EQ(get_string(other, "k"), kValue);
     cache_close(other);
     cache_close(c);
     c = open_ok(uri);
     ASSERT_NE(c, nullptr);
-    EXPECT_EQ(get_str(c, "k"), kValue);
+    EXPECT_EQ(get_string(c, "k"), kValue);
     cache_close(c);
     EXPECT_TRUE(r.with("recovered").empty()) << dump(r.lines());
     EXPECT_TRUE(r.with("could not be installed").empty()) << dump(r.lines());
