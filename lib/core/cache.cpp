@@ -139,7 +139,7 @@ void Cache::set(Bytes key, Bytes value, int64_t ttl_ms)
         set_with_meta(full_key(key), stored_form(value), ttl); // cache_lease.cpp
     else
         backend_->set(full_key(key), stored_form(value), ttl);
-    counters_.add(Counter::sets);
+    counters_.add(timer.slot(), Counter::sets);
 }
 
 bool Cache::add(Bytes key, Bytes value, int64_t ttl_ms)
@@ -148,7 +148,7 @@ bool Cache::add(Bytes key, Bytes value, int64_t ttl_ms)
     int64_t ttl = resolve_ttl(ttl_ms);
     bool stored = backend_->add(full_key(key), stored_form(value), ttl);
     if (stored)
-        counters_.add(Counter::sets);
+        counters_.add(timer.slot(), Counter::sets);
     return stored;
 }
 
@@ -158,7 +158,7 @@ bool Cache::get(Bytes key, OwnedBuffer *out)
     bool hit = backend_->get(full_key(key), out);
     if (hit)
         unframe(out);
-    counters_.add(hit ? Counter::hits : Counter::misses);
+    counters_.add(timer.slot(), hit ? Counter::hits : Counter::misses);
     return hit;
 }
 
@@ -215,9 +215,9 @@ bool Cache::get_into(Bytes key, void *dst, size_t capacity, size_t *size)
     if (hit && *size == kFrameHeld)
         get_into_frame(dst, capacity, size);
     if (!hit)
-        counters_.add(Counter::misses);
+        counters_.add(timer.slot(), Counter::misses);
     else if (*size <= capacity)
-        counters_.add(Counter::hits);
+        counters_.add(timer.slot(), Counter::hits);
     return hit;
 }
 
@@ -226,7 +226,7 @@ bool Cache::del(Bytes key)
     OpTimer timer(*this, Op::del);
     bool removed = backend_->del(full_key(key));
     if (removed)
-        counters_.add(Counter::deletes);
+        counters_.add(timer.slot(), Counter::deletes);
     return removed;
 }
 
@@ -240,7 +240,7 @@ int64_t Cache::incr(Bytes key, int64_t delta)
 {
     OpTimer timer(*this, Op::incr);
     int64_t v = backend_->incr(full_key(key), delta, default_ttl_ms_);
-    counters_.add(Counter::sets);
+    counters_.add(timer.slot(), Counter::sets);
     return v;
 }
 
@@ -256,7 +256,7 @@ bool Cache::incr_ext(Bytes key, int64_t delta, int64_t ttl_ms_if_new, bool must_
     } else {
         *result = backend_->incr(k, delta, ttl);
     }
-    counters_.add(Counter::sets);
+    counters_.add(timer.slot(), Counter::sets);
     return true;
 }
 
@@ -278,7 +278,7 @@ bool Cache::expire_at(Bytes key, int64_t unix_ms)
     if (remaining <= 0) {
         bool removed = backend_->del(full_key(key));
         if (removed)
-            counters_.add(Counter::deletes);
+            counters_.add(timer.slot(), Counter::deletes);
         return removed;
     }
     return backend_->touch(full_key(key), remaining);
@@ -302,8 +302,8 @@ void Cache::get_many(const Bytes *keys, size_t n, OwnedBuffer *values, int *stat
             unframe(&values[i]);
             hits++;
         }
-    counters_.add(Counter::hits, hits);
-    counters_.add(Counter::misses, int64_t(n) - hits);
+    counters_.add(timer.slot(), Counter::hits, hits);
+    counters_.add(timer.slot(), Counter::misses, int64_t(n) - hits);
 }
 
 void Cache::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t ttl_ms)
@@ -328,7 +328,7 @@ void Cache::set_many(const Bytes *keys, const Bytes *values, size_t n, int64_t t
         views[i] = frames[i];
     }
     backend_->set_many(full.data(), views.empty() ? values : views.data(), n, ttl);
-    counters_.add(Counter::sets, int64_t(n));
+    counters_.add(timer.slot(), Counter::sets, int64_t(n));
 }
 
 size_t Cache::del_many(const Bytes *keys, size_t n)
@@ -337,7 +337,7 @@ size_t Cache::del_many(const Bytes *keys, size_t n)
     KeyBatch full;
     full_keys(keys, n, &full);
     size_t removed = backend_->del_many(full.data(), n);
-    counters_.add(Counter::deletes, int64_t(removed));
+    counters_.add(timer.slot(), Counter::deletes, int64_t(removed));
     return removed;
 }
 
@@ -355,7 +355,7 @@ size_t Cache::delete_pattern(Bytes pattern)
 {
     OpTimer timer(*this, Op::delete_pattern);
     size_t removed = backend_->delete_pattern(full_pattern(pattern));
-    counters_.add(Counter::deletes, int64_t(removed));
+    counters_.add(timer.slot(), Counter::deletes, int64_t(removed));
     return removed;
 }
 
@@ -373,7 +373,7 @@ void Cache::set_tagged(Bytes key, Bytes value, int64_t ttl_ms, const Bytes *tags
     KeyBatch named;
     full_tags(tags, ntags, &named);
     backend_->set_tagged(k, stored_form(value), ttl, named.data(), ntags);
-    counters_.add(Counter::sets);
+    counters_.add(timer.slot(), Counter::sets);
 }
 
 size_t Cache::invalidate_tags(const Bytes *tags, size_t n)
@@ -382,7 +382,7 @@ size_t Cache::invalidate_tags(const Bytes *tags, size_t n)
     KeyBatch full;
     full_tags(tags, n, &full);
     size_t removed = backend_->invalidate_tags(full.data(), n);
-    counters_.add(Counter::deletes, int64_t(removed));
+    counters_.add(timer.slot(), Counter::deletes, int64_t(removed));
     return removed;
 }
 

@@ -127,24 +127,31 @@ private:
 public:
     // Times one operation: its latency histogram, and the slow-operation
     // log when slow_ms is set.
+    // The calling thread's counter slot is looked up here once and shared
+    // with the operation's counters (slot()). Always inline: out of line,
+    // the timer lives on the stack and its destructor is a call per
+    // operation (+4% on a memory:// hit).
     class OpTimer {
     public:
-        OpTimer(const Cache &cache, Op op) : cache_(cache), op_(op)
+        __attribute__((always_inline)) OpTimer(const Cache &cache, Op op) : cache_(cache), op_(op)
         {
+            ThreadSlot &t = this_thread_slot();
+            call_.slot = t.slot();
             if (cache.latency_)
-                call_ = cache.latency_->begin();
-            if (cache.slow_ns_)
+                call_ = cache.latency_->begin(t);
+            if (__builtin_expect(cache.slow_ns_ != 0, 0))
                 start_ns_ = monotonic_ns();
         }
-        ~OpTimer()
+        __attribute__((always_inline)) ~OpTimer()
         {
             if (cache_.latency_)
                 cache_.latency_->end(op_, call_);
-            if (start_ns_)
+            if (__builtin_expect(start_ns_ != 0, 0))
                 cache_.finished(op_, monotonic_ns() - start_ns_);
         }
         OpTimer(const OpTimer &) = delete;
         OpTimer &operator=(const OpTimer &) = delete;
+        unsigned slot() const { return call_.slot; }
 
     private:
         const Cache &cache_;

@@ -64,14 +64,14 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease,
         switch (r.state) {
         case LeaseState::hit:
         case LeaseState::stale:
-            counters_.add(Counter::hits);
+            counters_.add(timer.slot(), Counter::hits);
             if (r.granted)
                 *lease = Lease{r.token ? r.token : req.token, lease_check(k), monotonic_ns()};
             unframe(&r.value);
             *out = std::move(r.value);
             return r.state == LeaseState::hit ? CACHE_OK : CACHE_STALE;
         case LeaseState::granted:
-            counters_.add(Counter::misses);
+            counters_.add(timer.slot(), Counter::misses);
             *lease = Lease{r.token ? r.token : req.token, lease_check(k), monotonic_ns()};
             return CACHE_MISS;
         case LeaseState::busy:
@@ -81,7 +81,7 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease,
             return CACHE_WAIT;
         int64_t left = deadline - monotonic_ms();
         if (left <= 0) {
-            counters_.add(Counter::misses);
+            counters_.add(timer.slot(), Counter::misses);
             return CACHE_MISS; // no lease: compute without storing
         }
         backend_->lease_wait(k, std::min(backoff, left));
@@ -119,7 +119,7 @@ bool Cache::lease_set(Bytes key, Lease *lease, Bytes value, int64_t ttl_ms,
     fill.compute_ms = std::max<int64_t>(0, (monotonic_ns() - held.started_ns) / 1000000);
     bool stored = backend_->lease_set(k, held.token, stored_form(value), fill);
     if (stored)
-        counters_.add(Counter::sets);
+        counters_.add(timer.slot(), Counter::sets);
     return stored;
 }
 

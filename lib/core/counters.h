@@ -1,9 +1,12 @@
-// Operation counters that many threads bump without sharing a cache line:
-// each thread adds to one of kStripes padded slots, stats() sums them.
+// Operation counters that many threads bump without sharing a cache line or
+// a locked instruction: each thread adds to its own padded slot
+// (core/thread_slot.h), stats() sums them.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+
+#include "thread_slot.h"
 
 namespace unicache {
 
@@ -11,10 +14,12 @@ enum class Counter { hits, misses, sets, deletes, errors, count_ };
 
 class OpCounters {
 public:
-    void add(Counter c, int64_t n = 1)
+    // slot: this_thread_slot().slot(), when the caller has it already.
+    void add(unsigned slot, Counter c, int64_t n = 1)
     {
-        stripes_[stripe_index()].v[size_t(c)].fetch_add(n, std::memory_order_relaxed);
+        slot_add(stripes_[slot].v[size_t(c)], slot, n);
     }
+    void add(Counter c, int64_t n = 1) { add(this_thread_slot().slot(), c, n); }
     int64_t sum(Counter c) const
     {
         int64_t total = 0;
@@ -24,17 +29,10 @@ public:
     }
 
 private:
-    static constexpr size_t kStripes = 16;
     struct alignas(64) Stripe {
         std::atomic<int64_t> v[size_t(Counter::count_)] = {};
     };
-    static size_t stripe_index()
-    {
-        static std::atomic<size_t> next{0};
-        thread_local size_t idx = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
-        return idx;
-    }
-    Stripe stripes_[kStripes];
+    Stripe stripes_[kThreadSlots];
 };
 
 } // namespace unicache

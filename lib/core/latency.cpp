@@ -127,23 +127,16 @@ double LatencySnapshot::quantile_ns(double q) const
 }
 
 LatencyHistograms::LatencyHistograms(unsigned period)
-    : period_(period ? period : 1), stripes_(std::make_unique<Stripe[]>(kStripes))
+    : period_(period ? period : 1), max_gap_(2 * period_ - 1),
+      stripes_(std::make_unique<Stripe[]>(kThreadSlots))
 {
 }
 
 LatencyHistograms::~LatencyHistograms()
 {
-    for (size_t i = 0; i < kStripes; i++)
+    for (size_t i = 0; i < kThreadSlots; i++)
         for (auto &b : stripes_[i].buckets)
             std::unique_ptr<Buckets> owned(b.load(std::memory_order_relaxed));
-}
-
-LatencyHistograms::Thread LatencyHistograms::new_thread()
-{
-    static std::atomic<unsigned> next{0};
-    unsigned n = next.fetch_add(1, std::memory_order_relaxed);
-    uint32_t seed = uint32_t(std::hash<std::thread::id>()(std::this_thread::get_id())) | 1;
-    return Thread{unsigned(n % kStripes), int(1 + n % kDefaultSamplePeriod), seed};
 }
 
 void LatencyHistograms::record(Stripe &s, Op op, uint64_t ns)
@@ -173,7 +166,7 @@ LatencySnapshot LatencyHistograms::snapshot(Op op) const
     size_t i = size_t(op);
     LatencySnapshot out;
     out.buckets.assign(kLatencyBuckets, 0);
-    for (size_t k = 0; k < kStripes; k++) {
+    for (size_t k = 0; k < kThreadSlots; k++) {
         const Stripe &s = stripes_[k];
         out.count += s.count[i].load(std::memory_order_relaxed);
         out.sum_ns += s.sum_ns[i].load(std::memory_order_relaxed);

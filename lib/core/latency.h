@@ -2,13 +2,12 @@
 //
 // Buckets are log-scale on nanoseconds, 8 per power of two (a bucket is at
 // most 12.5% wide, so a percentile read from it is within ~6% of the
-// truth), from 1 ns to ~18 minutes. Each thread writes to one of kStripes
-// stripes (no lock, no shared cache line between threads up to kStripes of
-// them), and only about one call in latency_sample (64) per thread is
-// timed: reading
-// the clock twice costs more than the rest of a memory:// hit's
-// bookkeeping (bench/latency_overhead.cpp). Counts are exact; percentiles,
-// sum and max come from the timed calls.
+// truth), from 1 ns to ~18 minutes. Each thread writes to its own stripe
+// (core/thread_slot.h: no lock, no locked instruction, no shared cache
+// line), and only about one call in latency_sample (64) per thread is
+// timed: reading the clock twice costs more than the rest of a memory://
+// hit's bookkeeping (bench/latency_overhead.cpp). Counts are exact;
+// percentiles, sum and max come from the timed calls.
 #pragma once
 
 #include <atomic>
@@ -20,6 +19,7 @@
 
 #include "op.h"
 #include "stats_part.h"
+#include "thread_slot.h"
 
 namespace unicache {
 
@@ -76,39 +76,36 @@ public:
     // One call of op: begin() returns a start tick when this call is to be
     // timed (else 0); end() counts the call and records its time.
     struct Call {
-        unsigned stripe;
+        unsigned slot;
         uint64_t start; // 0: not timed
     };
-    Call begin() const
+    // t: the calling thread's this_thread_slot(), which the caller shares
+    // with its other counters (one thread-local access per call).
+    Call begin(ThreadSlot &t) const
     {
-        Thread &t = thread_state();
-        Call c{t.stripe, 0};
-        if (--t.countdown <= 0) {
+        Call c{t.slot(), 0};
+        // The countdown is the thread's, shared by every handle: one left
+        // longer than this handle's gaps (by a handle sampling less often)
+        // ends now, so latency_sample=1 still times every call.
+        if (__builtin_expect(unsigned(--t.countdown - 1) >= max_gap_, 0)) {
             // A random gap (1 to 2 * period - 1, period on average), so
             // that a pattern of calls (get, set, get, set...) cannot hide
             // an operation.
             t.random ^= t.random << 13;
             t.random ^= t.random >> 17;
             t.random ^= t.random << 5;
-            t.countdown = int(1 + t.random % (2 * period_ - 1));
+            t.countdown = int(1 + t.random % max_gap_);
             c.start = latency_clock::ticks();
         }
         return c;
     }
+    Call begin() const { return begin(this_thread_slot()); }
     void end(Op op, const Call &c)
     {
-        Stripe &s = stripes_[c.stripe];
-        s.count[size_t(op)].fetch_add(1, std::memory_order_relaxed);
-        if (c.start)
+        Stripe &s = stripes_[c.slot];
+        slot_add(s.count[size_t(op)], c.slot, uint64_t(1));
+        if (__builtin_expect(c.start != 0, 0))
             record(s, op, latency_clock::to_ns(latency_clock::ticks() - c.start));
-    }
-    // A call timed in full by the caller (slow_ms needs every call's time).
-    void end_timed(Op op, unsigned stripe, uint64_t ns, bool sample)
-    {
-        Stripe &s = stripes_[stripe];
-        s.count[size_t(op)].fetch_add(1, std::memory_order_relaxed);
-        if (sample)
-            record(s, op, ns);
     }
 
     LatencySnapshot snapshot(Op op) const;
@@ -117,7 +114,6 @@ public:
     void add_stats(StatsPart &part) const;
 
 private:
-    static constexpr size_t kStripes = 16;
     struct Buckets {
         std::atomic<uint64_t> n[kLatencyBuckets];
         Buckets()
@@ -133,25 +129,11 @@ private:
         // Allocated on the stripe's first timed call of the operation.
         std::atomic<Buckets *> buckets[kOpCount] = {};
     };
-    struct Thread {
-        unsigned stripe = 0;
-        int countdown = 0;
-        uint32_t random = 0; // xorshift32 state; 0 until the thread's first call
-    };
-    // Zero-initialised (no guard on each access, unlike a thread_local
-    // with a dynamic initialiser); set up on the thread's first call.
-    static Thread &thread_state()
-    {
-        static thread_local Thread t;
-        if (__builtin_expect(t.random == 0, 0))
-            t = new_thread();
-        return t;
-    }
-    static Thread new_thread();
     void record(Stripe &s, Op op, uint64_t ns);
     static void add_buckets(StatsPart h, const LatencySnapshot &s);
 
     const unsigned period_;
+    const unsigned max_gap_; // 2 * period_ - 1
     std::unique_ptr<Stripe[]> stripes_;
 };
 

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/latency.h"
+#include "core/thread_slot.h"
 #include "support/server_process.h"
 #include "unicache.h"
 
@@ -165,6 +167,39 @@ TEST(Latency, CountsAreExactAcrossThreads)
         t.join();
     Doc d(stats(c));
     EXPECT_EQ(latency_field(d.root, "get", "count"), 20000);
+    cache_close(c);
+}
+
+// More threads alive at once than there are owned counter slots (the rest
+// share slots with atomic adds), then a second wave that reclaims the slots
+// the first gave back: every get is still counted, in the latency counts
+// and in the misses.
+TEST(Latency, CountsStayExactWhenThreadsOutnumberTheirSlots)
+{
+    cache_t *c = open_ok("memory://");
+    ASSERT_NE(c, nullptr);
+    constexpr int kThreads = int(unicache::kOwnedSlots) + 12, kGets = 500;
+    for (int wave = 0; wave < 2; wave++) {
+        std::atomic<int> started{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; t++)
+            threads.emplace_back([c, &started] {
+                // All alive together (bounded: 10 s at most).
+                started++;
+                auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                while (started.load() < kThreads && std::chrono::steady_clock::now() < deadline)
+                    std::this_thread::yield();
+                for (int i = 0; i < kGets; i++)
+                    get_str(c, "absent");
+            });
+        for (auto &t : threads)
+            t.join();
+    }
+    Doc d(stats(c));
+    EXPECT_EQ(latency_field(d.root, "get", "count"), 2 * kThreads * kGets);
+    const cJSON *misses = cJSON_GetObjectItem(d.root, "misses");
+    ASSERT_TRUE(cJSON_IsNumber(misses)) << stats(c);
+    EXPECT_EQ(misses->valuedouble, 2 * kThreads * kGets);
     cache_close(c);
 }
 
