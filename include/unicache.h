@@ -740,8 +740,9 @@ CACHE_EXTERN(const char *) cache_backend_name(cache_t *cache);
 #define CACHE_LOG_ERROR 1 /* an operation failed in a way an operator must fix */
 #define CACHE_LOG_WARN                                                                             \
     2                     /* connection lost or restored, breaker opened or                        \
-                             closed, server dropped, slow operation */
-#define CACHE_LOG_INFO 3  /* retries, coherence flushes, stores recovered */
+                             closed, server dropped, slow operation, a store                       \
+                             recovered after a crash */
+#define CACHE_LOG_INFO 3  /* retries, coherence flushes */
 #define CACHE_LOG_DEBUG 4 /* detail for debugging unicache itself */
 
 /*
