@@ -16,6 +16,22 @@ bool is_tiered(const Config &config)
     return config.scheme == "tiered" || config.scheme.compare(0, 7, "tiered+") == 0;
 }
 
+// What goes before every key. A namespace is its prefix and one separator,
+// so that no namespace's keys start with another's head ("a|" is never the
+// start of "ab|..." nor of "a:b|..."), and clear, keys and size of one are
+// exact on every backend; a raw prefix is prepended as it is.
+std::string key_head(const std::string &prefix, bool raw)
+{
+    if (raw || prefix.empty())
+        return prefix;
+    if (prefix.find(kNamespaceSeparator) != std::string::npos)
+        fail(CACHE_EINVAL, std::string("prefix contains '") + kNamespaceSeparator +
+                               "', the separator that ends a namespace (prefix_mode=namespace, "
+                               "the default): choose a prefix without it, or open with "
+                               "prefix_mode=raw to prepend the prefix as it is");
+    return prefix + kNamespaceSeparator;
+}
+
 } // namespace
 
 std::unique_ptr<Backend> open_backend(Config &config)
@@ -52,6 +68,8 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
     Config config = Config::parse(text);
     CacheSettings settings;
     settings.prefix = config.params.take_string("prefix", "");
+    bool raw_prefix =
+        config.params.take_choice("prefix_mode", "namespace", {"namespace", "raw"}) == "raw";
     settings.default_ttl_ms = config.params.take_int("default_ttl", 0, 0, kMaxTtlMs);
     settings.stampede = StampedeSettings::take(config.params);
     CodecSettings &codec = settings.codec;
@@ -84,8 +102,10 @@ std::unique_ptr<Cache> open_cache(const std::string &text, const cache_options *
     }
     if (settings.prefix.size() > CACHE_KEY_MAX)
         fail(CACHE_ETOOBIG, "prefix is longer than " + std::to_string(CACHE_KEY_MAX) + " bytes");
-    // Backends see the prefix too (some count or clear per prefix).
+    settings.prefix = key_head(settings.prefix, raw_prefix);
+    // Backends see the head too (some count, clear or track per prefix).
     config.prefix = settings.prefix;
+    config.raw_prefix = raw_prefix;
     config.latency = settings.latency;
     config.latency_sample = settings.latency_sample;
     // compress=none or not, the core reads what a compressing handle wrote.

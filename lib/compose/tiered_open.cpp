@@ -37,15 +37,16 @@ bool is_tier_option(const std::string &name)
 
 // A tier or the fallback as it will be opened: the whole cache's prefix,
 // and none of the options that belong to the whole.
-Config part_config(Config c, const std::string &prefix)
+Config part_config(Config c, const Config &whole_cache)
 {
-    for (const char *whole :
-         {"prefix", "default_ttl", "compress", "compress_threshold", "max_decompressed"})
+    for (const char *whole : {"prefix", "prefix_mode", "default_ttl", "compress",
+                              "compress_threshold", "max_decompressed"})
         if (c.params.has(whole))
             fail(CACHE_EINVAL, std::string("'") + whole +
                                    "' applies to the whole tiered cache; give it next to "
                                    "\"tiers\", not inside a tier");
-    c.prefix = prefix;
+    c.prefix = whole_cache.prefix;
+    c.raw_prefix = whole_cache.raw_prefix;
     return c;
 }
 
@@ -80,7 +81,8 @@ TieredPlan plan_tiered(Config &config)
         l1.scheme = "memory";
         l1.display = "memory://";
         std::string l1_query;
-        for (const std::string &name : config.params.names()) {
+        // Not those the core took for the whole cache (prefix=, default_ttl=...).
+        for (const std::string &name : config.params.names_not_taken()) {
             std::string value = config.params.take_string(name, "");
             if (is_tier_option(name)) {
                 one_line.add(name, value);
@@ -132,7 +134,7 @@ TieredPlan plan_tiered(Config &config)
     for (size_t i = 0; i < parts.size(); i++) {
         std::string label = tier_label(i, parts[i]);
         try {
-            parts[i] = part_config(std::move(parts[i]), config.prefix);
+            parts[i] = part_config(std::move(parts[i]), config);
             check_backend(parts[i]);
         } catch (const Error &e) {
             tier_failed(label, e);
@@ -155,7 +157,7 @@ TieredPlan plan_tiered(Config &config)
         }
         std::string label = "fallback (" + plan.fallback.display + ")";
         try {
-            plan.fallback = part_config(std::move(plan.fallback), config.prefix);
+            plan.fallback = part_config(std::move(plan.fallback), config);
             check_backend(plan.fallback);
         } catch (const Error &e) {
             tier_failed(label, e);

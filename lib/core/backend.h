@@ -1,7 +1,8 @@
 // Backend: the one interface every storage engine implements.
 //
-// The core (cache.h) has already validated arguments, prepended the prefix to
-// every key, tag and pattern, and resolved CACHE_TTL_DEFAULT, so a backend
+// The core (cache.h) has already validated arguments, prepended the prefix
+// (with its '|' in prefix_mode=namespace: Config::prefix) to every key, tag
+// and pattern, and resolved CACHE_TTL_DEFAULT, so a backend
 // sees full keys and concrete TTLs: ttl_ms == 0 means "never expires",
 // ttl_ms > 0 is a lifetime in milliseconds. Backends report failures by
 // throwing unicache::Error with a status and a message that never contains a

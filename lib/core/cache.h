@@ -32,6 +32,8 @@ inline void check_key(Bytes key, const char *what = "key")
 
 // What the open step decided for the whole cache.
 struct CacheSettings {
+    // What goes before every key: prefix + '|' (prefix_mode=namespace), the
+    // prefix alone (prefix_mode=raw), or nothing without a prefix.
     std::string prefix;
     int64_t default_ttl_ms = 0;
     std::string display_uri; // for statistics; never holds a password

@@ -326,6 +326,15 @@ std::vector<std::string> Params::names() const
     return out;
 }
 
+std::vector<std::string> Params::names_not_taken() const
+{
+    std::vector<std::string> out;
+    for (const auto &it : items_)
+        if (!it.used)
+            out.push_back(it.name);
+    return out;
+}
+
 Params::Item *Params::take(const std::string &name)
 {
     known_.push_back(name);

@@ -25,6 +25,8 @@ public:
     bool has(const std::string &name) const;
     // The names given, in order (taken or not).
     std::vector<std::string> names() const;
+    // The names given and not taken yet, in order.
+    std::vector<std::string> names_not_taken() const;
 
     // Each take_* marks the name as valid for this scheme and consumes it.
     // Bad values throw Error(CACHE_EINVAL) naming the parameter.
@@ -74,6 +76,11 @@ private:
 // valid. Not an Error: only check_backend() catches it.
 struct ParamsChecked {};
 
+// With prefix_mode=namespace (the default) a full key is prefix + this +
+// key; a key of the handle without a prefix belongs to the namespace before
+// its first separator (memcached's generations use that).
+constexpr char kNamespaceSeparator = '|';
+
 struct Config {
     std::string scheme;         // "memory", "sqlite", "redis", ...
     std::string location;       // everything between "://" and "?", decoded
@@ -83,7 +90,10 @@ struct Config {
     std::string path;            // after the authority, decoded, with '/'
     Params params;               // query parameters or extra JSON fields
     std::string display;         // the URI with the password replaced by ***
-    std::string prefix;          // the cache's key prefix (set by the core)
+    // The bytes before every full key (set by the core): the prefix and its
+    // '|' with prefix_mode=namespace, the prefix alone with prefix_mode=raw.
+    std::string prefix;
+    bool raw_prefix = false;     // prefix_mode=raw (set by the core)
     bool latency = true;         // tiers keep latency histograms (set by the core)
     int64_t latency_sample = 64; // and time one call in this many (set by the core)
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -64,6 +65,23 @@ cache_t *Contract::open_with_prefix(const std::string &p)
     cache_t *h = nullptr;
     int rc = cache_open_ext(GetParam().uri().c_str(), &opts, &h);
     EXPECT_EQ(rc, CACHE_OK) << cache_last_error();
+    return h;
+}
+
+cache_t *Contract::open_raw(const std::string &p)
+{
+    // prefix_mode=raw in the URI's query, or as a JSON field.
+    std::string uri = GetParam().uri();
+    if (!uri.empty() && uri[0] == '{')
+        uri.insert(1, "\"prefix_mode\":\"raw\",");
+    else
+        uri += (uri.find('?') == std::string::npos ? "?" : "&") + std::string("prefix_mode=raw");
+    cache_options opts = CACHE_OPTIONS_INIT;
+    opts.prefix = p.data();
+    opts.prefix_len = p.size();
+    cache_t *h = nullptr;
+    int rc = cache_open_ext(uri.c_str(), &opts, &h);
+    EXPECT_EQ(rc, CACHE_OK) << uri << ": " << cache_last_error();
     return h;
 }
 
@@ -752,28 +770,202 @@ TEST_P(Contract, TagsOfNestedPrefixesAreSeparate)
     cache_close(inner);
 }
 
-TEST_P(Contract, ClearAlsoEndsTheKeysOfLongerPrefixes)
+// A prefix is a namespace (prefix_mode=namespace, the default): the stored
+// key is prefix + '|' + key, so no namespace's keys start with another's.
+TEST_P(Contract, ClearOfAPrefixEndsNoKeyOfALongerOrNestedPrefix)
 {
-    // A full key is prefix + key with nothing between, so prefix "a" and
-    // key "bc" is the key that prefix "ab" calls "c". clear() removes every
-    // key this handle could have written: all that start with its prefix,
-    // those of a longer prefix included; never those of a shorter one.
+    if (!GetParam().handles_share_store)
+        GTEST_SKIP() << "every open is a store of its own";
     cache_t *longer = open_with_prefix(prefix + "b");
+    cache_t *nested = open_with_prefix(prefix + ":x");
     cache_t *shorter = open_with_prefix(prefix.substr(0, prefix.size() - 1));
     ASSERT_NE(longer, nullptr);
+    ASSERT_NE(nested, nullptr);
     ASSERT_NE(shorter, nullptr);
     ASSERT_EQ(set_str(c, "mine", "v"), CACHE_OK);
-    ASSERT_EQ(set_str(longer, "c", "v"), CACHE_OK);
-    ASSERT_EQ(set_str(shorter, "x", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(longer, "c", "longer"), CACHE_OK);
+    ASSERT_EQ(set_str(nested, "c", "nested"), CACHE_OK);
+    ASSERT_EQ(set_str(shorter, ":c", "shorter"), CACHE_OK);
+    // Key "bc" here is not key "c" of prefix + "b" (they were the same
+    // stored key while the prefix was prepended with nothing between).
+    ASSERT_EQ(set_str(c, "bc", "mine too"), CACHE_OK);
+    EXPECT_EQ(get_str(longer, "c"), "longer");
     ASSERT_EQ(cache_clear(c), CACHE_OK) << cache_last_error();
     EXPECT_EQ(cache_exists(c, "mine", 4), CACHE_MISS);
+    EXPECT_EQ(cache_exists(c, "bc", 2), CACHE_MISS);
+    EXPECT_EQ(get_str(longer, "c"), "longer");
+    EXPECT_EQ(get_str(nested, "c"), "nested");
+    EXPECT_EQ(get_str(shorter, ":c"), "shorter");
+    // And the other way: the others' clears leave this one's keys.
+    ASSERT_EQ(set_str(c, "mine", "v"), CACHE_OK);
+    EXPECT_EQ(cache_clear(shorter), CACHE_OK);
+    EXPECT_EQ(cache_clear(nested), CACHE_OK);
+    EXPECT_EQ(cache_clear(longer), CACHE_OK);
+    EXPECT_EQ(get_str(c, "mine"), "v");
+    EXPECT_EQ(cache_exists(longer, "c", 1), CACHE_MISS);
+    EXPECT_EQ(cache_exists(nested, "c", 1), CACHE_MISS);
+    cache_close(longer);
+    cache_close(nested);
+    cache_close(shorter);
+}
+
+namespace {
+
+// The "size" of a handle's statistics, -1 when the backend cannot tell.
+int64_t stats_size(cache_t *h)
+{
+    cache_buf j = {nullptr, 0};
+    if (cache_stats_json(h, &j) != CACHE_OK)
+        return -2;
+    std::string stats(static_cast<char *>(j.data), j.size);
+    cache_buf_free(&j);
+    size_t at = stats.find("\"size\":");
+    if (at == std::string::npos || stats.compare(at + 7, 4, "null") == 0)
+        return -1;
+    return std::strtoll(stats.c_str() + at + 7, nullptr, 10);
+}
+
+} // namespace
+
+TEST_P(Contract, KeysAndSizeOfAPrefixAreExactlyItsOwn)
+{
+    if (!GetParam().handles_share_store)
+        GTEST_SKIP() << "every open is a store of its own";
+    cache_t *longer = open_with_prefix(prefix + "b");
+    cache_t *root = open_with_prefix("");
+    ASSERT_NE(longer, nullptr);
+    ASSERT_NE(root, nullptr);
+    ASSERT_EQ(set_str(c, "k1", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(c, "k2", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(longer, "k3", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(root, prefix + "k4", "v"), CACHE_OK); // prefix + key, no separator
+    if (GetParam().lists_keys) {
+        int rc;
+        EXPECT_EQ(list_keys(c, "*", &rc), (std::set<std::string>{"k1", "k2"}));
+        EXPECT_EQ(rc, CACHE_OK);
+        EXPECT_EQ(list_keys(longer, "*", &rc), (std::set<std::string>{"k3"}));
+        std::set<std::string> all = list_keys(root, prefix + "*", &rc);
+        EXPECT_EQ(rc, CACHE_OK);
+        EXPECT_EQ(all, (std::set<std::string>{prefix + "|k1", prefix + "|k2", prefix + "b|k3",
+                                              prefix + "k4"}));
+        size_t n = 0;
+        EXPECT_EQ(cache_delete_pattern(c, "k*", 2, &n), CACHE_OK);
+        EXPECT_EQ(n, 2u);
+        EXPECT_EQ(get_str(longer, "k3"), "v");
+        EXPECT_EQ(get_str(root, prefix + "k4"), "v");
+        ASSERT_EQ(set_str(c, "k1", "v"), CACHE_OK);
+        ASSERT_EQ(set_str(c, "k2", "v"), CACHE_OK);
+    }
+    int64_t size = stats_size(c);
+    if (size != -1)
+        EXPECT_EQ(size, 2);
+    size = stats_size(longer);
+    if (size != -1)
+        EXPECT_EQ(size, 1);
+    EXPECT_EQ(cache_delete(root, (prefix + "k4").data(), prefix.size() + 2), CACHE_OK);
+    EXPECT_EQ(cache_clear(longer), CACHE_OK);
+    cache_close(longer);
+    cache_close(root);
+}
+
+TEST_P(Contract, TheHandleWithoutAPrefixSeesEveryStoredKeyAsItIs)
+{
+    if (!GetParam().handles_share_store)
+        GTEST_SKIP() << "every open is a store of its own";
+    cache_t *root = open_with_prefix("");
+    ASSERT_NE(root, nullptr);
+    std::string stored = prefix + "|k";
+    ASSERT_EQ(set_str(c, "k", "from the prefix"), CACHE_OK);
+    EXPECT_EQ(get_str(root, stored), "from the prefix");
+    ASSERT_EQ(set_str(root, prefix + "|j", "from the root"), CACHE_OK);
+    EXPECT_EQ(get_str(c, "j"), "from the root");
+    // A clear of the prefix ends them for a root handle too (memcached: an
+    // entry belongs to the namespace its full key names). A new handle: a
+    // tiered cache's L1 may keep what this one read for l1_ttl.
+    ASSERT_EQ(cache_clear(c), CACHE_OK);
+    cache_close(root);
+    root = open_with_prefix("");
+    ASSERT_NE(root, nullptr);
+    EXPECT_EQ(cache_exists(root, stored.data(), stored.size()), CACHE_MISS);
+    EXPECT_EQ(cache_exists(root, (prefix + "|j").data(), stored.size()), CACHE_MISS);
+    cache_close(root);
+}
+
+TEST_P(Contract, AClearWithoutAPrefixEndsEveryPrefixsKeys)
+{
+    if (!GetParam().handles_share_store)
+        GTEST_SKIP() << "every open is a store of its own";
+    cache_t *longer = open_with_prefix(prefix + "b");
+    cache_t *root = open_with_prefix("");
+    ASSERT_NE(longer, nullptr);
+    ASSERT_NE(root, nullptr);
+    ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(longer, "k", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(root, prefix + "plain", "v"), CACHE_OK);
+    ASSERT_EQ(cache_clear(root), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(cache_exists(c, "k", 1), CACHE_MISS);
+    EXPECT_EQ(cache_exists(longer, "k", 1), CACHE_MISS);
+    EXPECT_EQ(cache_exists(root, (prefix + "plain").data(), prefix.size() + 5), CACHE_MISS);
+    // Written again after the clear, they are there again.
+    ASSERT_EQ(set_str(longer, "k", "again"), CACHE_OK);
+    EXPECT_EQ(get_str(longer, "k"), "again");
+    EXPECT_EQ(cache_clear(longer), CACHE_OK);
+    cache_close(longer);
+    cache_close(root);
+}
+
+TEST_P(Contract, APrefixWithTheSeparatorIsRefusedUnlessRaw)
+{
+    cache_options opts = CACHE_OPTIONS_INIT;
+    std::string bad = prefix + "a|b";
+    opts.prefix = bad.data();
+    opts.prefix_len = bad.size();
+    cache_t *h = reinterpret_cast<cache_t *>(1);
+    EXPECT_EQ(cache_open_ext(GetParam().uri().c_str(), &opts, &h), CACHE_EINVAL);
+    EXPECT_EQ(h, nullptr);
+    std::string msg = cache_last_error();
+    EXPECT_NE(msg.find("'|'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("prefix_mode=raw"), std::string::npos) << msg;
+    cache_t *raw = open_raw(bad);
+    ASSERT_NE(raw, nullptr);
+    EXPECT_EQ(set_str(raw, "k", "v"), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(get_str(raw, "k"), "v");
+    EXPECT_EQ(cache_clear(raw), CACHE_OK);
+    cache_close(raw);
+}
+
+// prefix_mode=raw: today's rule before namespaces, for sharing keys with
+// other clients. A full key is prefix + key with nothing between, so
+// prefix "a" and key "bc" is the key that prefix "ab" calls "c". clear()
+// removes every key this handle could have written: all that start with
+// its prefix, those of a longer prefix included; never those of a shorter
+// one (memcached: only those written through the same prefix).
+TEST_P(Contract, RawPrefixClearAlsoEndsTheKeysOfLongerPrefixes)
+{
+    cache_t *raw = open_raw(prefix);
+    cache_t *longer = open_raw(prefix + "b");
+    cache_t *shorter = open_raw(prefix.substr(0, prefix.size() - 1));
+    ASSERT_NE(raw, nullptr);
+    ASSERT_NE(longer, nullptr);
+    ASSERT_NE(shorter, nullptr);
+    ASSERT_EQ(set_str(raw, "mine", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(longer, "c", "v"), CACHE_OK);
+    ASSERT_EQ(set_str(shorter, "x", "v"), CACHE_OK);
+    ASSERT_EQ(cache_clear(raw), CACHE_OK) << cache_last_error();
+    EXPECT_EQ(cache_exists(raw, "mine", 4), CACHE_MISS);
     if (GetParam().handles_share_store && GetParam().clear_covers_longer_prefixes)
         EXPECT_EQ(cache_exists(longer, "c", 1), CACHE_MISS);
     else
         EXPECT_EQ(cache_exists(longer, "c", 1), CACHE_OK);
     EXPECT_EQ(get_str(shorter, "x"), "v");
+    if (GetParam().handles_share_store && GetParam().clear_covers_longer_prefixes) {
+        // The same stored key through both.
+        ASSERT_EQ(set_str(longer, "c", "v2"), CACHE_OK);
+        EXPECT_EQ(get_str(raw, "bc"), "v2");
+    }
     EXPECT_EQ(cache_clear(longer), CACHE_OK);
     EXPECT_EQ(cache_delete(shorter, "x", 1), CACHE_OK);
+    cache_close(raw);
     cache_close(longer);
     cache_close(shorter);
 }

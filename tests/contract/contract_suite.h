@@ -19,8 +19,9 @@ struct ContractTarget {
     bool lists_keys = true;           // false: keys/delete_pattern are ENOTSUP
     bool counts_invalidations = true; // false: invalidate_tags reports 0
     int64_t ttl_resolution_ms = 1;    // memcached: 1000
-    // false (memcached): clear() ends only the entries written through this
-    // exact prefix (a generation counter), not those of longer prefixes.
+    // false (memcached): with prefix_mode=raw, clear() ends only the
+    // entries written through this exact prefix (a generation counter), not
+    // those of longer prefixes.
     bool clear_covers_longer_prefixes = true;
     // false: every cache_open is a store of its own (memory://,
     // sqlite://:memory:), so two handles never see each other's keys.
@@ -38,6 +39,8 @@ protected:
     void TearDown() override;
     // Opens another handle on the same store with the given prefix.
     cache_t *open_with_prefix(const std::string &prefix);
+    // The same with prefix_mode=raw.
+    cache_t *open_raw(const std::string &prefix);
 
     cache_t *c = nullptr;
     std::string prefix;

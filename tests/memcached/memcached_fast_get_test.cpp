@@ -85,8 +85,8 @@ std::vector<std::string> all_kinds_of_keys()
             std::string("nul\0byte", 8),
             "\x7f\x80\xff",
             std::string(300, 'L'),
-            std::string(250 - 3, 'v'), // with "fg:": 250 bytes, its own name
-            std::string(251 - 3, 'v'), // 251: digest-named
+            std::string(250 - 4, 'v'), // with "fg:|": 250 bytes, its own name
+            std::string(251 - 4, 'v'), // 251: digest-named
             "!looks-hashed",
             "~g0|"};
 }
@@ -251,7 +251,7 @@ TEST(MemcachedFastGet, EveryAnswerEqualsTheLibmemcachedPath)
 
     // An item another program wrote under one of our names: the same
     // error, the same words.
-    ASSERT_EQ(memcached_set(Bare(s).mc, "fg:plain", 8, "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
+    ASSERT_EQ(memcached_set(Bare(s).mc, "fg:|plain", 9, "theirs", 6, 0, 0), MEMCACHED_SUCCESS);
     std::string corrupt = answer(fast, "plain");
     EXPECT_EQ(corrupt.substr(0, 3), std::to_string(CACHE_ECORRUPT) + ":");
     EXPECT_EQ(corrupt, answer(old, "plain"));
@@ -530,18 +530,18 @@ TEST(MemcachedFastGet, SpoiledRepliesFallBackToLibmemcached)
     ServerProcess s = ServerProcess::memcached();
     s.start();
     const std::string spoils[] = {
-        "EOF",                                     // connection closed, no reply
-        "SERVER_ERROR out of memory\r\n",          // an error line
-        "ERROR\r\n",                               // a command it does not know
-        "VALUE fg:k 0 1\r\nv\r\nEND\r\nEND\r\n",   // more than one reply
-        "VALUE fg:other 0 2\r\nvv\r\nEND\r\n",     // another key's item
-        "VALUE fg:k 0 99999999999\r\n",            // a length no item has
-        "VALUE fg:k 0 100\r\nshort",               // cut short, then silence
-        "VALUE fg:k x 1\r\nv\r\nEND\r\n",          // a bad flags field
-        "VALUE fg:k 4294967296 1\r\nv\r\nEND\r\n", // flags over 32 bits
-        "VALUE fg:k 0 1\nv\r\nEND\r\n",            // a bare line feed
-        std::string(400, 'z'),                     // no line end at all
-        "END\r\nEND\r\n",                          // a miss and more
+        "EOF",                                      // connection closed, no reply
+        "SERVER_ERROR out of memory\r\n",           // an error line
+        "ERROR\r\n",                                // a command it does not know
+        "VALUE fg:|k 0 1\r\nv\r\nEND\r\nEND\r\n",   // more than one reply
+        "VALUE fg:|other 0 2\r\nvv\r\nEND\r\n",     // another key's item
+        "VALUE fg:|k 0 99999999999\r\n",            // a length no item has
+        "VALUE fg:|k 0 100\r\nshort",               // cut short, then silence
+        "VALUE fg:|k x 1\r\nv\r\nEND\r\n",          // a bad flags field
+        "VALUE fg:|k 4294967296 1\r\nv\r\nEND\r\n", // flags over 32 bits
+        "VALUE fg:|k 0 1\nv\r\nEND\r\n",            // a bare line feed
+        std::string(400, 'z'),                      // no line end at all
+        "END\r\nEND\r\n",                           // a miss and more
     };
     for (const std::string &spoil : spoils) {
         FaultProxy proxy(s.port(), 0, spoil);

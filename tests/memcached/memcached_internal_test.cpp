@@ -142,6 +142,17 @@ TEST(ItemKeys, Placement)
     EXPECT_EQ(placed(g1), placed(g2));
     EXPECT_EQ(placed("~g7|"), placed(g1));
     EXPECT_NE(placed("~g8|"), placed(g1));
+    // A namespace's counter, named under the root's generation, lands with
+    // the root's counter of the same anchor; a raw prefix's name never
+    // takes its form.
+    std::string n1 = item_keys::namespace_generation_key(7, 12345, "app");
+    std::string n2 = item_keys::namespace_generation_key(7, 12345, std::string(300, 'p'));
+    EXPECT_EQ(n1, "~n7|12345|app");
+    EXPECT_EQ(n2.substr(0, 4), "~n7#");
+    EXPECT_EQ(placed(n1), placed("~g7|"));
+    EXPECT_EQ(placed(n2), placed("~g7|"));
+    EXPECT_NE(item_keys::generation_key(7, "12345|app"), n1);
+    EXPECT_NE(item_keys::namespace_generation_key(7, 12346, "app"), n1);
     EXPECT_EQ(item_keys::tag_key("pfx:tag"), "~t:pfx:tag");
     EXPECT_EQ(item_keys::tag_key("has space").substr(0, 3), "~t#");
 }

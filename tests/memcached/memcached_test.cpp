@@ -113,8 +113,8 @@ TEST(Memcached, LongAndUnsafeKeysWork)
         const std::vector<std::string> keys = {
             std::string(300, 'a'),     std::string(10 * 1024, 'b'),      "with space",
             "line\r\nbreak",           std::string("tab\tand\0nul", 11), "\x7f\x80\xff",
-            std::string(250 - 2, 'c'), // the longest full key sent verbatim
-            std::string(251 - 2, 'c'), // one more byte: sent as a digest
+            std::string(250 - 3, 'c'), // the longest full key ("p:|" + key) sent verbatim
+            std::string(251 - 3, 'c'), // one more byte: sent as a digest
             shared + "-first",
             shared + "-second", // same first 250 bytes as the one before
         };
@@ -131,9 +131,9 @@ TEST(Memcached, LongAndUnsafeKeysWork)
         }
         // The 250-byte full key is its own memcached key; one byte more is not.
         memcached_return_t mrc;
-        Bare(s).get("p:" + keys[6], &mrc);
+        Bare(s).get("p:|" + keys[6], &mrc);
         EXPECT_EQ(mrc, MEMCACHED_SUCCESS);
-        Bare(s).get("p:" + keys[7], &mrc);
+        Bare(s).get("p:|" + keys[7], &mrc);
         EXPECT_NE(mrc, MEMCACHED_SUCCESS);
         // Every operation takes the long, unsafe key, batches included.
         const std::string &k = keys[1];
@@ -194,9 +194,10 @@ TEST(Memcached, EntriesSpreadOverServersAndSurviveAKill)
         }
     }
     // The dead server's keys fail fast; the live one's all still read (its
-    // items are our entries plus the prefix's generation counter).
-    EXPECT_EQ(survived.size(), size_t(on_a - 1));
-    EXPECT_EQ(errors, n - int(on_a - 1));
+    // items are our entries plus two generation counters: the root's and
+    // the namespace's, named under it).
+    EXPECT_EQ(survived.size(), size_t(on_a - 2));
+    EXPECT_EQ(errors, n - int(on_a - 2));
     EXPECT_LT(slowest, 500 + 500);
     EXPECT_EQ(cache_ping(c), CACHE_EUNAVAILABLE);
     EXPECT_NE(std::string(cache_last_error()).find(addr(b)), std::string::npos)
@@ -720,7 +721,7 @@ TEST(Memcached, AForeignItemUnderOurNameIsReportedNotReturned)
     Bare bare(s);
     memcached_return_t rc;
     // A short, safe entry's name is its full key (item_keys.h).
-    const std::string name = "f:k";
+    const std::string name = "f:|k";
     std::string mine = bare.get(name, &rc);
     ASSERT_EQ(rc, MEMCACHED_SUCCESS);
     EXPECT_EQ(mine.substr(mine.size() - 4), "mine");

@@ -81,7 +81,7 @@ TEST(NamedMemory, PrefixesOnOneStoreStayApartAndClearOnlyTheirOwn)
     cache_t *all = open_uri("memory://?name=" + name);
     ASSERT_EQ(set_str(a, "k", "1"), CACHE_OK);
     ASSERT_EQ(set_str(b, "k", "2"), CACHE_OK);
-    EXPECT_EQ(get_str(all, "a:k"), "1");
+    EXPECT_EQ(get_str(all, "a:|k"), "1"); // the stored key: the namespace, '|', the key
     ASSERT_EQ(cache_clear(a), CACHE_OK);
     EXPECT_EQ(get_str(a, "k"), "<1>");
     EXPECT_EQ(get_str(b, "k"), "2");

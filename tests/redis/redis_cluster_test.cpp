@@ -52,11 +52,23 @@ TEST(Cluster, SlotHashingMatchesTheServer)
     // Each key where the server says its slot lives: {hash tags} included.
     for (const std::string k : {"a", "user:1", "{user1}:x", "{user1}:y", "{}x", "x{}y{z}", "{a"}) {
         ASSERT_EQ(set_string(c, k, "v"), CACHE_OK) << cache_last_error();
-        int port = cl.master_of_slot(cl.slot_of("slot:" + k));
-        EXPECT_EQ(ClusterSet::ask(port, {"GET", "slot:" + k}), "v") << k;
+        // The stored key: the namespace "slot:", its '|', the key.
+        int port = cl.master_of_slot(cl.slot_of("slot:|" + k));
+        EXPECT_EQ(ClusterSet::ask(port, {"GET", "slot:|" + k}), "v") << k;
     }
-    EXPECT_EQ(cl.slot_of("slot:{user1}:x"), cl.slot_of("whatever{user1}"));
+    EXPECT_EQ(cl.slot_of("slot:|{user1}:x"), cl.slot_of("whatever{user1}"));
     cache_close(c);
+    // A prefix that is a hash tag still pins every key of it to one slot.
+    cache_t *pinned = open_cluster("prefix={app}");
+    ASSERT_NE(pinned, nullptr);
+    int slot = cl.slot_of("app");
+    for (const std::string k : {"a", "b", "{other}c"}) {
+        EXPECT_EQ(cl.slot_of("{app}|" + k), slot) << k;
+        ASSERT_EQ(set_string(pinned, k, "v"), CACHE_OK) << cache_last_error();
+        EXPECT_EQ(ClusterSet::ask(cl.master_of_slot(slot), {"GET", "{app}|" + k}), "v") << k;
+    }
+    EXPECT_EQ(cache_clear(pinned), CACHE_OK);
+    cache_close(pinned);
 }
 
 TEST(Cluster, ABatchOfAThousandKeysOverEverySlot)
@@ -215,9 +227,9 @@ TEST(Cluster, LeasesLiveInTheKeysSlot)
         ASSERT_EQ(cache_lease_set(a, key.data(), key.size(), &la, "v", 1, CACHE_TTL_NONE), CACHE_OK)
             << key << ": " << cache_last_error();
         EXPECT_EQ(get_string(b, key), "v") << key;
-        EXPECT_EQ(
-            ClusterSet::ask(cl.master_of_slot(cl.slot_of("lease:" + key)), {"GET", "lease:" + key}),
-            "v");
+        EXPECT_EQ(ClusterSet::ask(cl.master_of_slot(cl.slot_of("lease:|" + key)),
+                                  {"GET", "lease:|" + key}),
+                  "v");
         // A delete ends the lease and the key in one command (one slot).
         cache_lease lc = CACHE_LEASE_INIT;
         ASSERT_EQ(cache_delete(a, key.data(), key.size()), CACHE_OK) << cache_last_error();

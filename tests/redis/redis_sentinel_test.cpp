@@ -72,7 +72,7 @@ TEST(Sentinel, FindsTheMasterWithSeparatePasswords)
     ASSERT_EQ(set_string(c, "k", "v"), CACHE_OK) << cache_last_error();
     EXPECT_EQ(get_string(c, "k"), "v");
     // The write is on the master the sentinels name, under the prefix.
-    EXPECT_EQ(s.ask_node(s.master_port(), {"GET", "sep:k"}), "v");
+    EXPECT_EQ(s.ask_node(s.master_port(), {"GET", "sep:|k"}), "v");
     cache_close(c);
 }
 
@@ -157,7 +157,7 @@ TEST(Sentinel, FollowsTheMasterThroughFailovers)
     int replica = s.nodes[0]->port() == first ? s.nodes[1]->port() : s.nodes[0]->port();
     // Only what the replica holds survives a failover.
     auto synced_a = Clock::now() + std::chrono::seconds(10);
-    while (s.ask_node(replica, {"GET", "fo:a"}) != "1" && Clock::now() < synced_a)
+    while (s.ask_node(replica, {"GET", "fo:|a"}) != "1" && Clock::now() < synced_a)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ASSERT_EQ(s.ask_sentinel(0, {"SENTINEL", "FAILOVER", "mymaster"}), "OK");
     auto asked = Clock::now();
@@ -175,16 +175,16 @@ TEST(Sentinel, FollowsTheMasterThroughFailovers)
     auto t0 = Clock::now();
     EXPECT_EQ(set_string(c, "b", "2"), CACHE_OK) << cache_last_error();
     EXPECT_LT(ms_since(t0), timeout_ms + 500);
-    EXPECT_EQ(s.ask_node(second, {"GET", "fo:b"}), "2");
+    EXPECT_EQ(s.ask_node(second, {"GET", "fo:|b"}), "2");
     EXPECT_EQ(get_string(c, "a"), "1");
 
     // 2. The master dies. A write it acknowledged and its replica holds
     // must be readable from the new master.
     ASSERT_EQ(set_string(c, "kept", "yes"), CACHE_OK) << cache_last_error();
     auto synced = Clock::now() + std::chrono::seconds(10);
-    while (s.ask_node(first, {"GET", "fo:kept"}) != "yes" && Clock::now() < synced)
+    while (s.ask_node(first, {"GET", "fo:|kept"}) != "yes" && Clock::now() < synced)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ASSERT_EQ(s.ask_node(first, {"GET", "fo:kept"}), "yes") << "the replica never caught up";
+    ASSERT_EQ(s.ask_node(first, {"GET", "fo:|kept"}), "yes") << "the replica never caught up";
     s.node_on(second)->kill_hard();
     auto killed = Clock::now();
     int64_t longest_call = 0, failed_calls = 0, served_after = -1;

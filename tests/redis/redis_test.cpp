@@ -587,7 +587,7 @@ TEST(RedisTags, IndexesAreHiddenExpireWithEntriesAndGoWithClear)
     ASSERT_EQ(cache_set_tagged(c, "u3", 2, "c", 1, 10000, t, 1), CACHE_OK);
     // The index is invisible to keys and delete_pattern...
     EXPECT_EQ(keys_of(c, "*"), (std::set<std::string>{"u1", "u2", "u3"}));
-    std::string index = p +
+    std::string index = p + "|" + // the stored form of this prefix's keys
                         std::string("\xff"
                                     "unicache-tag\xff",
                                     14) +
@@ -621,7 +621,7 @@ TEST(RedisTags, IndexesAreHiddenExpireWithEntriesAndGoWithClear)
     EXPECT_EQ(exists(c, "u4"), CACHE_MISS);
     EXPECT_EQ(redis.integer({"EXISTS", index}), 0) << "invalidation drops the index";
     // clear removes the remaining index with the entries.
-    std::string other_index = p +
+    std::string other_index = p + "|" +
                               std::string("\xff"
                                           "unicache-tag\xff",
                                           14) +
@@ -692,8 +692,8 @@ TEST(RedisTypes, GetManyAnswersAsGetForAKeyOfAnotherType)
     cache_t *c = prefixed(p);
     ASSERT_NE(c, nullptr);
     RawRedis redis;
-    ASSERT_EQ(redis.integer({"HSET", p + "h", "f", "v"}), 1);
-    ASSERT_EQ(redis.integer({"RPUSH", p + "l", "v"}), 1);
+    ASSERT_EQ(redis.integer({"HSET", p + "|h", "f", "v"}), 1); // key "h" of prefix p
+    ASSERT_EQ(redis.integer({"RPUSH", p + "|l", "v"}), 1);
     ASSERT_EQ(set_str(c, "s", "v"), CACHE_OK);
     for (const char *k : {"h", "l"}) {
         SCOPED_TRACE(k);

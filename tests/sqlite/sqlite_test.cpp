@@ -200,7 +200,7 @@ TEST_F(SqliteFile, EveryParameterIsApplied)
     ASSERT_EQ(set_str(c, "k", "v"), CACHE_OK);
     cache_close(c);
     RawDb raw(path("p.db"));
-    EXPECT_EQ(raw.text("SELECT value FROM mine WHERE key = CAST('app:k' AS BLOB)"), "v");
+    EXPECT_EQ(raw.text("SELECT value FROM mine WHERE key = CAST('app:|k' AS BLOB)"), "v");
 }
 
 // -------------------------------------------------------- file format

@@ -85,6 +85,16 @@ std::string generation_key(unsigned anchor, Bytes prefix)
     return out;
 }
 
+std::string namespace_generation_key(unsigned anchor, uint64_t root, Bytes space)
+{
+    std::string out = "~n" + std::to_string(anchor);
+    std::string named = std::to_string(root);
+    named.push_back('|');
+    named.append(space.data(), space.size());
+    append_named(named, '|', &out, out.size());
+    return out;
+}
+
 std::string tag_key(Bytes full_tag)
 {
     std::string out = "~t";
@@ -94,7 +104,7 @@ std::string tag_key(Bytes full_tag)
 
 uint32_t server_hash(const char *key, size_t len, void *)
 {
-    if (len >= 2 && key[0] == '~' && key[1] == 'g') {
+    if (len >= 2 && key[0] == '~' && (key[1] == 'g' || key[1] == 'n')) {
         size_t end = 2;
         while (end < len && key[end] != '|' && key[end] != '#')
             end++;

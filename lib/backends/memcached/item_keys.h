@@ -12,7 +12,12 @@
 //                               digest); the full key is then stored beside
 //                               the value and compared on every read
 //   ~g<anchor>|<prefix>         the generation counter of one prefix on one
-//   ~g<anchor>#<sha256>         server (digest form for long/unsafe prefixes)
+//   ~g<anchor>#<sha256>         server (digest form for long/unsafe prefixes):
+//                               prefix_mode=raw, and the root ("") in both
+//   ~n<anchor>|<root>|<space>   the generation counter of one namespace
+//   ~n<anchor>#<sha256>         (prefix_mode=namespace) under the root's
+//                               generation <root>: a root clear moves that
+//                               on, so every namespace gets a fresh counter
 //   ~t:<full tag> / ~t#<sha256> the version counter of one tag
 //
 // The first byte tells them apart. The prefix generation is not part of an
@@ -49,6 +54,7 @@ inline bool is_verbatim(Bytes full_key)
 void append_digest_name(Bytes full_key, std::string *out);
 
 std::string generation_key(unsigned anchor, Bytes prefix);
+std::string namespace_generation_key(unsigned anchor, uint64_t root, Bytes space);
 std::string tag_key(Bytes full_tag);
 
 // The libhashkit hash function installed on every connection (see above).

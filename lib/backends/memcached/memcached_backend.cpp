@@ -194,7 +194,17 @@ MemcachedBackend::MemcachedBackend(const MemcachedOptions &opts) : opts_(opts)
             pool->set_prepare([this](Connection &c) { log_in(c); });
         return pool;
     });
-    generations_ = GenerationTable::find(servers_, opts_.prefix, opts_.hosts.size());
+    namespaces_ = !opts_.raw_prefix;
+    using Kind = GenerationTable::Kind;
+    size_t n = opts_.hosts.size();
+    root_ = GenerationTable::find(servers_, Kind::prefix, "", n);
+    if (opts_.prefix.empty())
+        generations_ = root_;
+    else if (!namespaces_)
+        generations_ = GenerationTable::find(servers_, Kind::prefix, opts_.prefix, n);
+    else // the head without its separator
+        generations_ = GenerationTable::find(servers_, Kind::space,
+                                             opts_.prefix.substr(0, opts_.prefix.size() - 1), n);
 }
 
 memcached_st *MemcachedBackend::connect() const
@@ -327,18 +337,75 @@ void MemcachedBackend::name_entry(Connection &c, Bytes full_key)
         c.key = full_key;
     }
     c.server = server_of(c, c.key);
-    c.generation = generation(c, c.server, monotonic_ms());
+    c.generation = generation_of(c, c.server, full_key, monotonic_ms());
+}
+
+Bytes MemcachedBackend::space_of(Bytes full_key)
+{
+    size_t bar = full_key.find(kNamespaceSeparator);
+    return bar == Bytes::npos ? Bytes() : full_key.substr(0, bar);
+}
+
+uint64_t MemcachedBackend::generation_of(Connection &c, uint32_t server, Bytes full_key,
+                                         int64_t now)
+{
+    if (!namespaces_)
+        return generation(c, server, now, *generations_);
+    // A namespace handle's keys all start with its head; only a root
+    // handle's keys need looking at.
+    const std::string &head = opts_.prefix;
+    if (!head.empty() && full_key.substr(0, head.size()) == Bytes(head))
+        return generation(c, server, now, *generations_);
+    Bytes space = space_of(full_key);
+    if (space.empty())
+        return generation(c, server, now, *root_);
+    std::shared_ptr<GenerationTable> table = space_table(space);
+    return generation(c, server, now, *table);
+}
+
+std::shared_ptr<GenerationTable> MemcachedBackend::space_table(Bytes space)
+{
+    std::string name(space);
+    std::lock_guard<std::mutex> lock(spaces_mu_);
+    auto it = spaces_.find(name);
+    if (it != spaces_.end())
+        return it->second;
+    // Bounded: a root handle may read keys of any number of namespaces;
+    // a dropped table is found again (GenerationTable::find shares them).
+    if (spaces_.size() >= 1024)
+        spaces_.clear();
+    auto table =
+        GenerationTable::find(servers_, GenerationTable::Kind::space, name, opts_.hosts.size());
+    spaces_.emplace(std::move(name), table);
+    return table;
+}
+
+std::string MemcachedBackend::counter_name(Connection &c, uint32_t server,
+                                           const GenerationTable &table, uint64_t root)
+{
+    unsigned anchor = anchor_for(c, server);
+    if (table.kind() == GenerationTable::Kind::space)
+        return item_keys::namespace_generation_key(anchor, root, table.name());
+    return item_keys::generation_key(anchor, table.name());
 }
 
 // The generation is cached in-process for generation_cache_ms: reading it
 // before every call would double every round trip. The price: a clear()
 // made by another process is seen here up to generation_cache_ms late
-// (one made through any handle of this process is seen at once).
-uint64_t MemcachedBackend::generation(Connection &c, uint32_t server, int64_t now)
+// (one made through any handle of this process is seen at once). A
+// namespace's value holds for the root generation it was read under: once
+// the root moves on (a root clear), it is read again under the new name.
+uint64_t MemcachedBackend::generation(Connection &c, uint32_t server, int64_t now,
+                                      GenerationTable &table)
 {
-    GenerationTable::Slot &slot = generations_->slot(server);
+    uint64_t root = 0;
+    if (table.kind() == GenerationTable::Kind::space)
+        root = generation(c, server, now, *root_);
+    GenerationTable::Slot &slot = table.slot(server);
+    // root before value: a refresh stores its value before its root.
+    bool same_root = slot.root.load(std::memory_order_acquire) == root;
     uint64_t known = slot.value.load(std::memory_order_acquire);
-    bool cached = opts_.generation_cache_ms > 0 && known;
+    bool cached = opts_.generation_cache_ms > 0 && known && same_root;
     if (cached && now - slot.checked_ms.load(std::memory_order_relaxed) < opts_.generation_cache_ms)
         return known;
     // Stale: one thread reads it again; the others keep using the old value.
@@ -353,15 +420,15 @@ uint64_t MemcachedBackend::generation(Connection &c, uint32_t server, int64_t no
                 slot.refreshing.store(false, std::memory_order_release);
         }
     } done{slot, cached};
-    uint64_t fresh = read_generation(c, server);
+    uint64_t fresh = read_generation(c, counter_name(c, server, table, root));
     slot.value.store(fresh, std::memory_order_release);
+    slot.root.store(root, std::memory_order_release);
     slot.checked_ms.store(now, std::memory_order_relaxed);
     return fresh;
 }
 
-uint64_t MemcachedBackend::read_generation(Connection &c, uint32_t server)
+uint64_t MemcachedBackend::read_generation(Connection &c, const std::string &name)
 {
-    std::string name = item_keys::generation_key(anchor_for(c, server), opts_.prefix);
     const char *p = name.data();
     size_t len = name.size();
     for (int round = 0; round < kMaxCasRounds; round++) {
@@ -401,9 +468,8 @@ void MemcachedBackend::before_binary_increment(Connection &c, const std::string 
         fail_call(c, rc, "touch before an increment");
 }
 
-uint64_t MemcachedBackend::bump_generation(Connection &c, uint32_t server)
+uint64_t MemcachedBackend::bump_generation(Connection &c, const std::string &name)
 {
-    std::string name = item_keys::generation_key(anchor_for(c, server), opts_.prefix);
     before_binary_increment(c, name);
     for (int round = 0; round < kMaxCasRounds; round++) {
         uint64_t value = 0;
@@ -595,6 +661,7 @@ void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, Ow
     batch.reset(n);
     int64_t now = monotonic_ms();
     uint32_t server = UINT32_MAX;
+    Bytes space;
     uint64_t gen = 0;
     for (size_t i = 0; i < n; i++) {
         // A verbatim name is the caller's key itself: nothing is copied.
@@ -606,9 +673,11 @@ void MemcachedBackend::read_batch(Connection &c, const Bytes *keys, size_t n, Ow
             name = Bytes(*batch.digests()).substr(start);
         }
         uint32_t s = server_of(c, name);
-        if (s != server) { // a batch rarely spans more than one or two
+        Bytes sp = namespaces_ ? space_of(keys[i]) : Bytes();
+        if (s != server || sp != space) { // a batch rarely spans more than one or two
             server = s;
-            gen = generation(c, s, now);
+            space = sp;
+            gen = generation_of(c, s, keys[i], now);
         }
         if (verbatim)
             batch.name(i, name, gen);
@@ -1006,11 +1075,23 @@ void MemcachedBackend::clear(Bytes)
     ConnectionPool::Lease c = pool().acquire();
     std::string missed;
     int status = CACHE_OK;
+    GenerationTable &table = *generations_;
     for (uint32_t s = 0; s < opts_.hosts.size(); s++) {
         try {
-            uint64_t next = bump_generation(*c, s);
-            GenerationTable::Slot &slot = generations_->slot(s);
+            // A namespace's counter under the root's generation as the
+            // server has it now: under a stale one, the handles that have
+            // seen a newer root would not see this clear.
+            uint64_t root = 0;
+            if (table.kind() == GenerationTable::Kind::space) {
+                root = read_generation(*c, counter_name(*c, s, *root_, 0));
+                GenerationTable::Slot &top = root_->slot(s);
+                top.value.store(root, std::memory_order_release);
+                top.checked_ms.store(monotonic_ms(), std::memory_order_relaxed);
+            }
+            uint64_t next = bump_generation(*c, counter_name(*c, s, table, root));
+            GenerationTable::Slot &slot = table.slot(s);
             slot.value.store(next, std::memory_order_release);
+            slot.root.store(root, std::memory_order_release);
             slot.checked_ms.store(monotonic_ms(), std::memory_order_relaxed);
         } catch (const Error &e) {
             missed += missed.empty() ? "" : "; ";
@@ -1049,7 +1130,7 @@ void MemcachedBackend::ping()
     ConnectionPool::Lease c = pool().acquire();
     std::vector<std::string> names;
     for (uint32_t s = 0; s < opts_.hosts.size(); s++)
-        names.push_back(item_keys::generation_key(anchor_for(*c, s), opts_.prefix));
+        names.push_back(counter_name(*c, s, namespaces_ ? *root_ : *generations_, 0));
     for (const std::string &n : names) // a SASL server's refusal is an error there
         before_binary_increment(*c, n);
     std::vector<const char *> ptrs;
@@ -1172,6 +1253,7 @@ std::unique_ptr<Backend> make_memcached_backend(Config &config)
                            "with a user name and password (fast_get is off by default there)");
     o.spin_us = p.take_int("spin_us", 50, 0, 1000);
     o.prefix = config.prefix;
+    o.raw_prefix = config.raw_prefix;
     config.params.finish(config.scheme); // every parameter checked before connecting
     return std::make_unique<MemcachedBackend>(o);
 }

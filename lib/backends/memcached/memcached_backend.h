@@ -4,9 +4,12 @@
 //
 //  - unsafe or long keys: a SHA-256 name, the full key kept in the item and
 //    compared on read (item_keys.h, envelope.h);
-//  - clear(): a generation per prefix and server that every entry records;
-//    clear() moves it on, older entries read as absent until overwritten or
-//    aged out;
+//  - clear(): a generation per namespace (prefix_mode=raw: per prefix) and
+//    server that every entry records; clear() moves it on, older entries
+//    read as absent until overwritten or aged out. An entry belongs to the
+//    namespace before the first '|' of its full key, whichever handle
+//    reads it, and a namespace's counter is named under the root's
+//    generation, so a clear without a prefix ends every namespace;
 //  - tags: a version counter per tag; an entry records the versions it was
 //    written under and is a miss once any has moved;
 //  - signed counters, add() over an expired entry, touch(): gets + cas;
@@ -16,7 +19,9 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "connection_pool.h"
@@ -37,7 +42,8 @@ struct MemcachedOptions {
     int64_t generation_cache_ms = 1000; // how long a prefix generation is trusted
     bool fast_get = true;               // single-key reads over our own sockets (text_get_socket.h)
     int64_t spin_us = 50;               // longest spin for a reply there; 0: never spin
-    std::string prefix;                 // this cache's key prefix
+    std::string prefix;                 // this cache's key head (Config::prefix)
+    bool raw_prefix = false;            // prefix_mode=raw: a generation per prefix
     std::string user, password;         // login (text: memcached -Y; binary: SASL PLAIN)
 };
 
@@ -126,9 +132,20 @@ private:
     void name_entry(Connection &c, Bytes full_key);
     uint32_t server_of(Connection &c, Bytes name);
     unsigned anchor_for(Connection &c, uint32_t server);
-    uint64_t generation(Connection &c, uint32_t server, int64_t now);
-    uint64_t read_generation(Connection &c, uint32_t server);
-    uint64_t bump_generation(Connection &c, uint32_t server);
+    // The generation full_key's entry must carry on server.
+    uint64_t generation_of(Connection &c, uint32_t server, Bytes full_key, int64_t now);
+    // The namespace full_key belongs to: the bytes before its first '|'
+    // ("" for the root's own keys). Namespace mode only.
+    static Bytes space_of(Bytes full_key);
+    // The table of a namespace other than this handle's (a root handle
+    // reading "a|x"), shared with the handles of that namespace.
+    std::shared_ptr<GenerationTable> space_table(Bytes space);
+    uint64_t generation(Connection &c, uint32_t server, int64_t now, GenerationTable &table);
+    // The name of table's counter on server (a namespace's: under root).
+    std::string counter_name(Connection &c, uint32_t server, const GenerationTable &table,
+                             uint64_t root);
+    uint64_t read_generation(Connection &c, const std::string &name);
+    uint64_t bump_generation(Connection &c, const std::string &name);
     void before_binary_increment(Connection &c, const std::string &name);
 
     // Reads the item named c.key (on server c.server); false when memcached
@@ -168,7 +185,11 @@ private:
     // This process's connections: a forked child gets its own (PerProcess).
     ConnectionPool &pool() const { return pool_->get(); }
     std::unique_ptr<PerProcess<ConnectionPool>> pool_;
-    std::shared_ptr<GenerationTable> generations_;
+    bool namespaces_;                              // !opts_.raw_prefix
+    std::shared_ptr<GenerationTable> generations_; // this handle's prefix or namespace
+    std::shared_ptr<GenerationTable> root_;        // the root's (namespace mode)
+    std::mutex spaces_mu_;                         // guards spaces_
+    std::unordered_map<std::string, std::shared_ptr<GenerationTable>> spaces_;
     std::atomic<int64_t> item_limit_{0}; // smallest item_size_max seen; 0: unknown
 };
 

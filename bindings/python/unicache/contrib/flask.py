@@ -11,7 +11,9 @@
 Flask-Caching's semantics: a timeout of None is CACHE_DEFAULT_TIMEOUT, 0
 never expires, a negative one expires at once (set stores nothing). inc/dec
 start a missing key from 0, atomically. CACHE_KEY_PREFIX is unicache's own
-key prefix, so clear() removes only this app's keys. Without
+key prefix (a namespace: keys are stored as prefix + "|" + key), so clear()
+removes only this app's keys; to share keys with Flask-Caching's own Redis
+backend (prefix + key), add prefix_mode=raw to CACHE_UNICACHE_URL. Without
 CACHE_UNICACHE_URL the cache is $UNICACHE_URL, else memory://.
 
 Values: integers as decimal text, everything else pickled, as Flask-Caching's
