@@ -16,10 +16,10 @@ $CXX $inc fuzz/glob_fuzz.cpp lib/core/glob.cpp -o "$out/glob_fuzz"
 $CXX $inc fuzz/config_fuzz.cpp $core $libs -o "$out/config_fuzz"
 # The model-based differential fuzzer: C API op sequences on memory:// against
 # a reference model of the contract (fuzz/model_fuzz.cpp).
-$CXX $inc fuzz/model_fuzz.cpp $core $libs -o "$out/model_fuzz"
+$CXX $inc fuzz/model_fuzz.cpp fuzz/model_run.cpp $core $libs -o "$out/model_fuzz"
 # The same on sqlite:// (one file per run, under /tmp), the same seeds.
 $CXX $inc $(pkg-config --cflags sqlite3) -DMODEL_FUZZ_SQLITE -DUNICACHE_BACKEND_SQLITE=1 \
-    fuzz/model_fuzz.cpp $core lib/backends/sqlite/*.cpp $libs $(pkg-config --libs sqlite3) \
+    fuzz/model_fuzz.cpp fuzz/model_run.cpp $core lib/backends/sqlite/*.cpp $libs $(pkg-config --libs sqlite3) \
     -o "$out/model_fuzz_sqlite"
 for t in glob_fuzz config_fuzz model_fuzz model_fuzz_sqlite; do
     mkdir -p "$out/corpus-$t"
