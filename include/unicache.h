@@ -28,10 +28,13 @@
  *  - A value length is checked against the backend's limit before the
  *    value is read: a length beyond it is CACHE_ETOOBIG, whatever the
  *    buffer holds.
- *  - The prefix is prepended to every key with nothing in between, so the
- *    key "bc" under prefix "a" and the key "c" under prefix "ab" are one
- *    full key, "abc". End prefixes with a separator (":") to keep them
- *    apart. Tags are never shared that way: a tag belongs to its prefix.
+ *  - A prefix is a namespace: the stored key is prefix + "|" + key, so the
+ *    prefixes "a", "ab" and "a:b" never share or clear each other's keys
+ *    (a prefix containing '|' is CACHE_EINVAL). The handle without a prefix
+ *    sees every stored key as it is. With the parameter prefix_mode=raw the
+ *    prefix is prepended with nothing in between instead ("a" + "bc" and
+ *    "ab" + "c" are one key), to share keys with other clients. A tag
+ *    always belongs to its prefix.
  *  - A cache_t may be used from many threads at once without locking;
  *    cache_close waits for the calls other threads are inside.
  *
@@ -162,9 +165,9 @@ typedef struct cache cache_t; /* opaque */
  *      "redis://:secret@127.0.0.1:6379/0", "memcached://h1:11211,h2:11211",
  *      or a JSON object such as {"backend":"memory","max_items":1000}.
  *      NULL or "" means $UNICACHE_URL, or "memory://" when that is unset.
- *      Every backend accepts the parameters prefix (prepended to every key;
- *      clear() removes only keys with this prefix) and default_ttl (ms,
- *      at most INT64_MAX / 4).
+ *      Every backend accepts the parameters prefix (the cache's namespace;
+ *      clear() removes only its keys), prefix_mode (namespace or raw) and
+ *      default_ttl (ms, at most INT64_MAX / 4).
  *      Unknown schemes and parameters are CACHE_EINVAL.
  * out: receives the handle; *out is NULL on failure. Close with cache_close.
  *
@@ -654,10 +657,12 @@ cache_keys(cache_t *cache, const void *pattern, size_t pattern_len, size_t limit
 CACHE_EXTERN(int)
 cache_delete_pattern(cache_t *cache, const void *pattern, size_t pattern_len, size_t *deleted);
 
-/* Remove every key of this cache: every full key that starts with its
- * prefix (so a handle with prefix "a" also removes what a handle with prefix
- * "ab" wrote; never the reverse). memcached, whose prefixes are generation
- * counters, removes only what was written through this exact prefix.
+/* Remove every key of this cache: with a prefix, exactly the keys of its
+ * namespace (none of prefix "ab"'s for prefix "a"); without one, every key
+ * of every prefix. With prefix_mode=raw: every full key that starts with
+ * the prefix (so prefix "a" also removes what prefix "ab" wrote; never the
+ * reverse), except on memcached, whose raw prefixes are generation
+ * counters: there only what was written through this exact prefix.
  * Returns CACHE_OK or a backend error. */
 CACHE_EXTERN(int) cache_clear(cache_t *cache);
 
