@@ -386,6 +386,30 @@ TEST(TieredCoherence, AForeignWriteOverRedisReplacesTheCopy)
     cache_close(t);
     cache_close(p);
 }
+
+TEST(TieredCoherence, AForeignWriteToANamespacesStoredKeyReplacesTheCopy)
+{
+    // The tier tracks "app|" (BCAST PREFIX of the stored form), so a client
+    // writing the stored key "app|k" as it is, as redis-cli would, is told.
+    std::string l2 = redis_uri("db=7");
+    cache_t *t = nullptr, *p = nullptr;
+    ASSERT_EQ(open_with_status(R"({"tiers": ["memory://", ")" + l2 + R"("], "prefix": "app"})",
+                               nullptr, &t),
+              CACHE_OK)
+        << cache_last_error();
+    ASSERT_EQ(cache_open(l2.c_str(), &p), CACHE_OK);
+    ASSERT_EQ(set_string(p, "app|k", "old"), CACHE_OK);
+    EXPECT_EQ(get_string(t, "k"), "old");
+    ASSERT_EQ(set_string(p, "app|k", "new"), CACHE_OK);
+    auto start = Clock::now();
+    std::string seen;
+    while (ms_since(start) < 1000 && (seen = get_string(t, "k")) != "new")
+        sleep_ms(1);
+    EXPECT_EQ(seen, "new") << "the L1 copy outlived a foreign write by more than 1 s";
+    cache_clear(p);
+    cache_close(t);
+    cache_close(p);
+}
 #endif
 
 } // namespace unicache_test
