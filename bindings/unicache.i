@@ -855,16 +855,17 @@ static PyObject *uc_py_set_log_handler(PyObject *target, int min_level)
     if (min_level < 0 || min_level > CACHE_LOG_DEBUG)
         return uc_py_error(CACHE_EINVAL, "min_level must be 0 (off) to 4 (debug)");
     PyObject *old = uc_py_log_target;
-    if (target == Py_None || min_level == 0) {
-        cache_set_log_handler(NULL, NULL, 0);
-        uc_py_log_target = NULL;
-    } else {
+    int off = target == Py_None || min_level == 0;
+    if (!off)
         Py_INCREF(target);
-        uc_py_log_target = target;
-        cache_set_log_handler(uc_py_log_trampoline, NULL, min_level);
-    }
-    /* Kept alive while a delivery in another thread may still hold it: a
-     * trampoline takes its own reference under the GIL, which we hold. */
+    uc_py_log_target = off ? NULL : target;
+    /* Without the GIL: cache_set_log_handler waits for deliveries running
+     * in other threads, and their trampolines may be waiting for the GIL. */
+    Py_BEGIN_ALLOW_THREADS
+    cache_set_log_handler(off ? NULL : uc_py_log_trampoline, NULL, off ? 0 : min_level);
+    Py_END_ALLOW_THREADS
+    /* A trampoline takes its own reference under the GIL, so the old
+     * target may go now. */
     Py_XDECREF(old);
     Py_RETURN_NONE;
 }

@@ -771,9 +771,11 @@ typedef void (*cache_log_fn)(void *ctx, int level, const char *message);
  * such as the Redis invalidation watcher), so fn may call any unicache
  * function, this one included. Lines produced by such calls from inside fn
  * are delivered after fn returns, never recursively. fn may be called from
- * several threads at once. ctx is not owned by the library; a delivery
- * another thread had already started may still be running when this
- * function returns, so keep ctx valid until those threads are done.
+ * several threads at once. ctx is not owned by the library. This function
+ * returns once no other thread is delivering to the handler it replaces,
+ * so the old handler's ctx may be freed then; called from inside a handler
+ * it does not wait (that delivery is still running). So a handler must not
+ * wait for a thread that is calling this function.
  * Lines are not reordered within one thread; a thread that queues more
  * than 1000 lines between two deliveries drops the rest and delivers a
  * line that says how many it dropped.

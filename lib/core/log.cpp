@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -21,11 +23,17 @@ constexpr size_t kMaxQueued = 1000;
 struct Handler {
     cache_log_fn fn;
     void *ctx;
+    // Deliveries to it running now, in any thread: set_log_handler waits
+    // for them to end before it returns, so the caller may free ctx then.
+    mutable std::atomic<int> active{0};
 };
 
 // Replaced whole, never edited: a delivery holds its own reference, so the
 // handler is called with no lock held (a handler may set another).
 std::shared_ptr<const Handler> g_handler;
+
+// The handler this thread is delivering to, if any.
+thread_local const Handler *t_delivering_to = nullptr;
 
 struct Line {
     int level;
@@ -63,14 +71,41 @@ void Queue::flush()
                                              " lines were dropped (more than " +
                                              std::to_string(kMaxQueued) +
                                              " queued in one thread between deliveries)"});
+    // Counted as active before it is used, and used only if it is still the
+    // handler after that: a set_log_handler that replaced it either is seen
+    // here (then try the new one) or sees this delivery and waits for it.
     std::shared_ptr<const Handler> h = std::atomic_load(&g_handler);
-    for (const Line &l : batch) {
-        // Turned off or lowered since it was queued: not delivered.
-        if (!h || !log_enabled(l.level))
-            continue;
-        h->fn(h->ctx, l.level, l.text.c_str());
+    while (h) {
+        h->active.fetch_add(1);
+        std::shared_ptr<const Handler> now = std::atomic_load(&g_handler);
+        if (now == h)
+            break;
+        h->active.fetch_sub(1);
+        h = std::move(now);
+    }
+    if (h) {
+        t_delivering_to = h.get();
+        for (const Line &l : batch) {
+            // Turned off or lowered since it was queued: not delivered.
+            if (!log_enabled(l.level))
+                continue;
+            h->fn(h->ctx, l.level, l.text.c_str());
+        }
+        t_delivering_to = nullptr;
+        h->active.fetch_sub(1);
     }
     delivering = false;
+}
+
+// Returns once no thread is delivering to old. A handler that replaces the
+// handler does not wait (its own delivery, or another handler doing the
+// same, would wait for it forever).
+void wait_for_deliveries(const std::shared_ptr<const Handler> &old)
+{
+    if (!old || t_queue.delivering)
+        return;
+    while (old->active.load() > 0)
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
 }
 
 // In a forked child only the forking thread's queue exists.
@@ -78,6 +113,10 @@ void after_fork_in_child()
 {
     log_detail::queued.store(long(t_queue.lines.size()) + (t_queue.dropped ? 1 : 0),
                              std::memory_order_relaxed);
+    // The parent's other threads' deliveries do not exist here.
+    std::shared_ptr<const Handler> h = std::atomic_load(&g_handler);
+    if (h)
+        h->active.store(t_delivering_to == h.get() ? 1 : 0, std::memory_order_relaxed);
 }
 
 } // namespace
@@ -117,13 +156,18 @@ void set_log_handler(cache_log_fn fn, void *ctx, int min_level)
     std::call_once(fork_hook, [] { pthread_atfork(nullptr, nullptr, after_fork_in_child); });
     if (!fn || min_level < CACHE_LOG_ERROR) {
         log_detail::min_level.store(0, std::memory_order_relaxed);
-        std::atomic_store(&g_handler, std::shared_ptr<const Handler>());
+        wait_for_deliveries(std::atomic_exchange(&g_handler, std::shared_ptr<const Handler>()));
         return;
     }
     // The handler first, then the level: a line that passes the level
     // check finds the handler it was meant for.
-    std::atomic_store(&g_handler, std::make_shared<const Handler>(Handler{fn, ctx}));
+    auto replacement = std::make_shared<Handler>();
+    replacement->fn = fn;
+    replacement->ctx = ctx;
+    std::shared_ptr<const Handler> old =
+        std::atomic_exchange(&g_handler, std::shared_ptr<const Handler>(std::move(replacement)));
     log_detail::min_level.store(min_level, std::memory_order_relaxed);
+    wait_for_deliveries(old);
 }
 
 } // namespace unicache

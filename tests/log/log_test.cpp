@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -324,17 +323,58 @@ TEST(Log, ManyThreadsWhileTheHandlerChanges)
                 get_str(c, "k");
             cache_close(c);
         });
-    // Each replaced handler's ctx stays alive until the threads are done: a
-    // delivery another thread already started may still be calling it
-    // (cache_set_log_handler's contract; ASan saw a Recorder freed under one).
-    std::deque<Recorder> recorders;
+    // Each handler is replaced (by the next one, then by NULL in its
+    // destructor) and freed while the threads log: cache_set_log_handler
+    // returns only once no delivery to it is running, so ASan sees no
+    // Recorder freed under a delivery.
     for (int i = 0; i < 50; i++) {
-        recorders.emplace_back(i % 2 ? CACHE_LOG_INFO : CACHE_LOG_WARN);
+        Recorder r(i % 2 ? CACHE_LOG_INFO : CACHE_LOG_WARN);
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        r.expect_clean(kForbidden);
     }
     stop = true;
     for (auto &t : threads)
         t.join();
-    for (Recorder &r : recorders)
-        r.expect_clean(kForbidden);
+}
+
+namespace {
+
+struct SlowHandler {
+    std::atomic<int> entered{0};
+    std::atomic<int> returned{0};
+};
+
+void slow_handler(void *ctx, int, const char *)
+{
+    auto *h = static_cast<SlowHandler *>(ctx);
+    if (h->entered.fetch_add(1) == 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        h->returned = 1;
+    }
+}
+
+} // namespace
+
+TEST(Log, ReplacingTheHandlerWaitsForDeliveriesInOtherThreads)
+{
+    ServerProcess server = ServerProcess::redis();
+    server.start();
+    std::string uri = "redis://127.0.0.1:" + std::to_string(server.port()) +
+                      "/0?max_retries=1&retry_delay_ms=1&lazy_connect=1";
+    server.stop(); // the call fails and logs
+    auto *h = new SlowHandler;
+    ASSERT_EQ(cache_set_log_handler(slow_handler, h, CACHE_LOG_DEBUG), CACHE_OK);
+    std::thread worker([&] {
+        cache_t *c = open_ok(uri);
+        get_str(c, "k");
+        cache_close(c);
+    });
+    for (int i = 0; i < 1000 && h->entered.load() == 0; i++)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_GT(h->entered.load(), 0) << "no line was delivered";
+    ASSERT_EQ(cache_set_log_handler(nullptr, nullptr, 0), CACHE_OK);
+    // The delivery in the worker was running: it has ended now, so ctx may go.
+    EXPECT_EQ(h->returned.load(), 1);
+    delete h;
+    worker.join();
 }
