@@ -159,7 +159,9 @@ CACHE_EXTERN(void) cache_buf_free(cache_buf *buf)
 {
     if (!buf)
         return;
-    std::free(buf->data);
+    // Every cache_buf the library fills holds size + 1 bytes (a NUL after
+    // the value), or less: release_buffer also asks malloc.
+    unicache::release_buffer(buf->data, buf->size + 1);
     reset(buf);
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "spare_buffer.h"
 #include "unicache.h"
 
 namespace unicache {
@@ -43,10 +44,13 @@ public:
             std::free(data_);
     }
 
-    // Allocate n bytes (+1 for a terminating NUL) and return them to fill.
+    // Allocate n bytes (+1 for a terminating NUL) and return them to fill:
+    // the thread's spare block when it fits (core/spare_buffer.h).
     char *allocate(size_t n)
     {
-        char *p = static_cast<char *>(std::malloc(n + 1));
+        char *p = static_cast<char *>(take_spare(n + 1));
+        if (!p)
+            p = static_cast<char *>(std::malloc(n + 1));
         if (!p)
             throw std::bad_alloc();
         p[n] = '\0';
