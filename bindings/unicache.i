@@ -2003,14 +2003,16 @@ struct uc_handle {};
     /* cache_lease_get: (status, raw value or None, lease or None), status
      * 0 OK, 1 MISS, 2 STALE, 3 WAIT (nowait only); errors raise. */
     PyObject *lease_get(PyObject *key, int nowait = 0, long long lease_ttl = -1,
-                        long long lock_timeout = -1, double early_refresh = -1.0)
+                        long long lock_timeout = -1, double early_refresh = -1.0,
+                        long long stale_ttl = -1)
     {
         uc_py_in in;
         if (uc_py_bytes(key, "key", false, &in) < 0)
             return NULL;
         cache_buf buf = {NULL, 0};
         cache_lease lease = CACHE_LEASE_INIT;
-        cache_fetch_options o = uc_fetch_options(lease_ttl, lock_timeout, -1, early_refresh);
+        cache_fetch_options o =
+            uc_fetch_options(lease_ttl, lock_timeout, stale_ttl, early_refresh);
         int rc = uc_run_waiting($self, [&](cache_t *c) {
             return cache_lease_get_ext(c, in.data, in.size, nowait ? CACHE_LEASE_NOWAIT : 0, &o,
                                        &buf, &lease);
@@ -2041,12 +2043,14 @@ struct uc_handle {};
 #else
     /* cache_lease_get: [status, raw value or nil, lease or nil]. */
     VALUE lease_get(VALUE key, bool nowait = false, long long lease_ttl = -1,
-                    long long lock_timeout = -1, double early_refresh = -1.0)
+                    long long lock_timeout = -1, double early_refresh = -1.0,
+                    long long stale_ttl = -1)
     {
         VALUE k = uc_rb_bytes(key, "key");
         cache_buf buf = {NULL, 0};
         cache_lease lease = CACHE_LEASE_INIT;
-        cache_fetch_options o = uc_fetch_options(lease_ttl, lock_timeout, -1, early_refresh);
+        cache_fetch_options o =
+            uc_fetch_options(lease_ttl, lock_timeout, stale_ttl, early_refresh);
         int rc = uc_run_waiting($self, [&](cache_t *c) {
             return cache_lease_get_ext(c, RSTRING_PTR(k), (size_t)RSTRING_LEN(k),
                                        nowait ? CACHE_LEASE_NOWAIT : 0, &o, &buf, &lease);

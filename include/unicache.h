@@ -533,7 +533,10 @@ cache_fetch(cache_t *cache, const void *key, size_t key_len, cache_compute_fn co
  *    store). The stale window belongs to the value: it is fixed when the
  *    value is stored, and every reader of it, whatever its own settings,
  *    is served CACHE_STALE for stale_ttl_ms after its expiry. A value
- *    stored with CACHE_TTL_NONE never goes stale.
+ *    stored with CACHE_TTL_NONE never goes stale. The read too: a stale
+ *    read that takes the lease keeps the old value served for at least
+ *    stale_ttl_ms from then, so the others are not made to wait if the
+ *    refresh outlasts the window (Rails' race_condition_ttl).
  */
 typedef struct cache_fetch_options {
     unsigned version;            /* CACHE_FETCH_OPTIONS_VERSION */

@@ -109,6 +109,10 @@ struct LeaseRequest {
     int64_t lease_ttl_ms = 0; // how long it holds before another may take it
     bool want_meta = false;   // on a hit, fill fresh_left_ms and compute_ms
     bool early = false;       // grant on a fresh hit too, unless one is held
+    // A stale read that takes the lease keeps the stale copy at least this
+    // long from now, so the others keep getting it while this caller
+    // recomputes (Rails' race_condition_ttl); 0: as the fill wrote it.
+    int64_t stale_extend_ms = 0;
 };
 
 enum class LeaseState {

@@ -48,6 +48,7 @@ int Cache::lease_get(Bytes key, bool nowait, OwnedBuffer *out, Lease *lease,
     req.token = new_lease_token();
     req.lease_ttl_ms = settings.lease_ttl_ms;
     req.want_meta = settings.early_refresh > 0;
+    req.stale_extend_ms = settings.stale_ttl_ms;
     int64_t deadline = monotonic_ms() + settings.lock_timeout_ms;
     int64_t backoff = kFirstBackoffMs;
     bool elected = false;

@@ -471,6 +471,41 @@ TEST_P(Stampede, StaleWindowIsTheWritersPerCall)
     EXPECT_EQ(plain_read(reader, "windowed"), CACHE_MISS);
 }
 
+TEST_P(Stampede, TheRefresherKeepsTheStaleValueServedWhileItRecomputes)
+{
+    // Rails' race_condition_ttl: a stale read that takes the lease (with a
+    // stale_ttl of its own) keeps the old value served that long from now,
+    // even past the window the fill wrote.
+    cache_t *c = open();
+    cache_t *reader = open();
+    cache_fetch_options written = stale_for(400), refresh = stale_for(3000);
+    cache_lease l = CACHE_LEASE_INIT;
+    cache_buf b = {nullptr, 0};
+    ASSERT_EQ(cache_lease_get(c, "k", 1, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_lease_set_ext(c, "k", 1, &l, "old", 3, 200, &written), CACHE_OK);
+    ASSERT_EQ(cache_lease_get(c, "j", 1, 0, &b, &l), CACHE_MISS);
+    ASSERT_EQ(cache_lease_set_ext(c, "j", 1, &l, "old", 3, 200, &written), CACHE_OK);
+    sleep_ms(300);
+    // "k": the refresher asks for 3 s more; "j": one that asks for nothing.
+    cache_lease k_lease = CACHE_LEASE_INIT, j_lease = CACHE_LEASE_INIT;
+    ASSERT_EQ(cache_lease_get_ext(c, "k", 1, 0, &refresh, &b, &k_lease), CACHE_STALE);
+    cache_buf_free(&b);
+    ASSERT_TRUE(cache_lease_held(&k_lease));
+    ASSERT_EQ(cache_lease_get(c, "j", 1, 0, &b, &j_lease), CACHE_STALE);
+    cache_buf_free(&b);
+    ASSERT_TRUE(cache_lease_held(&j_lease));
+    sleep_ms(500); // past the 600 ms the fill wrote
+    EXPECT_EQ(plain_read(reader, "k"), CACHE_STALE) << "served while the refresher computes";
+    // The fill's window is over: not served stale (a wait for the holder;
+    // memcached, whose refresh lease is an item of its own, grants a new one).
+    int j = plain_read(reader, "j");
+    EXPECT_TRUE(j == CACHE_WAIT || j == CACHE_MISS) << j;
+    EXPECT_EQ(cache_lease_set(c, "k", 1, &k_lease, "new", 3, 60000), CACHE_OK)
+        << cache_last_error();
+    EXPECT_EQ(get_string(reader, "k"), "new");
+    EXPECT_EQ(cache_lease_release(c, "j", 1, &j_lease), CACHE_OK);
+}
+
 TEST_P(Stampede, LeaseTtlAndLockTimeoutPerCall)
 {
     cache_t *c = open();

@@ -30,8 +30,10 @@ class Settings(namedtuple("Settings", "lock_timeout_ms stale_ttl_ms early_refres
 
     @property
     def read(self):
-        """The arguments of Cache._lease_get after key and nowait."""
-        return (_KEEP, self.lock_timeout_ms, self.early_refresh)
+        """The arguments of Cache._lease_get after key and nowait (a stale
+        read that takes the lease keeps the old value served stale_ttl
+        longer while it recomputes)."""
+        return (_KEEP, self.lock_timeout_ms, self.early_refresh, self.stale_ttl_ms)
 
     @property
     def write(self):

@@ -113,6 +113,8 @@ private:
     // Reads key's "~c" item: false when absent, unreadable, or written for
     // another item than the one whose envelope expires at expiry_ms.
     bool fill_meta(Connection &c, Bytes full_key, int64_t expiry_ms, FillMeta *out);
+    // A refresher keeps key's stale copy (item and "~c") until `until`.
+    void extend_stale(Connection &c, Bytes full_key, const FillMeta &fm, int64_t until);
     // An item as read; the views point into the connection's result.
     struct Item {
         Envelope env;

@@ -232,6 +232,25 @@ bool MemcachedBackend::fill_meta(Connection &c, Bytes full_key, int64_t expiry_m
            int64_t(out->expiry_ms) == expiry_ms;
 }
 
+void MemcachedBackend::extend_stale(Connection &c, Bytes full_key, const FillMeta &fm,
+                                    int64_t until)
+{
+    if (int64_t(fm.stale_until) >= until)
+        return;
+    // The item's own life ("mg ... T" touches it; its CAS, the refresher's
+    // token, stays), then the deadline readers go by.
+    meta(c, c.server,
+         "mg " + std::string(c.key) + " T" + std::to_string(exptime_for(until)) + "\r\n", 1,
+         "touch");
+    std::string cname = side_name(c, full_key, 'c');
+    std::string text = std::to_string(fm.compute_ms) + " " + std::to_string(until) + " " +
+                       std::to_string(fm.expiry_ms);
+    meta(c, server_of(c, cname),
+         "ms " + cname + " " + std::to_string(text.size()) + " T" +
+             std::to_string(exptime_for(until)) + "\r\n" + text + "\r\n",
+         1, "set");
+}
+
 bool MemcachedBackend::take_item_lease(Connection &c, Bytes full_key, uint64_t token,
                                        int64_t lease_s)
 {
@@ -292,6 +311,8 @@ void MemcachedBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply 
             if (take_item_lease(*c, key, r.cas, lease_s)) {
                 reply->granted = true;
                 reply->token = r.cas | kItemLease;
+                if (req.stale_extend_ms > 0)
+                    extend_stale(*c, key, fm, deadline_after(now, req.stale_extend_ms));
             }
             return;
         }

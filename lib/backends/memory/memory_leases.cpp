@@ -1,5 +1,7 @@
 #include "memory_leases.h"
 
+#include <algorithm>
+
 #include "core/clock.h"
 #include "core/expiry.h"
 #include "memory_backend.h"
@@ -82,8 +84,12 @@ void MemoryBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply *re
         reply->state = LeaseState::stale;
         reply->value.assign(rec->stale);
         reply->compute_ms = rec->compute_ms;
-        if (!rec->leased(now))
+        if (!rec->leased(now)) {
             grant(true);
+            if (req.stale_extend_ms > 0)
+                rec->stale_until =
+                    std::max(rec->stale_until, deadline_after(now, req.stale_extend_ms));
+        }
         return;
     }
     if (rec && rec->leased(now)) {

@@ -20,8 +20,8 @@
 namespace unicache {
 
 // KEYS: K, lease, meta. ARGV: token, lease_ttl ms, early (0/1), want_meta
-// (0/1). Returns {state, value, pttl, compute_ms, granted}, state 0 hit,
-// 1 stale, 2 granted, 3 busy.
+// (0/1), stale_extend ms ('0': none). Returns {state, value, pttl,
+// compute_ms, granted}, state 0 hit, 1 stale, 2 granted, 3 busy.
 const char RedisBackend::kLeaseGetSource[] = R"lua(
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -38,7 +38,12 @@ end
 local m = redis.call('HMGET', KEYS[3], 'v', 'c')
 local g = 0
 if redis.call('SET', KEYS[2], ARGV[1] .. ':1', 'PX', ARGV[2], 'NX') then g = 1 end
-if m[1] then return {1, m[1], 0, tonumber(m[2] or '0'), g} end
+if m[1] then
+  if g == 1 and ARGV[5] ~= '0' and redis.call('PTTL', KEYS[3]) < tonumber(ARGV[5]) then
+    redis.call('PEXPIRE', KEYS[3], ARGV[5])
+  end
+  return {1, m[1], 0, tonumber(m[2] or '0'), g}
+end
 if g == 1 then return {2, '', 0, 0, 1} end
 return {3, '', 0, 0, 0}
 )lua";
@@ -145,13 +150,14 @@ void RedisBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply *rep
 {
     check_key(key);
     std::string lease = lease_key(key), meta = meta_key(key);
-    std::string token = decimal(req.token), ttl = std::to_string(req.lease_ttl_ms);
+    std::string token = decimal(req.token), ttl = std::to_string(req.lease_ttl_ms),
+                extend = std::to_string(std::min(req.stale_extend_ms, kMaxTtlMs));
     Bytes keys[3] = {key, lease, meta};
-    Bytes args[4] = {token, ttl, req.early ? "1" : "0", req.want_meta ? "1" : "0"};
+    Bytes args[5] = {token, ttl, req.early ? "1" : "0", req.want_meta ? "1" : "0", extend};
     // Not replayed after a lost reply: a grant may have happened; the
     // lease then runs out by itself.
     run(false, [&](RedisConnection &c) {
-        RedisReply r = eval_reply(c, lease_get_, keys, 3, args, 4);
+        RedisReply r = eval_reply(c, lease_get_, keys, 3, args, 5);
         if (r->type == REDIS_REPLY_ERROR)
             c.fail_reply(r.get(), "lease_get");
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||

@@ -99,8 +99,14 @@ void SqliteBackend::lease_get(Bytes key, const LeaseRequest &req, LeaseReply *re
         reply->state = LeaseState::stale;
         reply->value = std::move(stale);
         reply->compute_ms = r.compute_ms;
-        if (!r.leased(now))
+        if (!r.leased(now)) {
             grant(true);
+            if (req.stale_extend_ms > 0)
+                Query(*c, Sql::lease_extend_stale)
+                    .bind(kKey, key)
+                    .bind(kExpires, deadline_after(now, req.stale_extend_ms))
+                    .run();
+        }
     } else if (r.leased(now)) {
         reply->state = LeaseState::busy;
     } else {

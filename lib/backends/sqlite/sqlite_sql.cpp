@@ -121,6 +121,8 @@ SqlCatalog::SqlCatalog(const std::string &table) : table_(table)
                               " (key, token, lease_until, on_miss) VALUES (?1, ?3, ?4, ?5) "
                               "ON CONFLICT (key) DO UPDATE SET token = excluded.token, "
                               "lease_until = excluded.lease_until, on_miss = excluded.on_miss");
+    set(Sql::lease_extend_stale,
+        "UPDATE " + leases + " SET stale_until = max(stale_until, ?4) WHERE key = ?1");
     set(Sql::lease_end_token, "UPDATE " + leases + " SET token = 0 WHERE key = ?1 AND token = ?3");
     set(Sql::lease_delete, "DELETE FROM " + leases + " WHERE key = ?1");
     // ?3: the stale copy (NULL: none), ?4 fresh_until, ?5 compute_ms, ?6 stale_until.

@@ -72,7 +72,8 @@ enum class Sql {
     tag_insert,
     invalidate,
     tag_drop,
-    invalidate_stale, // the stale copies of a tag's expired entries
+    invalidate_stale,   // the stale copies of a tag's expired entries
+    lease_extend_stale, // a refresher keeps the stale copy longer
     // change log (sqlite_changes.h): (id, key) after ?1, oldest first
     changes_since,
     // leases (sqlite_leases.cpp)

@@ -123,9 +123,10 @@ module Unicache
     #
     # race_condition_ttl: seconds, Rails' meaning. The value this call
     # stores keeps its old copy for that long past its expiry; the first
-    # reader in that window (in any process) gets the lease and recomputes,
-    # and every other reader keeps getting the old value meanwhile, without
-    # waiting. Without it the cache's stale_ttl (given at open) applies.
+    # reader in that window (in any process) gets the lease, extends the old
+    # value's life by race_condition_ttl from then, and recomputes, while
+    # every other reader keeps getting the old value without waiting.
+    # Without it the cache's stale_ttl (given at open) applies.
     # A block that raises caches nothing and lets the next caller compute
     # at once.
     def fetch(key, expires_in: nil, ttl: nil, force: false, skip_nil: false, tags: nil,
@@ -161,7 +162,7 @@ module Unicache
 
     # The lease protocol (cache_lease_*) behind fetch's miss.
     def fetch_leased(key, ttl, skip_nil, tags, stale_ms)
-      status, data, lease = @handle.lease_get(key)
+      status, data, lease = @handle.lease_get(key, false, -1, -1, -1.0, stale_ms)
       if lease.nil?
         return @serializer.load(data) unless data.nil? # fresh, or stale while another refreshes
 
