@@ -290,19 +290,24 @@ cache_fetch_ext(cache_t *c, const void *key, size_t key_len, cache_compute_fn co
     if (ttl_ms < CACHE_TTL_DEFAULT)
         return invalid("cache_fetch: TTL is negative; use CACHE_TTL_DEFAULT (-1) or "
                        "CACHE_TTL_NONE (0)");
+    // Without opts (cache_fetch) the hit below reads the cache's setting
+    // in place: no copy of the settings on the hit path.
     unicache::StampedeSettings settings;
-    if (int bad = settings_for(c, opts, &settings))
-        return bad;
+    if (opts) {
+        if (int bad = settings_for(c, opts, &settings))
+            return bad;
+    }
+    double beta = opts ? settings.early_refresh : c->impl->stampede().early_refresh;
     // Declared first so that it ends last: the timer below touches the
     // handle when it ends, and cache_close may free it once this is gone.
     std::optional<unicache::InFlightCall> in_flight;
-    // "fetch" in the latency histograms: the whole call, compute included.
+    // "fetch" in the latency histograms: the whole call after a miss, the
+    // compute included (a hit below is timed once, as the get it is).
     std::optional<unicache::Cache::OpTimer> timer;
-    timer.emplace(*c->impl, unicache::Op::fetch);
     // A hit costs what cache_get costs when nothing needs the entry's
     // metadata (no early refresh): no lease is asked for. Its miss is not
     // counted: the lease read below counts the caller's one miss.
-    if (settings.early_refresh <= 0) {
+    if (beta <= 0) {
         int rc = guard(c, [&] {
             OwnedBuffer buf;
             if (!c->impl->get_uncounted_miss(as_bytes(key, key_len), &buf))
@@ -316,6 +321,7 @@ cache_fetch_ext(cache_t *c, const void *key, size_t key_len, cache_compute_fn co
     // From here cache_close waits for the whole fetch, the compute
     // included: the lease calls after it use the handle.
     in_flight.emplace(&c->in_flight);
+    timer.emplace(*c->impl, unicache::Op::fetch);
     cache_lease lease = CACHE_LEASE_INIT;
     cache_buf old = {nullptr, 0};
     int got = cache_lease_get_ext(c, key, key_len, 0, opts, &old, &lease);
