@@ -27,6 +27,9 @@ struct Entry {
 
 struct Model {
     std::map<std::string, Entry> store;
+    // tags_by_value (Redis): tag name -> full key -> the value it was tagged
+    // with; an invalidation removes the keys still holding that value.
+    std::map<std::string, std::map<std::string, std::string>> fingerprints;
 
     // A tag is scoped by its handle's key head: "<length>:<head><tag>".
     static std::string tag_name(const std::string &head, const std::string &tag)
@@ -91,13 +94,22 @@ private:
     size_t at_ = 0;
 };
 
+// The operations of the current run so far, for the mismatch message.
+thread_local std::string t_trace;
+
+const char *const kOpNames[] = {
+    "set",      "add",      "get",         "delete",     "exists",
+    "incr",     "ttl",      "touch",       "expire_at",  "clear",
+    "get_many", "set_many", "delete_many", "set_tagged", "invalidate_tags",
+    "keys"};
+
 [[noreturn]] void mismatch(const char *op, const std::string &key, int got, int want,
                            const std::string &detail = "")
 {
     char text[512];
     std::snprintf(text, sizeof text, "model mismatch: %s('%s'): got %d, model %d %s (%s)", op,
                   key.c_str(), got, want, detail.c_str(), cache_last_error());
-    throw ModelMismatch(text);
+    throw ModelMismatch(std::string(text) + "\n  operations (handle: op key):\n" + t_trace);
 }
 
 // The model's counter parse: -?[0-9]+, leading zeros of any length, int64.
@@ -155,6 +167,8 @@ struct Run {
         uint8_t op = in.byte() % 16;
         std::string k = in.key();
         std::string fk = full(hi, k);
+        t_trace += "    " + std::string(kPrefixes[hi]).append(hi ? "" : "\"\"") + ": " +
+                   kOpNames[op] + " " + k + "\n";
         auto it = m.store.find(fk);
         bool present = it != m.store.end();
         int rc;
@@ -246,6 +260,12 @@ struct Run {
                 mismatch("clear", prefix, rc, CACHE_OK);
             for (auto e = m.store.begin(); e != m.store.end();)
                 e = e->first.compare(0, head.size(), head) == 0 ? m.store.erase(e) : std::next(e);
+            // Redis: the head's tag indexes are keys under it too.
+            std::string scope = Model::tag_name(head, "");
+            for (auto f = m.fingerprints.begin(); f != m.fingerprints.end();)
+                f = head.empty() || f->first.compare(0, scope.size(), scope) == 0
+                        ? m.fingerprints.erase(f)
+                        : std::next(f);
             break;
         }
         case 10: { // get_many
@@ -297,6 +317,7 @@ struct Run {
             if (rc != CACHE_OK)
                 mismatch("set_tagged", fk, rc, CACHE_OK);
             m.store[fk] = Entry{v, false, {Model::tag_name(head, t)}};
+            m.fingerprints[Model::tag_name(head, t)][fk] = v;
             break;
         }
         case 14: { // invalidate_tags
@@ -306,12 +327,23 @@ struct Run {
             rc = cache_invalidate_tags(c, tags, 1, &n);
             std::string name = Model::tag_name(head, t);
             size_t want = 0;
-            for (auto e = m.store.begin(); e != m.store.end();) {
-                if (e->second.tags.count(name)) {
-                    e = m.store.erase(e);
-                    want++;
-                } else {
-                    ++e;
+            if (target.tags_by_value) {
+                for (auto &f : m.fingerprints[name]) {
+                    auto e = m.store.find(f.first);
+                    if (e != m.store.end() && e->second.value == f.second) {
+                        m.store.erase(e);
+                        want++;
+                    }
+                }
+                m.fingerprints.erase(name);
+            } else {
+                for (auto e = m.store.begin(); e != m.store.end();) {
+                    if (e->second.tags.count(name)) {
+                        e = m.store.erase(e);
+                        want++;
+                    } else {
+                        ++e;
+                    }
                 }
             }
             if (!target.counts_invalidations)
@@ -376,6 +408,7 @@ size_t ModelRunner::run(const uint8_t *data, size_t size)
 {
     if (cache_clear(h_[0]) != CACHE_OK)
         throw std::runtime_error(std::string("clear: ") + cache_last_error());
+    t_trace.clear();
     Run run{h_, target_, {}};
     Input in(data, size);
     size_t n = 0;

@@ -23,6 +23,11 @@ struct ModelTarget {
     bool lists_keys = true;           // false: keys is CACHE_ENOTSUP
     bool counts_invalidations = true; // false: invalidate_tags reports 0
     int64_t ttl_slack_ms = 0;         // how far over the TTL given ttl() may say
+    // Redis (README, its Tags paragraph): an entry stays under a tag while
+    // it holds the bytes it was tagged with, whatever wrote them since (an
+    // incr detaches it, a rewrite of the same bytes does not); elsewhere it
+    // leaves its tags at any write but incr, touch and expire_at.
+    bool tags_by_value = false;
 };
 
 // A status, value, count or listing that differs from the model; what()
